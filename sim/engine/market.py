@@ -1,0 +1,321 @@
+"""The SimPy model of one run: orders flow to sellers, buyers change their minds, money
+comes back. Only the policy's data decides what happens; no platform is named here.
+
+Only events that can change an outcome are scheduled: arrivals, packing at each seller's
+stations, daily carrier pickups, a buyer's cancel intent (for the few buyers who have
+one) and the decision on a cancel request. The rest is arithmetic on the clock: the
+pending hold and the ship-by and auto-cancel deadlines are compared when an order is
+next touched (an overdue order is cancelled as of its deadline), and refunds are
+computed when a cancellation happens, so they need no event of their own.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Generator
+from typing import Any
+
+import numpy as np
+import simpy
+
+from sim.engine.arrivals import ArrivalClock
+from sim.engine.orders import ACCEPT, IGNORE, Order, OrderFacts, Population
+from sim.engine.recorder import Recorder
+from sim.engine.rules import CompiledPolicy
+from sim.engine.streams import BLOCK, RandomStreams
+from sim.model.distributions import Distribution
+from sim.model.policy import STAGE_ORDER, Cause, Outcome
+from sim.model.scenario import Scenario, SellerType
+
+RELEASED, PACKING, PACKED, SHIPPED = (STAGE_ORDER[s] for s in
+                                      ("released", "packing", "packed", "shipped"))
+
+
+class Desk:
+    """One seller's packing stations, its queue, and the parcels waiting for the carrier."""
+
+    def __init__(self, market: Market, kind: SellerType):
+        self.market = market
+        self.queue: deque[Order] = deque()
+        self.idle: list[simpy.Event] = []
+        self.packed: list[Order] = []
+        self.cancels_at_packing = kind.cancels_at == "packing"
+        for _ in range(kind.packing_stations):
+            market.env.process(self.station())
+
+    def enqueue(self, order: Order) -> None:
+        self.queue.append(order)
+        if self.idle:
+            self.idle.pop().succeed()
+
+    def station(self) -> Generator[simpy.Event, Any, None]:
+        """A packing station: takes the oldest open order, packs it, sets it aside."""
+        env, market, queue = self.market.env, self.market, self.queue
+        while True:
+            if not queue:
+                wake = env.event()
+                self.idle.append(wake)
+                yield wake
+                continue
+            order = queue.popleft()
+            if market.expired(order):
+                continue
+            if order.ready_at > env.now:  # still in the platform's pending hold
+                yield env.timeout(order.ready_at - env.now)
+                if market.expired(order):
+                    continue
+            if self.cancels_at_packing and order.facts.cause[order.row] is not None:
+                market.seller_cancel(order)
+                continue
+            order.stage = PACKING
+            yield env.timeout(order.facts.pack[order.row])
+            if not market.expired(order):
+                order.stage = PACKED
+                self.packed.append(order)
+
+
+class Market:
+    """One policy, one replication: the whole simulated market."""
+
+    def __init__(self, scenario: Scenario, compiled: CompiledPolicy, streams: RandomStreams,
+                 payment_mix: dict[str, float]):
+        self.env = simpy.Environment()
+        self.scenario = scenario
+        self.compiled = compiled
+        self.calendar = compiled.calendar
+        self.streams = streams
+        self.people = Population(scenario)
+        self.warmup = scenario.warmup.amount
+        self.end = scenario.horizon.amount + scenario.drain.amount
+        self.charged_at_order = compiled.policy.refunds.charge_at == "order"
+        self.mix = np.cumsum([payment_mix[m] for m in compiled.methods])
+        self.open: dict[int, Order] = {}
+        days = self.calendar.day_of(scenario.horizon.amount) + 1
+        self.recorder = Recorder(self.people.count, days, len(compiled.methods), self.warmup,
+                                 self.end)
+        self.desks = [Desk(self, self.people.types[k]) for k in self.people.type_of]
+        self._start_carriers()
+        self.env.process(self.arrivals())
+
+    # ------------------------------------------------------------------ the run
+    def run(self) -> Recorder:
+        self.env.run(until=self.end)
+        for order in list(self.open.values()):
+            if not self.expired(order):
+                self.close(order, Outcome.SHIPPED if order.stage == SHIPPED else Outcome.OPEN)
+        self.recorder.check()
+        return self.recorder
+
+    def arrivals(self) -> Generator[simpy.Event, Any, None]:
+        env, clock, seq = self.env, ArrivalClock(self.scenario), 0
+        while True:
+            draws = self.streams.block()
+            times = clock.times(draws["gap"])
+            n = len(times)
+            facts = OrderFacts(self.scenario, self.people, draws, n)
+            methods = np.minimum(np.searchsorted(self.mix, facts.payment, side="right"),
+                                 len(self.mix) - 1).tolist()
+            for row, when in enumerate(times.tolist()):
+                yield env.timeout(when - env.now)
+                self.place(facts, row, methods[row], seq)
+                seq += 1
+            if n < BLOCK:
+                return
+
+    def _start_carriers(self) -> None:
+        by_time: dict[float, list[Desk]] = {}
+        for seller, desk in enumerate(self.desks):
+            for clock_time in self.people.types[self.people.type_of[seller]].pickup_times:
+                by_time.setdefault(clock_time, []).append(desk)
+        for clock_time, desks in sorted(by_time.items()):
+            self.env.process(self.carrier(clock_time, desks))
+
+    def carrier(self, clock_time: float, desks: list[Desk]) -> Generator[simpy.Event, Any, None]:
+        """Collects every packed parcel of these sellers once a day at `clock_time`."""
+        yield self.env.timeout((clock_time - self.calendar.hour_offset) % 24)
+        while True:
+            for desk in desks:
+                if desk.packed:
+                    batch, desk.packed = desk.packed, []
+                    for order in batch:
+                        self.ship(order, desk)
+            yield self.env.timeout(24.0)
+
+    # ------------------------------------------------------------------ order life
+    def place(self, facts: OrderFacts, row: int, method: int, seq: int) -> None:
+        now, calendar = self.env.now, self.calendar
+        self.recorder.clock(now)
+        rules = self.compiled.rules_at(now)
+        order = Order(facts, row, now, calendar.day_of(now), rules, method, now >= self.warmup,
+                      seq)
+        order.ready_at = calendar.after(now, rules.hold)
+        order.ship_by = calendar.after(now, rules.ship_by)
+        if rules.auto_after is not None:
+            order.deadline = calendar.after(order.ship_by, rules.auto_after)
+        intent = facts.intent[row]
+        self.recorder.place(order.seller, order.day, order.cents, order.measured, intent)
+        self.open[seq] = order
+        if not facts.never_ships[row]:
+            self.desks[order.seller].enqueue(order)
+        if intent:
+            order.intent_pending = True
+            self.env.timeout(facts.intent_delay[row], order).callbacks.append(self.on_intent)
+
+    def stage_of(self, order: Order) -> int:
+        if order.stage:
+            return order.stage
+        return RELEASED if self.env.now >= order.ready_at else 0
+
+    def expired(self, order: Order) -> bool:
+        """True if the order is closed, auto-cancelling it first if its deadline has passed."""
+        if order.closed:
+            return True
+        if order.deadline <= self.env.now and order.stage < SHIPPED:
+            self.cancel(order, Outcome.AUTO_CANCELLED, at=order.deadline, started=order.deadline)
+            return True
+        return False
+
+    def ship(self, order: Order, desk: Desk) -> None:
+        if self.expired(order):
+            return
+        if not desk.cancels_at_packing and order.facts.cause[order.row] is not None:
+            self.seller_cancel(order)
+            return
+        now = self.env.now
+        order.stage, order.shipped_at = SHIPPED, now
+        late = now > order.ship_by
+        self.recorder.ship(order.measured, late, self.compensation(order) if late else 0.0)
+        if order.wants_out:
+            self.after_shipment(order)
+        elif not order.intent_pending:
+            self.close(order, Outcome.SHIPPED)
+
+    def on_intent(self, event: simpy.Event) -> None:
+        """The buyer wants to cancel: the policy says what they can do now."""
+        order: Order = event.value
+        now = self.env.now
+        order.intent_pending = False
+        order.intent_at = now
+        if self.expired(order):
+            return
+        if order.stage == SHIPPED:
+            self.after_shipment(order)
+            return
+        rules, stage = order.rules, self.stage_of(order)
+        if (rules.self_window is not None and stage < rules.self_until
+                and now <= self.calendar.after(order.placed, rules.self_window)):
+            self.cancel(order, Outcome.SELF_CANCELLED, at=now, started=now)
+        elif stage < rules.instant_until and order.facts.good_record[order.row]:
+            self.cancel(order, Outcome.INSTANT_REFUNDED, at=now, started=now)
+        else:
+            order.wants_out = True
+            if stage < rules.request_until:
+                self.request(order)
+
+    def request(self, order: Order) -> None:
+        """Schedule the one decision on a cancel request: the seller's or the platform's."""
+        now, rules, row = self.env.now, order.rules, order.row
+        when, handler = float("inf"), self.on_seller_answer
+        if rules.seller_decides and order.facts.answer[row] != IGNORE:
+            when = now + order.facts.response[row]
+        if rules.approve_after is not None:
+            approve = self.calendar.after(now, rules.approve_after)
+            if approve < when:
+                when, handler = approve, self.on_platform_approval
+        if when < float("inf"):
+            self.env.timeout(when - now, order).callbacks.append(handler)
+
+    def on_seller_answer(self, event: simpy.Event) -> None:
+        order: Order = event.value
+        if self.expired(order) or order.stage == SHIPPED:
+            return  # shipping first closed the request
+        accepted = order.facts.answer[order.row] == ACCEPT
+        if accepted and self.stage_of(order) < order.rules.request_until:
+            self.cancel(order, Outcome.REQUEST_CANCELLED, at=self.env.now,
+                        started=order.intent_at, cause=Cause.BUYER_REQUEST)
+
+    def on_platform_approval(self, event: simpy.Event) -> None:
+        order: Order = event.value
+        if self.expired(order) or order.stage == SHIPPED:
+            return
+        if self.stage_of(order) < order.rules.request_until:
+            self.cancel(order, Outcome.REQUEST_AUTO_APPROVED, at=self.env.now,
+                        started=order.intent_at)
+
+    def seller_cancel(self, order: Order) -> None:
+        now = self.env.now
+        self.cancel(order, Outcome.SELLER_CANCELLED, at=now, started=now,
+                    cause=order.facts.cause[order.row])
+
+    def after_shipment(self, order: Order) -> None:
+        """A buyer who wanted out of a shipped order: intercept, refuse or return, or keep."""
+        facts, row, now = order.facts, order.row, self.env.now
+        after = self.compiled.policy.after_shipment
+        outcome, approved = Outcome.KEPT_AFTER_FAILED_CANCEL, 0.0
+        delivered = max(order.shipped_at + facts.transit[row], now)
+        if facts.pursue[row]:
+            for path in self.compiled.after_shipment_order:
+                if path == "interception":
+                    assert after.interception is not None
+                    if facts.u_intercept[row] < after.interception.success:
+                        outcome = Outcome.INTERCEPTED
+                        approved = self.delay(now, after.interception.refund_after,
+                                              facts.u_after[row])
+                        break
+                elif path == "refuse_delivery":
+                    assert after.refuse_delivery is not None
+                    outcome = Outcome.REFUSED_DELIVERY
+                    approved = self.delay(delivered, after.refuse_delivery.refund_after,
+                                          facts.u_after[row])
+                    break
+                else:
+                    assert after.return_ is not None
+                    outcome = Outcome.RETURNED
+                    approved = self.delay(delivered + facts.return_transit[row],
+                                          after.return_.refund_after, facts.u_after[row])
+                    break
+        if outcome is Outcome.KEPT_AFTER_FAILED_CANCEL:
+            self.close(order, outcome)
+        else:
+            self.cancel(order, outcome, at=approved, started=order.intent_at)
+
+    # ------------------------------------------------------------------ money
+    def cancel(self, order: Order, outcome: Outcome, at: float, started: float,
+               cause: Cause | None = None) -> None:
+        """Close the order and refund it: platform processing, then the payment rail."""
+        facts, row, rules = order.facts, order.row, order.rules
+        processed = self.delay(at, rules.processing, facts.u_processing[row])
+        release = rules.rail_release[order.method]
+        if release is not None and not self.charged_at_order and order.stage < SHIPPED:
+            refunded = self.delay(processed, release, facts.u_release[row])
+        else:
+            refunded = self.delay(processed, rules.rail_delay[order.method], facts.u_rail[row])
+        self.close(order, outcome, cause)
+        self.recorder.refund(outcome, order.measured, order.cents, order.method, started, refunded)
+
+    def close(self, order: Order, outcome: Outcome, cause: Cause | None = None) -> None:
+        compiled = self.compiled
+        counted = outcome in compiled.counted_outcomes and (
+            outcome is not Outcome.SELLER_CANCELLED or cause in compiled.counted_causes)
+        order.closed = True
+        del self.open[order.seq]
+        self.recorder.close(outcome, order.measured, order.cents, order.seller, order.day,
+                            counted)
+
+    def delay(self, start: float, dist: Distribution, u: float) -> float:
+        """`start` plus a draw of `dist` (clock hours or business days) from uniform `u`."""
+        amount = float(dist.quantile(u))  # type: ignore[arg-type]
+        if dist.business_days:
+            return self.calendar.add_business_days(start, amount)
+        return start + amount
+
+    def compensation(self, order: Order) -> float:
+        """Late-shipment compensation in the scenario's currency."""
+        rule = order.rules.compensation
+        if rule is None:
+            return 0.0
+        price = order.cents / 100 / self.compiled.fx
+        amount = max(rule.minimum, rule.share * price)
+        if rule.maximum is not None:
+            amount = min(amount, rule.maximum)
+        return amount * self.compiled.fx

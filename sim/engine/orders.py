@@ -1,0 +1,129 @@
+"""Orders and the pre-drawn facts about them.
+
+`OrderFacts` turns one block of common random numbers into the scenario's facts about
+each order (seller, value, buyer and seller behaviour); these do not depend on the
+policy. An `Order` is the small mutable record of one open order.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from sim.model.policy import Cause
+
+if TYPE_CHECKING:
+    from sim.engine.rules import Rules
+    from sim.model.scenario import Scenario
+
+ACCEPT, REFUSE, IGNORE = 0, 1, 2
+CAUSES = tuple(c for c in Cause if c is not Cause.BUYER_REQUEST)
+
+
+class Population:
+    """The sellers of a scenario: each seller's type, and how orders pick a seller."""
+
+    def __init__(self, scenario: Scenario):
+        types = list(scenario.sellers.types.values())
+        self.names = list(scenario.sellers.types)
+        self.types = types
+        count = scenario.sellers.count
+        shares = np.array([t.share for t in types])
+        bounds = np.round(np.cumsum(shares) * count).astype(int)
+        bounds[-1] = count
+        self.type_of = np.searchsorted(bounds, np.arange(count), side="right")
+        weights = np.array([types[k].popularity for k in self.type_of], dtype=float)
+        self.cumulative = np.cumsum(weights) / weights.sum()
+        self.cumulative[-1] = 1.0
+        self.count = count
+
+
+class OrderFacts:
+    """Scenario facts of one block of orders, as Python lists for fast scalar access."""
+
+    def __init__(self, scenario: Scenario, people: Population, u: dict[str, np.ndarray], n: int):
+        seller = np.minimum(np.searchsorted(people.cumulative, u["seller"][:n], side="right"),
+                            people.count - 1)
+        kind = people.type_of[seller]
+        buyers = scenario.buyers
+        self.seller = seller.tolist()
+        self.kind = kind.tolist()
+        value = scenario.orders.value.quantile(u["value"][:n])
+        self.cents = np.maximum(np.round(value * 100), 1).astype(np.int64).tolist()
+        self.payment = u["payment"][:n]
+        self.good_record = (u["good_record"][:n] < buyers.good_record).tolist()
+        intent = u["intent"][:n] < buyers.cancel_intent
+        self.intent = intent.tolist()
+        self.intent_delay = buyers.intent_delay.quantile(u["intent_delay"][:n]).tolist()
+        self.pursue = (u["pursue"][:n] < buyers.pursue_after_shipment).tolist()
+        self.transit = scenario.delivery.transit.quantile(u["transit"][:n]).tolist()
+        self.return_transit = scenario.delivery.return_transit.quantile(
+            u["return_transit"][:n]).tolist()
+        self.pack = _by_type(people, kind, u["pack"][:n], lambda t: t.pack_time)
+        self.response = _by_type(people, kind, u["response"][:n], lambda t: t.response_time)
+        self.cause = _causes(people, kind, u["cancel"][:n])
+        never = np.array([people.types[k].never_ships for k in range(len(people.types))])
+        self.never_ships = (u["never_ships"][:n] < never[kind]).tolist()
+        accept = np.array([t.answers.accept for t in people.types])[kind]
+        refuse = accept + np.array([t.answers.refuse for t in people.types])[kind]
+        answer = u["answer"][:n]
+        self.answer = np.where(answer < accept, ACCEPT,
+                               np.where(answer < refuse, REFUSE, IGNORE)).tolist()
+        self.u_processing = u["processing"][:n].tolist()
+        self.u_rail = u["rail"][:n].tolist()
+        self.u_release = u["release"][:n].tolist()
+        self.u_intercept = u["intercept"][:n].tolist()
+        self.u_after = u["after_refund"][:n].tolist()
+
+
+def _by_type(people: Population, kind: np.ndarray, u: np.ndarray, dist_of) -> list[float]:
+    out = np.empty(len(u))
+    for k, seller_type in enumerate(people.types):
+        mask = kind == k
+        if mask.any():
+            dist = dist_of(seller_type)
+            if dist.business_days:
+                raise ValueError("seller times must be in clock units, not business days")
+            out[mask] = dist.quantile(u[mask])
+    return out.tolist()
+
+
+def _causes(people: Population, kind: np.ndarray, u: np.ndarray) -> list[Cause | None]:
+    """Which orders the seller will cancel on its own, and why (None: it will not)."""
+    table = np.zeros((len(people.types), len(CAUSES)))
+    for k, seller_type in enumerate(people.types):
+        table[k] = [seller_type.cancels.get(c, 0.0) for c in CAUSES]
+    bounds = np.cumsum(table, axis=1)[kind]
+    index = (u[:, None] >= bounds).sum(axis=1)
+    return [CAUSES[i] if i < len(CAUSES) else None for i in index.tolist()]
+
+
+class Order:
+    """One order while it is open."""
+
+    __slots__ = ("facts", "row", "placed", "seller", "day", "cents", "method", "rules",
+                 "measured", "ready_at", "ship_by", "deadline", "stage", "closed",
+                 "intent_at", "intent_pending", "wants_out", "shipped_at", "seq")
+
+    def __init__(self, facts: OrderFacts, row: int, placed: float, day: int, rules: Rules,
+                 method: int, measured: bool, seq: int):
+        self.facts = facts
+        self.row = row
+        self.seq = seq
+        self.placed = placed
+        self.seller = facts.seller[row]
+        self.day = day
+        self.cents = facts.cents[row]
+        self.method = method
+        self.rules = rules
+        self.measured = measured
+        self.stage = 0  # index into STAGE_ORDER; 'released' is derived from ready_at
+        self.closed = False
+        self.intent_at = -1.0
+        self.intent_pending = False
+        self.wants_out = False
+        self.shipped_at = -1.0
+        self.ready_at = placed
+        self.ship_by = placed
+        self.deadline = float("inf")

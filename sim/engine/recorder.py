@@ -1,0 +1,134 @@
+"""Collects what a run measures in small aggregates, and checks the run's invariants.
+
+Nothing is kept per order: outcome counts, a log-spaced histogram of refund times per
+outcome and per payment method, per seller-day counts, and money totals in cents.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from sim.model.policy import Outcome
+
+OUTCOMES = tuple(Outcome)
+OUTCOME_INDEX = {o: i for i, o in enumerate(OUTCOMES)}
+REFUNDING = frozenset(OUTCOMES) - {Outcome.SHIPPED, Outcome.KEPT_AFTER_FAILED_CANCEL, Outcome.OPEN}
+FAILED = (Outcome.KEPT_AFTER_FAILED_CANCEL, Outcome.INTERCEPTED, Outcome.REFUSED_DELIVERY,
+          Outcome.RETURNED)
+
+# Refund-time histogram: bin 0 holds exact zeros; then log-spaced bins from 1e-3 h to 1e5 h.
+EDGES = np.concatenate([[0.0], np.logspace(-3, 5, 1601)])
+N_BINS = len(EDGES) + 1  # the last bin collects anything from 1e5 h on
+
+
+class InvariantError(AssertionError):
+    """An internal bug: a run broke a rule that every run must keep."""
+
+
+def bin_of(hours: float) -> int:
+    if hours <= 0.0:
+        return 0
+    return min(int(np.searchsorted(EDGES, hours, side="right")), N_BINS - 1)
+
+
+@dataclass
+class Recorder:
+    """Aggregates of one run."""
+
+    sellers: int
+    days: int
+    methods: int
+    warmup: float
+    end: float
+    placed: int = 0
+    measured: int = 0
+    intents: int = 0
+    shipped: int = 0
+    late: int = 0
+    compensation: float = 0.0
+    money_hours: float = 0.0
+    paid_cents: int = 0
+    kept_cents: int = 0
+    refunded_cents: int = 0
+    in_flight_cents: int = 0
+    open_cents: int = 0
+    last_time: float = 0.0
+    outcomes_all: np.ndarray = field(init=False)
+    outcomes: np.ndarray = field(init=False)
+    refund_hist: np.ndarray = field(init=False)
+    method_hist: np.ndarray = field(init=False)
+    refund_sum: float = 0.0
+    seller_orders: np.ndarray = field(init=False)
+    seller_counted: np.ndarray = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.outcomes_all = np.zeros(len(OUTCOMES), dtype=np.int64)
+        self.outcomes = np.zeros(len(OUTCOMES), dtype=np.int64)
+        self.refund_hist = np.zeros((len(OUTCOMES), N_BINS), dtype=np.int64)
+        self.method_hist = np.zeros((self.methods, N_BINS), dtype=np.int64)
+        self.seller_orders = np.zeros((self.sellers, self.days), dtype=np.int32)
+        self.seller_counted = np.zeros((self.sellers, self.days), dtype=np.int32)
+
+    def clock(self, now: float) -> None:
+        """Event times must never go backwards."""
+        if now < self.last_time:
+            raise InvariantError(f"time went back from {self.last_time} to {now}")
+        self.last_time = now
+
+    def place(self, seller: int, day: int, cents: int, measured: bool, intent: bool) -> None:
+        self.placed += 1
+        self.paid_cents += cents
+        self.seller_orders[seller, day] += 1
+        if measured:
+            self.measured += 1
+            self.intents += intent
+
+    def ship(self, measured: bool, late: bool, compensation: float) -> None:
+        if measured:
+            self.shipped += 1
+            self.late += late
+            self.compensation += compensation
+
+    def close(self, outcome: Outcome, measured: bool, cents: int, seller: int, day: int,
+              counted: bool) -> None:
+        index = OUTCOME_INDEX[outcome]
+        self.outcomes_all[index] += 1
+        if outcome is Outcome.OPEN:
+            self.open_cents += cents
+        elif outcome not in REFUNDING:
+            self.kept_cents += cents
+        if counted:
+            self.seller_counted[seller, day] += 1
+        if measured:
+            self.outcomes[index] += 1
+
+    def refund(self, outcome: Outcome, measured: bool, cents: int, method: int, started: float,
+               refunded: float) -> None:
+        if refunded < started:
+            raise InvariantError(f"refund at {refunded} before its cancellation at {started}")
+        if refunded <= self.end:
+            self.refunded_cents += cents
+        else:
+            self.in_flight_cents += cents
+        if measured:
+            hours = refunded - started
+            b = bin_of(hours)
+            self.refund_hist[OUTCOME_INDEX[outcome], b] += 1
+            self.method_hist[method, b] += 1
+            self.refund_sum += hours
+            self.money_hours += hours * cents / 100
+
+    def check(self) -> None:
+        """One outcome per order and money conserved; raise `InvariantError` if not."""
+        closed = int(self.outcomes_all.sum())
+        if closed != self.placed:
+            raise InvariantError(f"{self.placed} orders placed but {closed} outcomes recorded")
+        held = self.kept_cents + self.refunded_cents + self.in_flight_cents + self.open_cents
+        if held != self.paid_cents:
+            raise InvariantError(f"money not conserved: paid {self.paid_cents} cents, but kept + "
+                                 f"refunded + in flight + open = {held}")
+        refunds = int(sum(self.outcomes_all[OUTCOME_INDEX[o]] for o in REFUNDING))
+        if int(self.refund_hist.sum()) > refunds:
+            raise InvariantError("more refunds measured than refunding outcomes")

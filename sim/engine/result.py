@@ -1,0 +1,116 @@
+"""What one run returns: the catalogue's metrics and a few small arrays for plots."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from sim.engine.recorder import EDGES, FAILED, OUTCOME_INDEX, OUTCOMES, Recorder
+from sim.model.policy import Outcome
+
+
+@dataclass
+class RunResult:
+    """Scalar metrics plus histograms and daily counts; never per-order records."""
+
+    policy: str
+    replication: int
+    metrics: dict[str, float]
+    refund_hist: np.ndarray  # outcome x bin
+    method_hist: np.ndarray  # payment method x bin
+    methods: tuple[str, ...]
+    daily_orders: np.ndarray  # per simulated day, all sellers
+    daily_counted: np.ndarray
+    seller_rates: np.ndarray  # each seller's rate over the measured period (nan: no orders)
+    outcome_counts: dict[str, int] = field(default_factory=dict)
+    events: int = 0
+    wall_seconds: float = 0.0
+
+
+def quantile_from_hist(hist: np.ndarray, q: float) -> float:
+    """A quantile of refund hours from the log-spaced histogram (exact zeros in bin 0)."""
+    total = int(hist.sum())
+    if total == 0:
+        return math.nan
+    target = q * total
+    cumulative = np.cumsum(hist)
+    b = int(np.searchsorted(cumulative, target, side="left"))
+    if b == 0:
+        return 0.0
+    below = cumulative[b - 1]
+    fraction = (target - below) / hist[b] if hist[b] else 0.0
+    lo = EDGES[b - 1]
+    hi = EDGES[b] if b < len(EDGES) else EDGES[-1]
+    if lo <= 0:
+        return float(hi * fraction)
+    return float(lo * (hi / lo) ** fraction)
+
+
+def metrics_of(rec: Recorder, counted_outcomes: frozenset[Outcome], threshold: float | None,
+               window_days: int | None, first_day: int) -> tuple[dict[str, float], np.ndarray]:
+    """The catalogue's values for one run, and each seller's rate."""
+    n = max(rec.measured, 1)
+    share = {o: rec.outcomes[OUTCOME_INDEX[o]] / n for o in OUTCOMES}
+    pooled = rec.refund_hist.sum(axis=0)
+    refunds = int(pooled.sum())
+    m: dict[str, float] = {
+        "orders": float(rec.measured),
+        "refund_hours_p50": quantile_from_hist(pooled, 0.5),
+        "refund_hours_p90": quantile_from_hist(pooled, 0.9),
+        "refund_hours_p99": quantile_from_hist(pooled, 0.99),
+        "refund_hours_mean": rec.refund_sum / refunds if refunds else math.nan,
+        "cancel_intent_share": rec.intents / n,
+        "self_cancel_share": share[Outcome.SELF_CANCELLED],
+        "instant_refund_share": share[Outcome.INSTANT_REFUNDED],
+        "request_cancel_share": share[Outcome.REQUEST_CANCELLED]
+        + share[Outcome.REQUEST_AUTO_APPROVED],
+        "silence_refund_share": share[Outcome.REQUEST_AUTO_APPROVED],
+        "seller_cancel_share": share[Outcome.SELLER_CANCELLED],
+        "auto_cancel_share": share[Outcome.AUTO_CANCELLED],
+        "failed_cancel_share": sum(share[o] for o in FAILED),
+        "open_share": share[Outcome.OPEN],
+        "late_ship_share": rec.late / rec.shipped if rec.shipped else math.nan,
+        "compensation_paid": rec.compensation / n,
+        "buyer_money_hours_held": rec.money_hours / n,
+    }
+    rates = _seller_metrics(rec, m, counted_outcomes, threshold, window_days, first_day)
+    return m, rates
+
+
+def _seller_metrics(rec: Recorder, m: dict[str, float], counted: frozenset[Outcome],
+                    threshold: float | None, window_days: int | None,
+                    first_day: int) -> np.ndarray:
+    orders = rec.seller_orders.astype(np.int64)
+    hits = rec.seller_counted.astype(np.int64)
+    measured_orders, measured_hits = orders[:, first_day:], hits[:, first_day:]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rates = measured_hits.sum(1) / measured_orders.sum(1)
+    nan = math.nan
+    if not counted or window_days is None:
+        m.update(seller_cancel_rate=nan, sellers_over_threshold_share=nan,
+                 seller_days_over_threshold_share=nan)
+        return np.full(len(orders), nan)
+    total = measured_orders.sum()
+    m["seller_cancel_rate"] = float(measured_hits.sum() / total) if total else nan
+    if threshold is None:
+        m.update(sellers_over_threshold_share=nan, seller_days_over_threshold_share=nan)
+        return rates
+    windowed_orders = _rolling(orders, window_days)[:, first_day:]
+    windowed_hits = _rolling(hits, window_days)[:, first_day:]
+    active = windowed_orders > 0
+    over = active & (windowed_hits > threshold * windowed_orders)
+    m["seller_days_over_threshold_share"] = float(over.sum() / active.sum()) if active.any() else nan
+    sellers = measured_orders.sum(1) > 0
+    m["sellers_over_threshold_share"] = (
+        float(over.any(1)[sellers].mean()) if sellers.any() else nan)
+    return rates
+
+
+def _rolling(counts: np.ndarray, days: int) -> np.ndarray:
+    """Trailing sums over `days` days, per row (seller)."""
+    c = np.cumsum(counts, axis=1)
+    out = c.copy()
+    out[:, days:] -= c[:, :-days]
+    return out

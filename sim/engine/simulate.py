@@ -1,0 +1,67 @@
+"""Run one policy through one replication of a scenario."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from sim.engine.market import Market
+from sim.engine.recorder import OUTCOMES
+from sim.engine.result import RunResult, metrics_of
+from sim.engine.rules import compile_policy
+from sim.engine.streams import RandomStreams
+from sim.model.calendar import BusinessCalendar
+from sim.model.policy import Policy
+from sim.model.scenario import Scenario
+
+CALENDAR_MARGIN_DAYS = 400  # business-day arithmetic may reach this far past the run
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """Everything one run needs; small and picklable, so it can travel to a worker."""
+
+    policy_key: str
+    policy: Policy
+    scenario: Scenario
+    replication: int
+    seed: int
+
+
+def simulate(spec: RunSpec) -> RunResult:
+    """Play the scenario's order stream of replication `spec.replication` through the policy."""
+    started = time.perf_counter()
+    scenario, policy = spec.scenario, spec.policy
+    start = scenario.start
+    end = scenario.horizon.amount + scenario.drain.amount
+    calendar = BusinessCalendar(policy.calendar, start.date(),
+                                int(end // 24) + CALENDAR_MARGIN_DAYS,
+                                start.hour + start.minute / 60)
+    run = next(p for p in scenario.policies if _stem(p.file) == spec.policy_key)
+    methods = tuple(run.payment_mix)
+    fx = 1.0 if policy.currency == scenario.currency else scenario.exchange_rates[policy.currency]
+    compiled = compile_policy(spec.policy_key, policy, calendar, methods, fx, end)
+    market = Market(scenario, compiled, RandomStreams(spec.seed, spec.replication),
+                    run.payment_mix)
+    recorder = market.run()
+    metric = policy.seller_metric
+    metrics, rates = metrics_of(
+        recorder, compiled.counted_outcomes,
+        metric.threshold if metric else None,
+        int(metric.window.amount // 24) if metric else None,
+        calendar.day_of(scenario.warmup.amount),
+    )
+    return RunResult(
+        policy=spec.policy_key, replication=spec.replication, metrics=metrics,
+        refund_hist=recorder.refund_hist, method_hist=recorder.method_hist, methods=methods,
+        daily_orders=recorder.seller_orders.sum(0), daily_counted=recorder.seller_counted.sum(0),
+        seller_rates=rates,
+        outcome_counts={o.value: int(c) for o, c in zip(OUTCOMES, recorder.outcomes, strict=True)},
+        wall_seconds=time.perf_counter() - started,
+    )
+
+
+def _stem(file: str) -> str:
+    from pathlib import PurePath
+
+    return PurePath(file).stem

@@ -1,0 +1,1 @@
+"""Validated data: policies, scenarios, distributions, durations, calendars."""

@@ -1,0 +1,74 @@
+"""Business-day calendars, precomputed into arrays so that date arithmetic is cheap.
+
+The simulation clock is hours since the scenario start. Day `d` is the local date
+`start.date() + d`; a business-day duration advances only through working days, so
+"3 business days" from Friday 15:00 ends on Wednesday 15:00 (given no holiday).
+"""
+
+from __future__ import annotations
+
+import bisect
+import datetime as dt
+from functools import lru_cache
+
+import holidays
+import numpy as np
+
+from sim.model.units import Duration
+
+
+def known_calendars() -> list[str]:
+    """Country codes that the `holidays` package knows (plus `none`: every day works)."""
+    return ["none", *sorted(holidays.list_supported_countries())]
+
+
+class BusinessCalendar:
+    """Working days of one country from the scenario's first day on."""
+
+    def __init__(self, country: str, first_day: dt.date, days: int, hour_offset: float = 0.0):
+        self.country = country
+        self.first_day = first_day
+        self.hour_offset = hour_offset  # local clock hour at simulation time 0
+        self.working = _working_days(country, first_day, days)
+        ends = np.cumsum(self.working)
+        self._starts = [float(x) for x in ends - self.working]  # business days before day d
+        self._ends = [float(x) for x in ends]
+
+    def day_of(self, hours: float) -> int:
+        """Index of the local day that contains simulation time `hours`."""
+        return int((hours + self.hour_offset) // 24)
+
+    def date_of(self, hours: float) -> dt.date:
+        return self.first_day + dt.timedelta(days=self.day_of(hours))
+
+    def after(self, hours: float, duration: Duration) -> float:
+        """The time `duration` after `hours`: clock time, or business days in this calendar."""
+        if not duration.business_days:
+            return hours + duration.amount
+        return self.add_business_days(hours, duration.amount)
+
+    def add_business_days(self, hours: float, amount: float) -> float:
+        local = hours + self.hour_offset
+        day = int(local // 24)
+        self._ensure(day)
+        fraction = local / 24 - day
+        position = self._starts[day] + (fraction if self.working[day] else 0.0) + amount
+        target = bisect.bisect_left(self._ends, position)
+        self._ensure(target)
+        return (target + position - self._starts[target]) * 24 - self.hour_offset
+
+    def _ensure(self, day: int) -> None:
+        if day < 0 or day >= len(self.working):
+            raise ValueError(
+                f"day {day} lies outside the {len(self.working)}-day calendar built for the run"
+            )
+
+
+@lru_cache(maxsize=32)
+def _working_days(country: str, first_day: dt.date, days: int) -> np.ndarray:
+    dates = [first_day + dt.timedelta(days=i) for i in range(days)]
+    if country == "none":
+        return np.ones(days, dtype=np.int64)
+    years = range(first_day.year, dates[-1].year + 1)
+    table = holidays.country_holidays(country, years=years)
+    return np.array([int(table.is_working_day(d)) for d in dates], dtype=np.int64)

@@ -1,0 +1,205 @@
+"""Load policy and scenario files: parse, apply overrides, validate, cross-check."""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sim.errors import InputError, Problem
+from sim.model.base import validate
+from sim.model.calendar import known_calendars
+from sim.model.dated import ALWAYS
+from sim.model.policy import Cause, Policy
+from sim.model.scenario import Scenario
+from sim.model.yamlfile import Document, parse_document, read_document
+
+
+@dataclass(frozen=True)
+class Override:
+    """`--set key.path=value`: a change to a scenario or, by its stem, to a policy."""
+
+    path: tuple[str, ...]
+    value: Any
+    text: str
+
+    @classmethod
+    def parse(cls, text: str) -> Override:
+        key, sep, raw = text.partition("=")
+        if not sep or not key.strip() or any(not p for p in key.strip().split(".")):
+            raise InputError.single("--set", f"{text!r} is not KEY=VALUE, e.g. "
+                                    "buyers.cancel_intent=0.1 or amazon.self_cancel.window=2h")
+        value = parse_document(f"v: {raw}" if raw.strip() else "v: ''", "--set").data["v"]
+        return cls(tuple(key.strip().split(".")), value, text)
+
+
+@dataclass(frozen=True)
+class Study:
+    """A scenario with the policies it plays, each keyed by its file's stem."""
+
+    scenario: Scenario
+    policies: dict[str, Policy]
+    path: str
+    policy_paths: dict[str, str] = field(default_factory=dict)
+
+
+def load_policy(path: str | Path, overrides: list[Override] = ()) -> Policy:  # type: ignore[assignment]
+    """Read and validate one policy file."""
+    doc = read_document(path)
+    _apply(doc, overrides)
+    policy: Policy = validate(Policy, doc)
+    problems = policy_problems(policy, doc)
+    if problems:
+        raise InputError(problems)
+    return policy
+
+
+def load_study(path: str | Path, overrides: list[Override] = ()) -> Study:  # type: ignore[assignment]
+    """Read a scenario and every policy it names; report all problems of all files."""
+    doc = read_document(path)
+    stems = _policy_stems(doc)
+    scenario_overrides = [o for o in overrides if o.path[0] not in stems]
+    _apply(doc, scenario_overrides)
+    scenario: Scenario = validate(Scenario, doc)
+    policies: dict[str, Policy] = {}
+    paths: dict[str, str] = {}
+    problems: list[Problem] = []
+    base = Path(path).parent
+    for index, run in enumerate(scenario.policies):
+        file = base / run.file
+        stem = file.stem
+        if stem in policies:
+            problems.append(doc.problem(("policies", index, "file"),
+                                        f"a second policy named {stem!r}; file stems must differ"))
+            continue
+        mine = [Override(o.path[1:], o.value, o.text) for o in overrides if o.path[0] == stem]
+        try:
+            policies[stem] = load_policy(file, mine)
+            paths[stem] = str(file)
+        except InputError as exc:
+            if any(p.message == "file not found" for p in exc.problems):
+                problems.append(doc.problem(("policies", index, "file"),
+                                            f"policy file {str(file)!r} not found"))
+            else:
+                problems.extend(exc.problems)
+            continue
+        problems += _fit_problems(scenario, policies[stem], doc, index)
+    if problems:
+        raise InputError(problems)
+    return Study(scenario, policies, str(path), paths)
+
+
+def policy_problems(policy: Policy, doc: Document) -> list[Problem]:
+    """Cross-references inside a policy: sources, calendar, reasons."""
+    problems = []
+    for loc, section in policy.sections().items():
+        for ref in section.source_ids:
+            if ref not in policy.sources:
+                hint = difflib.get_close_matches(ref, list(policy.sources), n=1)
+                tip = f"did you mean {hint[0]!r}? " if hint else ""
+                problems.append(doc.problem((*loc, "source"),
+                                            f"unknown source {ref!r}; {tip}sources are defined "
+                                            "under sources:"))
+    if policy.calendar not in known_calendars():
+        hint = difflib.get_close_matches(policy.calendar, known_calendars(), n=1)
+        tip = f"; did you mean {hint[0]!r}?" if hint else ""
+        problems.append(doc.problem(("calendar",), f"unknown calendar {policy.calendar!r}; "
+                                    f"expected a country code such as US or CN, or none{tip}"))
+    return problems
+
+
+def _fit_problems(scenario: Scenario, policy: Policy, doc: Document, index: int) -> list[Problem]:
+    """Does the scenario give this policy all it needs (payment methods, causes, money)?"""
+    problems = []
+    for method in scenario.policies[index].payment_mix:
+        if method not in policy.refunds.rails:
+            hint = difflib.get_close_matches(method, list(policy.refunds.rails), n=1)
+            tip = f"did you mean {hint[0]!r}? " if hint else ""
+            problems.append(doc.problem(("policies", index, "payment_mix", method),
+                                        f"payment method {method!r} is not a rail of "
+                                        f"{policy.name!r}; {tip}rails: "
+                                        f"{', '.join(policy.refunds.rails)}", key=True))
+    mapped = {r.cause for r in policy.seller_cancel.reasons.values()}
+    needed = {c for t in scenario.sellers.types.values() for c in t.cancels} | {Cause.BUYER_REQUEST}
+    for cause in sorted(needed - mapped, key=lambda c: c.value):
+        problems.append(doc.problem(("policies", index, "file"),
+                                    f"policy {policy.name!r} has no seller_cancel reason with "
+                                    f"cause {cause.value!r}, which the scenario uses"))
+    if policy.currency != scenario.currency and policy.currency not in scenario.exchange_rates:
+        problems.append(doc.problem(("exchange_rates",),
+                                    f"no exchange rate for {policy.currency} (policy "
+                                    f"{policy.name!r}); add {policy.currency}: <value in "
+                                    f"{scenario.currency}>"))
+    problems += _date_problems(scenario, policy, doc, index)
+    return problems
+
+
+def _date_problems(scenario: Scenario, policy: Policy, doc: Document, index: int) -> list[Problem]:
+    """A dated value must be in force from the scenario's first day on."""
+    first_day = scenario.start.date()
+    problems = []
+    for path, history in dated_values(policy):
+        first = next(iter(history))
+        if first != ALWAYS and first > first_day:
+            problems.append(doc.problem(("policies", index, "file"),
+                                        f"{'.'.join(map(str, path))} has no value before "
+                                        f"{first}, but the scenario starts on {first_day}"))
+    return problems
+
+
+def dated_values(model: Any, path: tuple[Any, ...] = ()) -> list[tuple[tuple[Any, ...], dict]]:
+    """Every effective-dated value in a model, with its key path."""
+    import datetime as dt
+
+    from pydantic import BaseModel
+
+    found: list[tuple[tuple[Any, ...], dict]] = []
+    if isinstance(model, BaseModel):
+        for name, info in type(model).model_fields.items():
+            found += dated_values(getattr(model, name), (*path, info.alias or name))
+    elif isinstance(model, dict):
+        if model and all(isinstance(k, dt.date) for k in model):
+            found.append((path, model))
+        else:
+            for key, value in model.items():
+                found += dated_values(value, (*path, key))
+    return found
+
+
+def _policy_stems(doc: Document) -> set[str]:
+    runs = doc.data.get("policies") if isinstance(doc.data, dict) else None
+    if not isinstance(runs, list):
+        return set()
+    return {Path(str(r.get("file"))).stem for r in runs if isinstance(r, dict) and r.get("file")}
+
+
+def _apply(doc: Document, overrides: list[Override]) -> None:
+    """Write overrides into the parsed data; their problems name `--set`."""
+    problems = []
+    for override in overrides:
+        node = doc.data
+        for part in override.path[:-1]:
+            if isinstance(node, list) and part.isdigit() and int(part) < len(node):
+                node = node[int(part)]
+            elif isinstance(node, dict) and part in node and isinstance(node[part], dict | list):
+                node = node[part]
+            elif isinstance(node, dict) and part not in node:
+                node[part] = {}
+                node = node[part]
+            else:
+                problems.append(Problem("--set", 0, 0, ".".join(override.path),
+                                        f"cannot set {override.text!r}: {part!r} is not a "
+                                        "mapping in the file"))
+                break
+        else:
+            last = override.path[-1]
+            if isinstance(node, list) and last.isdigit() and int(last) < len(node):
+                node[int(last)] = override.value
+            elif isinstance(node, dict):
+                node[last] = override.value
+            else:
+                problems.append(Problem("--set", 0, 0, ".".join(override.path),
+                                        f"cannot set {override.text!r} there"))
+    if problems:
+        raise InputError(problems)

@@ -1,0 +1,233 @@
+"""A marketplace's cancellation and refund rules, as validated data.
+
+Every rule section names the sources it was taken from (ids into `sources:`), and each
+source says how sure we are of it: S (the platform's own page), W (a third-party copy or
+translation), R (not found: an assumption).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from enum import Enum
+from typing import Any, Literal
+
+from pydantic import Field, field_validator
+
+from sim.model.base import Model
+from sim.model.dated import Dated
+from sim.model.distributions import TimeDist
+from sim.model.units import DurationField, NonNegative, Probability
+
+Stage = Literal["released", "packing", "packed", "shipped"]
+"""How far an order has gone at the seller: released by the platform (end of the pending
+hold), packing begun, packed (waiting for the carrier), shipped (handed to the carrier)."""
+
+STAGE_ORDER = {"placed": 0, "released": 1, "packing": 2, "packed": 3, "shipped": 4}
+
+
+class Cause(str, Enum):
+    """Why a seller cancels, in the simulator's own words; policies map their codes to these."""
+
+    OUT_OF_STOCK = "out_of_stock"
+    PRICING_ERROR = "pricing_error"
+    UNDELIVERABLE_ADDRESS = "undeliverable_address"
+    BUYER_REQUEST = "buyer_request"
+
+
+class Outcome(str, Enum):
+    """The one terminal outcome of every order."""
+
+    SHIPPED = "shipped"
+    SELF_CANCELLED = "self_cancelled"
+    INSTANT_REFUNDED = "instant_refunded"
+    REQUEST_CANCELLED = "request_cancelled"
+    REQUEST_AUTO_APPROVED = "request_auto_approved"
+    SELLER_CANCELLED = "seller_cancelled"
+    AUTO_CANCELLED = "auto_cancelled"
+    KEPT_AFTER_FAILED_CANCEL = "kept_after_failed_cancel"
+    INTERCEPTED = "intercepted"
+    REFUSED_DELIVERY = "refused_delivery"
+    RETURNED = "returned"
+    OPEN = "open"
+
+
+class Source(Model):
+    """Where a rule was read, when, and how far to trust it."""
+
+    title: str
+    url: str | None = None
+    seen: dt.date
+    confidence: Literal["S", "W", "R"]
+    note: str | None = None
+
+
+class Sourced(Model):
+    """A rule section: its numbers and the sources they come from."""
+
+    source: str | list[str]
+    note: str | None = None
+
+    @property
+    def source_ids(self) -> list[str]:
+        return [self.source] if isinstance(self.source, str) else list(self.source)
+
+
+class Pending(Sourced):
+    """New orders are held by the platform before the seller may work on them."""
+
+    hold: Dated(DurationField)
+
+
+class SelfCancel(Sourced):
+    """The buyer cancels alone, at once, within a window from placement."""
+
+    window: Dated(DurationField)
+    until: Stage = "shipped"
+
+
+class CancelRequest(Sourced):
+    """After the self-service window the buyer asks; the seller and/or platform decide."""
+
+    until: Stage = "shipped"
+    seller_decides: bool = True
+    platform_approves_after: Dated(DurationField | None) = None
+
+
+class InstantRefund(Sourced):
+    """Buyers with a good record are refunded at once while the order has not shipped."""
+
+    until: Stage = "shipped"
+
+
+class Reason(Model):
+    """A seller-cancellation reason code of the platform."""
+
+    cause: Cause
+    counted: bool
+
+
+class SellerCancel(Sourced):
+    """The platform's reason codes and whether each counts against the seller."""
+
+    reasons: dict[str, Reason] = Field(min_length=1)
+
+
+class ShipBy(Sourced):
+    """The ship-by deadline, measured from placement."""
+
+    within: Dated(DurationField)
+
+
+class AutoCancel(Sourced):
+    """The platform cancels an order not shipped this long after its ship-by deadline.
+
+    Whether auto-cancels count against the seller is said by `seller_metric.counts`."""
+
+    after: Dated(DurationField)
+
+
+class Compensation(Model):
+    """Paid by the seller to the buyer for a late shipment: a share of the price, capped."""
+
+    share: Probability
+    minimum: NonNegative = 0.0
+    maximum: NonNegative | None = None
+
+
+class LateShipment(Sourced):
+    compensation: Dated(Compensation | None)
+
+
+class Interception(Sourced):
+    """The carrier is asked to stop a shipped parcel."""
+
+    success: Probability
+    refund_after: TimeDist
+
+
+class RefusedDelivery(Sourced):
+    """The buyer refuses the parcel at the door; refund after it is refused."""
+
+    refund_after: TimeDist
+
+
+class ReturnAfterDelivery(Sourced):
+    """The buyer sends the parcel back; refund after the return arrives."""
+
+    refund_after: TimeDist
+
+
+class AfterShipment(Model):
+    """What a buyer who still wants out can do once the order has shipped, tried in order."""
+
+    interception: Interception | None = None
+    refuse_delivery: RefusedDelivery | None = None
+    return_: ReturnAfterDelivery | None = Field(default=None, alias="return")
+
+
+class Rail(Sourced):
+    """A payment method: how long its refunds take once the platform has processed them."""
+
+    delay: Dated(TimeDist)
+    release: TimeDist | None = None
+
+
+class Refunds(Sourced):
+    """Refund processing by the platform, then the payment rail."""
+
+    processing: Dated(TimeDist)
+    charge_at: Literal["order", "shipment"] = "order"
+    rails: dict[str, Rail] = Field(min_length=1)
+
+
+class SellerMetric(Sourced):
+    """The platform's own seller cancellation (or refund) rate."""
+
+    name: str
+    counts: list[Outcome] = Field(min_length=1)
+    window: DurationField
+    threshold: Probability | None = None
+
+    @field_validator("window")
+    @classmethod
+    def _whole_days(cls, value: Any) -> Any:
+        if value.business_days or value.amount % 24 or value.amount <= 0:
+            raise ValueError(f"{value} is not a whole number of calendar days, e.g. 7d")
+        return value
+
+
+class Policy(Model):
+    """All the cancellation and refund rules of one marketplace."""
+
+    name: str
+    platform: str
+    description: str | None = None
+    currency: str = Field(pattern=r"^[A-Z]{3}$")
+    calendar: str
+    sources: dict[str, Source] = Field(min_length=1)
+    pending: Pending | None = None
+    self_cancel: SelfCancel | None = None
+    cancel_request: CancelRequest | None = None
+    instant_refund: InstantRefund | None = None
+    seller_cancel: SellerCancel
+    ship_by: ShipBy
+    auto_cancel: AutoCancel | None = None
+    late_shipment: LateShipment | None = None
+    after_shipment: AfterShipment = AfterShipment()
+    refunds: Refunds
+    seller_metric: SellerMetric | None = None
+
+    def sections(self) -> dict[tuple[Any, ...], Sourced]:
+        """Every sourced rule section, by its key path."""
+        found: dict[tuple[Any, ...], Sourced] = {}
+        for name in type(self).model_fields:
+            value = getattr(self, name)
+            if isinstance(value, Sourced):
+                found[(name,)] = value
+            elif isinstance(value, AfterShipment):
+                for sub, info in AfterShipment.model_fields.items():
+                    if isinstance(getattr(value, sub), Sourced):
+                        found[(name, info.alias or sub)] = getattr(value, sub)
+        for method, rail in self.refunds.rails.items():
+            found[("refunds", "rails", method)] = rail
+        return found

@@ -1,0 +1,161 @@
+"""The market a set of policies is played against: orders, sellers, buyers, delivery."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated
+
+from pydantic import AwareDatetime, Field, field_validator, model_validator
+
+from sim.model.base import Model
+from sim.model.distributions import AmountDist, TimeDist
+from sim.model.policy import Cause
+from sim.model.units import ClockTime, DurationField, NonNegative, Positive, Probability, Shares
+
+Weights = Annotated[list[NonNegative], Field(min_length=1)]
+
+
+class Promotion(Model):
+    """A day whose order rate is multiplied (a sale, Singles' Day, Prime Day)."""
+
+    date: dt.date
+    multiplier: Positive
+    name: str = "promotion"
+
+
+class OrderStream(Model):
+    """When orders arrive and what they are worth."""
+
+    rate_per_hour: Positive
+    daily_profile: Weights = [1.0] * 24
+    weekly_profile: Weights = [1.0] * 7
+    promotions: list[Promotion] = []
+    value: AmountDist
+
+    @field_validator("daily_profile")
+    @classmethod
+    def _hours(cls, v: list[float]) -> list[float]:
+        if len(v) != 24 or not any(v):
+            raise ValueError(f"has {len(v)} weights; expected 24 (one per hour), not all 0")
+        return v
+
+    @field_validator("weekly_profile")
+    @classmethod
+    def _days(cls, v: list[float]) -> list[float]:
+        if len(v) != 7 or not any(v):
+            raise ValueError(f"has {len(v)} weights; expected 7 (Monday to Sunday), not all 0")
+        return v
+
+
+class RequestAnswers(Model):
+    """How a seller answers buyers' cancel requests (shares summing to 1)."""
+
+    accept: Probability
+    refuse: Probability
+    ignore: Probability
+
+    @model_validator(mode="after")
+    def _sum(self) -> RequestAnswers:
+        total = self.accept + self.refuse + self.ignore
+        if abs(total - 1) > 1e-6:
+            raise ValueError(f"accept + refuse + ignore = {total:.6g}; they must sum to 1")
+        return self
+
+
+class SellerType(Model):
+    """A kind of seller: capacity, carrier, behaviour."""
+
+    share: Probability
+    popularity: Positive = 1.0
+    packing_stations: int = Field(ge=1, le=1000)
+    pack_time: TimeDist
+    pickup_times: list[ClockTime] = Field(min_length=1)
+    cancels: dict[Cause, Probability] = {}
+    cancels_at: str = Field("packing", pattern="^(packing|pickup)$")
+    never_ships: Probability = 0.0
+    answers: RequestAnswers
+    response_time: TimeDist
+
+    @field_validator("cancels")
+    @classmethod
+    def _not_buyer(cls, v: dict[Cause, float]) -> dict[Cause, float]:
+        if Cause.BUYER_REQUEST in v:
+            raise ValueError("buyer_request is not a seller's own cause; "
+                             "set buyers' requests under buyers and answers")
+        if sum(v.values()) > 1:
+            raise ValueError("the cancel shares add up to more than 1")
+        return v
+
+
+class Sellers(Model):
+    count: int = Field(ge=1, le=1_000_000)
+    types: dict[str, SellerType] = Field(min_length=1)
+
+    @field_validator("types")
+    @classmethod
+    def _shares(cls, v: dict[str, SellerType]) -> dict[str, SellerType]:
+        total = sum(t.share for t in v.values())
+        if abs(total - 1) > 1e-6:
+            raise ValueError(f"the seller types' shares sum to {total:.6g}; they must sum to 1")
+        return v
+
+
+class Buyers(Model):
+    """Buyers' wish to cancel and what they do when it is too late."""
+
+    cancel_intent: Probability
+    intent_delay: TimeDist
+    good_record: Probability = 1.0
+    pursue_after_shipment: Probability = 0.0
+
+
+class Delivery(Model):
+    transit: TimeDist
+    return_transit: TimeDist
+
+
+class PolicyRun(Model):
+    """A policy file to play, with the payment mix its buyers use."""
+
+    file: str
+    payment_mix: Shares
+
+
+class Scenario(Model):
+    """One market, over one horizon, to be played through each policy."""
+
+    name: str
+    description: str | None = None
+    start: AwareDatetime
+    horizon: DurationField
+    warmup: DurationField
+    drain: DurationField = Field(default="30d", validate_default=True)
+    replications: int = Field(1, ge=1, le=10_000)
+    seed: int = Field(0, ge=0)
+    currency: str = Field(pattern=r"^[A-Z]{3}$")
+    exchange_rates: dict[str, Positive] = {}
+    policies: list[PolicyRun] = Field(min_length=1)
+    orders: OrderStream
+    sellers: Sellers
+    buyers: Buyers
+    delivery: Delivery
+
+    @model_validator(mode="after")
+    def _times(self) -> Scenario:
+        for name in ("horizon", "warmup", "drain"):
+            if getattr(self, name).business_days:
+                raise ValueError(f"{name} must be in clock units (d, h), not business days")
+        if self.horizon.amount <= self.warmup.amount:
+            raise ValueError(f"the horizon ({self.horizon}) must be longer than the warm-up "
+                             f"({self.warmup})")
+        return self
+
+    @property
+    def measured_hours(self) -> float:
+        return self.horizon.amount - self.warmup.amount
+
+    def expected_orders(self) -> float:
+        """Orders per policy and replication, from the rate, profiles and promotions."""
+        from sim.engine.arrivals import expected_count
+
+        return expected_count(self)
