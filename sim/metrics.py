@@ -34,8 +34,9 @@ CATALOGUE: tuple[Metric, ...] = (
     Metric("request_cancel_share", "share", None,
            "Orders cancelled on the buyer's request: accepted by the seller or approved by "
            "the platform."),
-    Metric("silence_refund_share", "share", None,
-           "Orders cancelled because the platform approved a request the seller left unanswered."),
+    Metric("auto_approved_share", "share", None,
+           "Orders cancelled because the platform approved the buyer's request itself (after "
+           "the seller's silence, or by rule), a part of request_cancel_share."),
     Metric("seller_cancel_share", "share", False,
            "Orders the seller cancelled on its own (out of stock, pricing error, address)."),
     Metric("auto_cancel_share", "share", False,

@@ -88,6 +88,8 @@ class Market:
         self.warmup = scenario.warmup.amount
         self.end = scenario.horizon.amount + scenario.drain.amount
         self.charged_at_order = compiled.policy.refunds.charge_at == "order"
+        chase = scenario.buyers.chase_unshipped_after
+        self.chase_after = chase.hours if chase is not None else None
         self.mix = np.cumsum([payment_mix[m] for m in compiled.methods])
         self.open: dict[int, Order] = {}
         days = self.calendar.day_of(scenario.horizon.amount) + 1
@@ -158,8 +160,13 @@ class Market:
         if not facts.never_ships[row]:
             self.desks[order.seller].enqueue(order)
         if intent:
-            order.intent_pending = True
-            self.env.timeout(facts.intent_delay[row], order).callbacks.append(self.on_intent)
+            self._intend(order, facts.intent_delay[row])
+        elif facts.never_ships[row] and self.chase_after is not None:
+            self._intend(order, self.chase_after)
+
+    def _intend(self, order: Order, delay: float) -> None:
+        order.intent_pending = True
+        self.env.timeout(delay, order).callbacks.append(self.on_intent)
 
     def stage_of(self, order: Order) -> int:
         if order.stage:

@@ -66,7 +66,7 @@ def metrics_of(rec: Recorder, counted_outcomes: frozenset[Outcome], threshold: f
         "instant_refund_share": share[Outcome.INSTANT_REFUNDED],
         "request_cancel_share": share[Outcome.REQUEST_CANCELLED]
         + share[Outcome.REQUEST_AUTO_APPROVED],
-        "silence_refund_share": share[Outcome.REQUEST_AUTO_APPROVED],
+        "auto_approved_share": share[Outcome.REQUEST_AUTO_APPROVED],
         "seller_cancel_share": share[Outcome.SELLER_CANCELLED],
         "auto_cancel_share": share[Outcome.AUTO_CANCELLED],
         "failed_cancel_share": sum(share[o] for o in FAILED),

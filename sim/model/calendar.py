@@ -48,6 +48,8 @@ class BusinessCalendar:
         return self.add_business_days(hours, duration.amount)
 
     def add_business_days(self, hours: float, amount: float) -> float:
+        if amount <= 0:
+            return hours  # no working time to pass: not even to the next working day
         local = hours + self.hour_offset
         day = int(local // 24)
         self._ensure(day)

@@ -86,6 +86,12 @@ class SellerType(Model):
             raise ValueError("the cancel shares add up to more than 1")
         return v
 
+    @model_validator(mode="after")
+    def _at_most_one(self) -> SellerType:
+        if sum(self.cancels.values()) + self.never_ships > 1:
+            raise ValueError("cancels and never_ships add up to more than 1 of the orders")
+        return self
+
 
 class Sellers(Model):
     count: int = Field(ge=1, le=1_000_000)
@@ -107,6 +113,7 @@ class Buyers(Model):
     intent_delay: TimeDist
     good_record: Probability = 1.0
     pursue_after_shipment: Probability = 0.0
+    chase_unshipped_after: DurationField | None = None
 
 
 class Delivery(Model):
@@ -118,7 +125,7 @@ class PolicyRun(Model):
     """A policy file to play, with the payment mix its buyers use."""
 
     file: str
-    payment_mix: Shares
+    payment_mix: Annotated[Shares, Field(min_length=1)]
 
 
 class Scenario(Model):

@@ -1,0 +1,1 @@
+"""Many runs: the plan (policies x replications), statistics, and the results folder."""
