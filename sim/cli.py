@@ -7,6 +7,7 @@ status 2, before anything is written.
 from __future__ import annotations
 
 import math
+import os
 import sys
 from collections.abc import Callable
 from functools import wraps
@@ -19,15 +20,23 @@ from rich.table import Table
 
 from sim.api import Results, load, run
 from sim.errors import InputError
-from sim.metrics import CATALOGUE
+from sim.metrics import BY_NAME, CATALOGUE
 
 HEADLINE = ("refund_hours_p50", "refund_hours_p90", "self_cancel_share", "instant_refund_share",
             "request_cancel_share", "seller_cancel_share", "auto_cancel_share",
             "failed_cancel_share", "late_ship_share", "seller_cancel_rate",
-            "sellers_over_threshold_share", "buyer_money_hours_held")
+            "sellers_over_threshold_share", "compensation_paid", "buyer_money_hours_held")
 
-out_console = Console(highlight=False)
-err_console = Console(stderr=True, highlight=False)
+def _console(stderr: bool = False) -> Console:
+    """Rich console; when output is not a terminal, wide enough for the comparison table."""
+    console = Console(stderr=stderr, highlight=False)
+    if not console.is_terminal and "COLUMNS" not in os.environ:
+        console = Console(stderr=stderr, highlight=False, width=120)
+    return console
+
+
+out_console = _console()
+err_console = _console(stderr=True)
 
 
 def input_errors_exit_2(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -73,8 +82,14 @@ def run_command(scenario: Path, out: Path | None, reps: int | None, seed: int | 
     study = load(scenario, overrides)
     reps = reps or study.scenario.replications
     total = reps * len(study.policies)
-    from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
-                               TimeElapsedColumn, TimeRemainingColumn)
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
 
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn())
@@ -124,26 +139,36 @@ def metrics_command() -> None:
 
 
 def print_table(results: Results) -> None:
-    """The comparison: headline metrics as rows, policies as columns, mean [95% CI]."""
+    """The comparison: headline metrics as rows, policies as columns, mean ± CI half-width."""
     summary = results.summary
+    currency = results.study.scenario.currency
     table = Table(title=f"{summary['scenario']}: {summary['replications']} replication(s), "
                         f"seed {summary['seed']}")
     table.add_column("metric")
+    table.add_column("unit")
     for key in summary["policies"]:
         table.add_column(key, justify="right")
     for name in HEADLINE:
-        cells = [format_cell(entry["metrics"][name]) for entry in summary["policies"].values()]
-        table.add_row(name, *cells)
+        unit = BY_NAME[name].unit
+        cells = [format_cell(entry["metrics"][name], unit)
+                 for entry in summary["policies"].values()]
+        label = "%" if unit == "share" else unit.replace("currency", currency)
+        table.add_row(name, label, *cells)
     out_console.print(table)
+    if summary["replications"] > 1:
+        out_console.print("mean ± half-width of the 95% confidence interval across replications")
 
 
-def format_cell(value: dict[str, Any]) -> str:
+def format_cell(value: dict[str, Any], unit: str = "") -> str:
+    """`1.81 ± 0.11`: shares in percent, other values to 4 significant digits."""
     mean, ci = value["mean"], value["ci95"]
     if mean is None or (isinstance(mean, float) and math.isnan(mean)):
         return "n/a"
-    if ci is None:
-        return f"{mean:.4g}"
-    return f"{mean:.4g} [{ci[0]:.4g}, {ci[1]:.4g}]"
+    scale, fmt = (100.0, "{:.2f}") if unit == "share" else (1.0, "{:.4g}")
+    text = fmt.format(mean * scale)
+    if ci is not None:
+        text += " ± " + fmt.format((ci[1] - ci[0]) / 2 * scale)
+    return text
 
 
 if __name__ == "__main__":

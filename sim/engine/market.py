@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Generator
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import simpy
@@ -199,7 +199,7 @@ class Market:
 
     def on_intent(self, event: simpy.Event) -> None:
         """The buyer wants to cancel: the policy says what they can do now."""
-        order: Order = event.value
+        order = cast(Order, event.value)
         now = self.env.now
         order.intent_pending = False
         order.intent_at = now
@@ -233,7 +233,7 @@ class Market:
             self.env.timeout(when - now, order).callbacks.append(handler)
 
     def on_seller_answer(self, event: simpy.Event) -> None:
-        order: Order = event.value
+        order = cast(Order, event.value)
         if self.expired(order) or order.stage == SHIPPED:
             return  # shipping first closed the request
         accepted = order.facts.answer[order.row] == ACCEPT
@@ -242,7 +242,7 @@ class Market:
                         started=order.intent_at, cause=Cause.BUYER_REQUEST)
 
     def on_platform_approval(self, event: simpy.Event) -> None:
-        order: Order = event.value
+        order = cast(Order, event.value)
         if self.expired(order) or order.stage == SHIPPED:
             return
         if self.stage_of(order) < order.rules.request_until:

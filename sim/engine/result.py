@@ -101,10 +101,12 @@ def _seller_metrics(rec: Recorder, m: dict[str, float], counted: frozenset[Outco
     windowed_hits = _rolling(hits, window_days)[:, first_day:]
     active = windowed_orders > 0
     over = active & (windowed_hits > threshold * windowed_orders)
-    m["seller_days_over_threshold_share"] = float(over.sum() / active.sum()) if active.any() else nan
+    days_share = float(over.sum() / active.sum()) if active.any() else nan
+    m["seller_days_over_threshold_share"] = days_share
     sellers = measured_orders.sum(1) > 0
+    ever_over = np.asarray(over.any(axis=1))
     m["sellers_over_threshold_share"] = (
-        float(over.any(1)[sellers].mean()) if sellers.any() else nan)
+        float(ever_over[sellers].mean()) if sellers.any() else nan)
     return rates
 
 

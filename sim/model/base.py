@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import difflib
 import types
 import typing
 from typing import Any, get_args, get_origin
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 
 from sim.errors import InputError, Problem
+from sim.model.dated import ALWAYS
 from sim.model.yamlfile import Document
 
 
@@ -17,6 +19,35 @@ class Model(BaseModel):
     """Configuration: frozen, typed, and strict about unknown keys."""
 
     model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_bool_guessing(cls, data: Any) -> Any:
+        """Pydantic would read `no` as false and `true` as 1; in a YAML file both are slips.
+
+        Such a value is wrapped so that its field fails while the others are still checked.
+        (A model-level check: a field-level one may not touch the `dist` discriminator.)
+        """
+        if not isinstance(data, dict):
+            return data
+        marked = dict(data)
+        for name, info in cls.model_fields.items():
+            key = info.alias if info.alias in data else name
+            if key not in data:
+                continue
+            value, kinds = data[key], _plain_types(info.annotation)
+            if (kinds == {bool} and type(value) is not bool and value is not None) or (
+                type(value) is bool and kinds & {int, float} and bool not in kinds
+            ):
+                marked[key] = _Slip(value)
+        return marked
+
+
+class _Slip:
+    """A value pydantic would coerce but a YAML reader must not (`no` as false, `true` as 1)."""
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
 
 
 def validate(model: type[Model], doc: Document, context: dict[str, Any] | None = None) -> Any:
@@ -32,29 +63,50 @@ def to_problem(model: type[BaseModel], doc: Document, err: Any) -> Problem:
     loc = tuple(err["loc"])
     kind = err["type"]
     if kind == "extra_forbidden":
-        return doc.problem(loc, _unknown_key(model, loc), key=True)
+        return doc.problem(_data_loc(doc, loc), _unknown_key(model, loc), key=True)
     if kind == "missing":
-        return doc.problem(loc, "a required key is missing")
-    return doc.problem(_data_loc(doc, loc), _message(err))
+        return doc.problem(_data_loc(doc, loc), "a required key is missing")
+    if kind == "union_tag_invalid":  # point at the `dist:` value, not the whole mapping
+        loc = (*loc, str(err["ctx"]["discriminator"]).strip("'"))
+    return doc.problem(_data_loc(doc, loc), _message(err), key=loc[-1:] == ("[key]",))
 
 
 def _data_loc(doc: Document, loc: tuple[Any, ...]) -> tuple[Any, ...]:
-    """The error location with union tags and wrapper names left out."""
-    _, _, found = doc.position(loc)
-    tail = [p for p in loc[len(found):] if isinstance(p, int | str) and not _is_wrapper(p)]
-    return (*found, *tail[-1:]) if tail and not found else found
+    """The error location as written in the file.
+
+    Keeps the parts found in the data, and key names that are not there (a missing or
+    unknown key); leaves out union tags, wrapper names and the date that `Dated` gives a
+    value written without dates.
+    """
+    out: list[Any] = []
+    node = doc.data
+    for part in loc:
+        if isinstance(node, dict) and part not in node:  # pydantic gives date keys as repr
+            part = next((k for k in node if repr(k) == part), part)
+        if (isinstance(node, dict) and part in node) or (
+            isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)
+        ):
+            node = node[part]
+        elif isinstance(part, str) and not _is_wrapper(part):
+            node = None
+        else:
+            continue
+        out.append(part)
+    return tuple(out)
 
 
 def _is_wrapper(part: Any) -> bool:
-    return isinstance(part, str) and ("[" in part or part in _DIST_TAGS)
+    return isinstance(part, str) and ("[" in part or part in _DIST_TAGS or part == repr(ALWAYS))
 
 
 _DIST_TAGS = {"fixed", "exponential", "lognormal", "uniform", "gamma", "empirical"}
 
+_AWARE = "2026-03-02T00:00:00+08:00"
 _MESSAGES = {
     "bool_type": "expected true or false",
     "int_type": "expected a whole number",
     "int_parsing": "expected a whole number",
+    "int_from_float": "expected a whole number",
     "float_type": "expected a number",
     "float_parsing": "expected a number",
     "string_type": "expected text",
@@ -63,16 +115,37 @@ _MESSAGES = {
     "date_type": "expected a date YYYY-MM-DD",
     "date_parsing": "expected a date YYYY-MM-DD",
     "date_from_datetime_parsing": "expected a date YYYY-MM-DD",
-    "datetime_type": "expected a date and time with its UTC offset, e.g. 2026-03-02T00:00:00+08:00",
-    "datetime_parsing": "expected a date and time with its UTC offset, e.g. 2026-03-02T00:00:00+08:00",
-    "timezone_aware": "the time needs its UTC offset, e.g. 2026-03-02T00:00:00+08:00",
+    "datetime_type": f"expected a date and time with its UTC offset, e.g. {_AWARE}",
+    "datetime_parsing": f"expected a date and time with its UTC offset, e.g. {_AWARE}",
+    "timezone_aware": f"the time needs its UTC offset, e.g. {_AWARE}",
     "finite_number": "must be a finite number",
 }
 
 
+_PATTERNS = {
+    r"^[A-Z]{3}$": "a three-letter currency code in capitals, e.g. USD",
+    "^(packing|pickup)$": "packing or pickup",
+}
+
+
+def _shown(value: Any) -> str:
+    """A value as the user wrote it in YAML."""
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, dict | list):
+        return "a mapping" if isinstance(value, dict) else "a list"
+    return repr(value)
+
+
 def _message(err: Any) -> str:
     kind, value, ctx = err["type"], err.get("input"), err.get("ctx") or {}
-    shown = f"{value!r}" if not isinstance(value, dict | list) else type(value).__name__
+    if isinstance(value, _Slip) and kind != "bool_type":
+        number = "a whole number" if kind.startswith("int") else "a number"
+        return f"{_shown(value.value)} is wrong; expected {number}, not true or false"
+    value = value.value if isinstance(value, _Slip) else value
+    shown = _shown(value)
     if kind == "bool_type" and isinstance(value, str):
         return f"{shown} is text here (YAML 1.2 reads only true/false as booleans); " \
                "write true or false"
@@ -86,17 +159,22 @@ def _message(err: Any) -> str:
         tags = [t.strip(" '") for t in str(expected).split(",")]
         hint = difflib.get_close_matches(str(ctx.get("tag")), tags, n=1)
         tip = f"; did you mean {hint[0]!r}?" if hint else ""
-        return f"unknown {ctx.get('discriminator', 'kind')} {ctx.get('tag')!r}; " \
-               f"expected one of {expected}{tip}"
+        discriminator = str(ctx.get("discriminator", "kind")).strip("'")
+        return f"unknown {discriminator} {ctx.get('tag')!r}; expected one of {expected}{tip}"
     if kind == "union_tag_not_found":
-        return f"no {ctx.get('discriminator')} key; every distribution names its dist: " \
+        return "no dist key; every distribution names its dist: " \
                "fixed, exponential, lognormal, uniform, gamma or empirical"
-    if kind == "literal_error":
+    if kind in ("literal_error", "enum"):
         expected = ctx.get("expected", "")
         options = [t.strip(" '") for t in str(expected).replace(" or ", ",").split(",")]
         hint = difflib.get_close_matches(str(value), options, n=1)
-        tip = f"; did you mean {hint[0]!r}?" if hint else ""
-        return f"{shown} is not allowed; expected {expected}{tip}"
+        tip = f"did you mean {hint[0]!r}? " if hint else ""
+        return f"{shown} is not allowed; {tip}expected {expected}"
+    if kind == "string_pattern_mismatch":
+        pattern = ctx.get("pattern", "")
+        return f"{shown} is wrong; expected {_PATTERNS.get(pattern, f'text matching {pattern}')}"
+    if kind == "too_short":
+        return f"has {ctx.get('actual_length')} entries; expected at least {ctx.get('min_length')}"
     if kind in ("value_error", "assertion_error"):
         return str(ctx.get("error", err["msg"])).removeprefix("Value error, ")
     if kind in _MESSAGES:
@@ -121,9 +199,9 @@ def _allowed_keys(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
         current = _step(current, part)
         if current is None:
             return []
-    current = _unwrap(current)
-    if isinstance(current, type) and issubclass(current, BaseModel):
-        return [f.alias or name for name, f in current.model_fields.items()]
+    models = [t for t in _plain_types(current) if isinstance(t, type) and issubclass(t, BaseModel)]
+    if len(models) == 1:  # a model, or an optional one
+        return [f.alias or name for name, f in models[0].model_fields.items()]
     return []
 
 
@@ -131,6 +209,14 @@ def _unwrap(tp: Any) -> Any:
     while get_origin(tp) is typing.Annotated:
         tp = get_args(tp)[0]
     return tp
+
+
+def _plain_types(tp: Any) -> set[Any]:
+    """`float | None` -> {float}; `Annotated[int, ...]` -> {int}."""
+    tp = _unwrap(tp)
+    if get_origin(tp) in (typing.Union, types.UnionType):
+        return {_unwrap(a) for a in get_args(tp)} - {type(None)}
+    return {tp}
 
 
 def _step(tp: Any, part: Any) -> Any:

@@ -31,9 +31,8 @@ def _ordered(history: dict[dt.date, Any]) -> dict[dt.date, Any]:
     return history
 
 
-def Dated(tp: Any) -> Any:  # noqa: N802 - reads as a type in annotations
-    """`Dated(DurationField)`: either a plain value or `{2020-09-30: value, ...}`."""
-    return Annotated[dict[dt.date, tp], BeforeValidator(_wrap), AfterValidator(_ordered)]
+Dated = Annotated[dict[dt.date, T], BeforeValidator(_wrap), AfterValidator(_ordered)]
+"""`Dated[DurationField]`: written as a plain value or as `{2020-09-30: value, ...}`."""
 
 
 class NotYetInForce(ValueError):

@@ -8,15 +8,15 @@ translation), R (not found: an assumption).
 from __future__ import annotations
 
 import datetime as dt
-from enum import Enum
+from enum import StrEnum
 from typing import Any, Literal
 
 from pydantic import Field, field_validator
 
 from sim.model.base import Model
-from sim.model.dated import Dated
+from sim.model.dated import ALWAYS, Dated
 from sim.model.distributions import TimeDist
-from sim.model.units import DurationField, NonNegative, Probability
+from sim.model.units import Duration, DurationField, NonNegative, Probability
 
 Stage = Literal["released", "packing", "packed", "shipped"]
 """How far an order has gone at the seller: released by the platform (end of the pending
@@ -25,7 +25,7 @@ hold), packing begun, packed (waiting for the carrier), shipped (handed to the c
 STAGE_ORDER = {"placed": 0, "released": 1, "packing": 2, "packed": 3, "shipped": 4}
 
 
-class Cause(str, Enum):
+class Cause(StrEnum):
     """Why a seller cancels, in the simulator's own words; policies map their codes to these."""
 
     OUT_OF_STOCK = "out_of_stock"
@@ -34,7 +34,7 @@ class Cause(str, Enum):
     BUYER_REQUEST = "buyer_request"
 
 
-class Outcome(str, Enum):
+class Outcome(StrEnum):
     """The one terminal outcome of every order."""
 
     SHIPPED = "shipped"
@@ -75,14 +75,18 @@ class Sourced(Model):
 class Pending(Sourced):
     """New orders are held by the platform before the seller may work on them."""
 
-    hold: Dated(DurationField)
+    hold: Dated[DurationField]
 
 
 class SelfCancel(Sourced):
     """The buyer cancels alone, at once, within a window from placement."""
 
-    window: Dated(DurationField)
+    window: Dated[DurationField]
     until: Stage = "shipped"
+
+
+def _never() -> dict[dt.date, Duration | None]:
+    return {ALWAYS: None}
 
 
 class CancelRequest(Sourced):
@@ -90,7 +94,7 @@ class CancelRequest(Sourced):
 
     until: Stage = "shipped"
     seller_decides: bool = True
-    platform_approves_after: Dated(DurationField | None) = None
+    platform_approves_after: Dated[DurationField | None] = Field(default_factory=_never)
 
 
 class InstantRefund(Sourced):
@@ -115,7 +119,7 @@ class SellerCancel(Sourced):
 class ShipBy(Sourced):
     """The ship-by deadline, measured from placement."""
 
-    within: Dated(DurationField)
+    within: Dated[DurationField]
 
 
 class AutoCancel(Sourced):
@@ -123,7 +127,7 @@ class AutoCancel(Sourced):
 
     Whether auto-cancels count against the seller is said by `seller_metric.counts`."""
 
-    after: Dated(DurationField)
+    after: Dated[DurationField]
 
 
 class Compensation(Model):
@@ -135,7 +139,7 @@ class Compensation(Model):
 
 
 class LateShipment(Sourced):
-    compensation: Dated(Compensation | None)
+    compensation: Dated[Compensation | None]
 
 
 class Interception(Sourced):
@@ -168,14 +172,14 @@ class AfterShipment(Model):
 class Rail(Sourced):
     """A payment method: how long its refunds take once the platform has processed them."""
 
-    delay: Dated(TimeDist)
+    delay: Dated[TimeDist]
     release: TimeDist | None = None
 
 
 class Refunds(Sourced):
     """Refund processing by the platform, then the payment rail."""
 
-    processing: Dated(TimeDist)
+    processing: Dated[TimeDist]
     charge_at: Literal["order", "shipment"] = "order"
     rails: dict[str, Rail] = Field(min_length=1)
 

@@ -71,6 +71,9 @@ def parse_duration(value: Any) -> Duration:
     business = re.fullmatch(r"(\d+(?:\.\d+)?)\s*(business days?|working days?|bd)", text)
     if business:
         return Duration(float(business.group(1)), business_days=True)
+    if "business" in text or "working" in text:
+        raise ValueError(f"{value!r} mixes business days with clock units; write one kind, "
+                         "e.g. 3 business days")
     hours, pos = 0.0, 0
     for match in _PART.finditer(text):
         if match.start() != pos:

@@ -9,6 +9,7 @@ reported as problems with their line and column, never executed or expanded blin
 
 from __future__ import annotations
 
+import contextlib
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,7 +26,9 @@ MAX_DEPTH = 40
 MAX_NODES = 200_000
 
 _STD = "tag:yaml.org,2002:"
-ALLOWED_TAGS = {_STD + t for t in ("str", "int", "float", "bool", "null", "map", "seq", "timestamp")}
+ALLOWED_TAGS = {
+    _STD + t for t in ("str", "int", "float", "bool", "null", "map", "seq", "timestamp")
+}
 
 
 class _Core12Resolver(yaml.resolver.BaseResolver):
@@ -92,9 +95,9 @@ class Document:
         found: Path_ = ()
         node = self.data
         for part in loc:
-            if isinstance(node, dict) and part in node:
-                node, found = node[part], (*found, part)
-            elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+            if (isinstance(node, dict) and part in node) or (
+                isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)
+            ):
                 node, found = node[part], (*found, part)
         table = self.key_at if key and found in self.key_at else self.value_at
         line, col = table.get(found, self.value_at.get((), (1, 1)))
@@ -137,18 +140,25 @@ def parse_document(raw: bytes | str, name: str) -> Document:
         raise _syntax_problem(exc, name) from None
     except yaml.YAMLError as exc:
         raise InputError.single(name, f"not valid YAML: {exc}") from None
+    if root is None:
+        raise InputError.single(name, "no YAML document; expected a YAML mapping", line=1, col=1)
     doc = Document(name, None)
     builder = _Builder(doc, loader)
-    doc.data = builder.build(root, ())
+    with contextlib.suppress(_TooManyValues):  # reported once, by the builder
+        doc.data = builder.build(root, ())
     if builder.problems:
         raise InputError(builder.problems)
     if not isinstance(doc.data, dict):
         line, col = doc.value_at[()]
-        kind = type(doc.data).__name__ if doc.data is not None else "nothing"
+        kind = _KINDS.get(type(doc.data), type(doc.data).__name__)
         raise InputError.single(
             name, f"the top level is {kind}; expected a mapping of keys", line=line, col=col
         )
     return doc
+
+
+_KINDS = {list: "a list", str: "text", int: "a number", float: "a number", bool: "true/false",
+          type(None): "empty"}
 
 
 def _decode(raw: bytes, name: str) -> str:
@@ -157,17 +167,23 @@ def _decode(raw: bytes, name: str) -> str:
             name, f"the file is {len(raw):,} bytes; the limit is {MAX_BYTES:,} bytes"
         )
     if b"\x00" in raw:
-        line = raw[: raw.index(b"\x00")].count(b"\n") + 1
-        raise InputError.single(name, "binary content (NUL byte); expected YAML text", line=line, col=1)
+        line, col = _byte_position(raw, raw.index(b"\x00"))
+        raise InputError.single(
+            name, "binary content (NUL byte); expected YAML text", line=line, col=col
+        )
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
-        col = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
+        line, col = _byte_position(raw, exc.start)
         raise InputError.single(
             name, f"not UTF-8 text (byte 0x{raw[exc.start]:02x}); save the file as UTF-8",
             line=line, col=col,
         ) from None
+
+
+def _byte_position(raw: bytes, offset: int) -> tuple[int, int]:
+    """Line and column (counted in bytes) of a byte offset."""
+    return raw.count(b"\n", 0, offset) + 1, offset - (raw.rfind(b"\n", 0, offset) + 1) + 1
 
 
 def _check_depth(text: str, name: str) -> None:
@@ -179,6 +195,7 @@ def _check_depth(text: str, name: str) -> None:
                 depth += 1
                 if depth > MAX_DEPTH:
                     mark = event.start_mark
+                    assert mark is not None
                     raise InputError.single(
                         name, f"nested more than {MAX_DEPTH} levels deep", line=mark.line + 1,
                         col=mark.column + 1,
@@ -197,9 +214,16 @@ def _syntax_problem(exc: yaml.MarkedYAMLError, name: str) -> InputError:
     what = exc.problem or "syntax error"
     if "'\\t'" in what:
         what = "a tab character; YAML indents with spaces only"
+    elif exc.context and exc.context_mark:
+        start = exc.context_mark
+        what = f"{what} ({exc.context} that starts at {start.line + 1}:{start.column + 1})"
     elif exc.context:
         what = f"{what} ({exc.context})"
     return InputError.single(name, f"YAML syntax error: {what}", line=line, col=col)
+
+
+class _TooManyValues(Exception):
+    """Raised once the node budget is spent, to stop building at once."""
 
 
 class _Builder:
@@ -214,13 +238,26 @@ class _Builder:
     def build(self, node: Node, path: Path_) -> Any:
         self.nodes += 1
         if self.nodes > MAX_NODES:
-            if self.nodes == MAX_NODES + 1:
-                self._problem(node, path, f"expands to more than {MAX_NODES:,} values "
-                              "(aliases repeated too often?)")
-            return None
+            self._too_many(path)
         self.doc.value_at[path] = (node.start_mark.line + 1, node.start_mark.column + 1)
+        return self._value(node, path)
+
+    def _too_many(self, path: Path_) -> None:
+        """Report at the innermost key: positions inside aliased data point at its anchor."""
+        keys = path
+        while keys and isinstance(keys[-1], int):
+            keys = keys[:-1]
+        line, col = self.doc.value_at.get(keys, (1, 1))
+        self.problems.append(Problem(
+            self.doc.file, line, col, join_path(keys),
+            f"expands to more than {MAX_NODES:,} values; expected plain data "
+            "(are aliases (*name) repeating anchored data?)"))
+        raise _TooManyValues
+
+    def _value(self, node: Node, path: Path_) -> Any:
         if node.tag not in ALLOWED_TAGS:
-            self._problem(node, path, f"the tag {node.tag!r} is not allowed; "
+            tag = node.tag.replace(_STD, "!!", 1)
+            self._problem(node, path, f"the tag {tag} is not allowed; "
                           "only plain YAML data is read")
             return None
         if isinstance(node, MappingNode):
@@ -234,7 +271,11 @@ class _Builder:
                 return int(text, 0) if text[:2] in ("0o", "0x") else int(text, 10)
             return self.constructor.construct_object(node, deep=True)
         except (yaml.YAMLError, ValueError) as exc:
-            self._problem(node, path, f"cannot read {node.value!r}: {exc}")
+            if node.tag == _STD + "timestamp":
+                self._problem(node, path, f"{node.value!r} is not a real date ({exc}); "
+                              "expected YYYY-MM-DD")
+            else:
+                self._problem(node, path, f"cannot read {node.value!r}: {exc}")
             return None
 
     def _mapping(self, node: MappingNode, path: Path_) -> dict[Any, Any]:
@@ -244,7 +285,7 @@ class _Builder:
             if not isinstance(key_node, ScalarNode):
                 self._problem(key_node, path, "a key must be plain text, not a list or mapping")
                 continue
-            key = self.build(key_node, (*path, "<key>"))
+            key = self._value(key_node, (*path, key_node.value))
             if key == "<<":
                 self._problem(key_node, path, "merge keys (<<) are not supported; "
                               "write the keys out")
@@ -262,7 +303,6 @@ class _Builder:
             first_line[key] = where[0]
             self.doc.key_at[(*path, key)] = where
             out[key] = self.build(value_node, (*path, key))
-        self.doc.value_at.pop((*path, "<key>"), None)
         return out
 
     def _problem(self, node: Node, path: Path_, message: str) -> None:

@@ -1,0 +1,28 @@
+"""Test set-up: every test writes only under temporary folders."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import pytest
+
+_SCRATCH = tempfile.mkdtemp(prefix="cancelsim-tests-")
+os.environ.setdefault("MPLCONFIGDIR", os.path.join(_SCRATCH, "matplotlib"))
+os.environ.setdefault("DASK_TEMPORARY_DIRECTORY", os.path.join(_SCRATCH, "dask"))
+os.environ.setdefault("MPLBACKEND", "Agg")
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session")
+def root() -> Path:
+    return ROOT
+
+
+@pytest.fixture(scope="session")
+def quick_study():
+    from sim.model.load import load_study
+
+    return load_study(ROOT / "scenarios" / "quick.yaml")

@@ -1,0 +1,87 @@
+"""Deliberately broken input files: each must be refused with exact one-line messages.
+
+Every file of tests/fixtures/bad/ breaks one thing (scenario_multiple_problems.yaml breaks
+several); expected.yaml holds the stderr lines `cancelsim validate` must print for it,
+paths relative to the repository root. The CLI runs in-process from that root.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+from click.testing import CliRunner, Result
+
+from sim.cli import main
+from sim.model.yamlfile import MAX_BYTES
+
+ROOT = Path(__file__).resolve().parent.parent
+BAD = Path("tests/fixtures/bad")
+EXPECTED: dict[str, list[str]] = yaml.safe_load((ROOT / BAD / "expected.yaml").read_text())
+FIXTURES = sorted(p.name for p in (ROOT / BAD).glob("*.yaml") if p.name != "expected.yaml")
+
+
+@pytest.fixture(autouse=True)
+def _at_repo_root(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(ROOT)
+
+
+def cancelsim(*args: str) -> Result:
+    return CliRunner().invoke(main, list(args))
+
+
+def assert_refused(result: Result, expected: list[str]) -> None:
+    """Exit 2, nothing on stdout, exactly the expected lines on stderr, no traceback."""
+    assert "Traceback" not in result.output + result.stderr
+    assert isinstance(result.exception, SystemExit), result.exception
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert result.stderr.splitlines() == expected
+
+
+def test_catalogue_is_complete() -> None:
+    assert len(FIXTURES) >= 30
+    assert sorted(EXPECTED) == FIXTURES
+
+
+@pytest.mark.parametrize("name", FIXTURES)
+def test_bad_file_is_refused_with_its_messages(name: str) -> None:
+    assert_refused(cancelsim("validate", str(BAD / name)), EXPECTED[name])
+
+
+@pytest.mark.parametrize("name", FIXTURES)
+def test_every_message_names_its_file_and_place(name: str) -> None:
+    for line in EXPECTED[name]:
+        where, _, message = line.partition(": ")
+        file, line_no, col = where.rsplit(":", 2)
+        assert file == str(BAD / name)
+        assert int(line_no) >= 1 and int(col) >= 1
+        assert message and "\n" not in message
+
+
+def test_all_files_at_once_report_all_problems() -> None:
+    expected = [line for name in FIXTURES for line in EXPECTED[name]]
+    assert_refused(cancelsim("validate", *(str(BAD / n) for n in FIXTURES)), expected)
+
+
+def test_multiple_problems_are_all_reported() -> None:
+    assert len(EXPECTED["scenario_multiple_problems.yaml"]) >= 3
+
+
+def test_oversized_file_is_refused_before_parsing(tmp_path: Path) -> None:
+    big = tmp_path / "oversized.yaml"
+    line = "# " + "x" * 97 + "\n"
+    big.write_text("name: big\n" + line * (MAX_BYTES // len(line) + 10))
+    size = big.stat().st_size
+    assert size > MAX_BYTES
+    assert_refused(cancelsim("validate", str(big)),
+                   [f"{big}: the file is {size:,} bytes; the limit is {MAX_BYTES:,} bytes"])
+
+
+@pytest.mark.parametrize("name", ["scenario_multiple_problems.yaml",
+                                  "scenario_unknown_payment_method.yaml"])
+def test_run_on_a_bad_scenario_writes_nothing(name: str, tmp_path: Path) -> None:
+    out = tmp_path / "results"
+    assert_refused(cancelsim("run", str(BAD / name), "--out", str(out)), EXPECTED[name])
+    assert not out.exists()

@@ -1,0 +1,191 @@
+"""The engine: invariants, reproducibility, common random numbers, closed forms."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from sim.engine import RunSpec, simulate
+from sim.engine.recorder import EDGES, InvariantError, Recorder, bin_of
+from sim.engine.result import _rolling, quantile_from_hist
+from sim.errors import InputError
+from sim.model.load import Override, load_study
+from sim.model.policy import Outcome
+
+QUICK = "scenarios/quick.yaml"
+
+
+def study_with(root, *settings_: str, path: str = QUICK):
+    return load_study(root / path, [Override.parse(s) for s in settings_])
+
+
+def run(study, key: str, replication: int = 0, seed: int | None = None):
+    seed = study.scenario.seed if seed is None else seed
+    return simulate(RunSpec(key, study.policies[key], study.scenario, replication, seed))
+
+
+@pytest.mark.parametrize("key", ["amazon", "taobao", "jd"])
+def test_every_measured_order_has_exactly_one_outcome(quick_study, key):
+    result = run(quick_study, key)  # the engine itself checks all orders and money
+    assert sum(result.outcome_counts.values()) == result.metrics["orders"] > 1000
+
+
+def test_same_seed_reproduces_a_run_bit_for_bit(quick_study):
+    a, b = run(quick_study, "taobao"), run(quick_study, "taobao")
+    assert a.metrics == b.metrics
+    assert np.array_equal(a.refund_hist, b.refund_hist)
+    assert np.array_equal(a.seller_rates, b.seller_rates, equal_nan=True)
+
+
+def test_policies_see_the_same_orders_and_buyers(quick_study):
+    runs = [run(quick_study, key) for key in quick_study.policies]
+    for name in ("orders", "cancel_intent_share"):
+        assert len({r.metrics[name] for r in runs}) == 1
+    assert np.array_equal(runs[0].daily_orders, runs[1].daily_orders)
+
+
+def test_replications_differ(quick_study):
+    assert run(quick_study, "amazon", 0).metrics != run(quick_study, "amazon", 1).metrics
+
+
+def test_self_cancel_share_matches_the_closed_form(root):
+    """Exponential intent timing, nothing shipped within the window: p(1 - exp(-w/m))."""
+    study = study_with(root, "orders.rate_per_hour=150",
+                       "buyers.intent_delay={dist: exponential, mean: 2h}",
+                       "buyers.cancel_intent=0.3")
+    result = run(study, "amazon")
+    p, w, m = 0.3, 0.5, 2.0
+    expected = p * (1 - math.exp(-w / m))
+    n = result.metrics["orders"]
+    share = result.metrics["self_cancel_share"]
+    half_width = 3.29 * math.sqrt(expected * (1 - expected) / n)  # a 99.9% interval
+    assert abs(share - expected) < half_width, (share, expected, n)
+
+
+def test_no_cancel_intent_means_no_buyer_cancels(root):
+    study = study_with(root, "buyers.cancel_intent=0", "buyers.chase_unshipped_after=null")
+    for key in study.policies:
+        m = run(study, key).metrics
+        assert m["cancel_intent_share"] == 0
+        assert m["self_cancel_share"] == m["request_cancel_share"] == 0
+        assert m["instant_refund_share"] == m["failed_cancel_share"] == 0
+
+
+def test_a_longer_pending_window_moves_cancels_from_requests_to_self_service(root):
+    short = run(study_with(root, "amazon.self_cancel.window=30m"), "amazon").metrics
+    longer = run(study_with(root, "amazon.self_cancel.window=4h"), "amazon").metrics
+    assert longer["self_cancel_share"] > short["self_cancel_share"]
+    assert longer["request_cancel_share"] < short["request_cancel_share"]
+
+
+def test_silence_rule_refunds_unanswered_requests(root):
+    """Sellers who ignore every request and ship late: Taobao's 24 h rule refunds."""
+    study = study_with(
+        root, "sellers.types.home.answers={accept: 0, refuse: 0, ignore: 1}",
+        "sellers.types.professional.answers={accept: 0, refuse: 0, ignore: 1}",
+        "sellers.types.dropshipper.answers={accept: 0, refuse: 0, ignore: 1}",
+        "sellers.types.warehouse.answers={accept: 0, refuse: 0, ignore: 1}",
+        "buyers.good_record=0")
+    with_rule = run(study, "taobao").metrics
+    assert with_rule["auto_approved_share"] > 0
+    without = study_with(root, "taobao.cancel_request.platform_approves_after=null",
+                         "sellers.types.home.answers={accept: 0, refuse: 0, ignore: 1}",
+                         "sellers.types.professional.answers={accept: 0, refuse: 0, ignore: 1}",
+                         "sellers.types.dropshipper.answers={accept: 0, refuse: 0, ignore: 1}",
+                         "sellers.types.warehouse.answers={accept: 0, refuse: 0, ignore: 1}",
+                         "buyers.good_record=0")
+    assert run(without, "taobao").metrics["auto_approved_share"] == 0
+
+
+def test_amazon_auto_cancel_rule_switches_on_2020_09_30(root):
+    study = study_with(root, "start=2020-09-25T00:00:00-07:00")
+    from sim.engine.rules import compile_policy
+    from sim.model.calendar import BusinessCalendar
+
+    cal = BusinessCalendar("US", study.scenario.start.date(), 100)
+    compiled = compile_policy("amazon", study.policies["amazon"], cal, ("credit_card",), 1.0,
+                              24 * 30)
+    before, after = compiled.rules_at(24 * 4.5), compiled.rules_at(24 * 5.5)
+    assert before.auto_after.amount == 30 * 24 and not before.auto_after.business_days
+    assert after.auto_after.amount == 7 and after.auto_after.business_days
+    assert compiled.starts == [0.0, 24 * 5.0]
+
+
+def test_a_scenario_before_a_rule_s_first_date_is_refused(root):
+    with pytest.raises(InputError, match="auto_cancel.after has no value before 2000-01-01"):
+        study_with(root, "start=1999-06-01T00:00:00+00:00")
+
+
+def test_recorder_catches_an_order_without_outcome():
+    rec = Recorder(sellers=1, days=1, methods=1, warmup=0.0, end=10.0)
+    rec.place(0, 0, 100, True, False)
+    with pytest.raises(InvariantError, match="1 orders placed but 0 outcomes"):
+        rec.check()
+
+
+def test_recorder_catches_lost_money():
+    rec = Recorder(sellers=1, days=1, methods=1, warmup=0.0, end=10.0)
+    rec.place(0, 0, 100, True, False)
+    rec.close(Outcome.SELF_CANCELLED, True, 100, 0, 0, False)  # closed, but never refunded
+    with pytest.raises(InvariantError, match="money not conserved"):
+        rec.check()
+
+
+def test_recorder_refuses_a_refund_before_its_cancellation():
+    rec = Recorder(sellers=1, days=1, methods=1, warmup=0.0, end=10.0)
+    with pytest.raises(InvariantError, match="before its cancellation"):
+        rec.refund(Outcome.SELF_CANCELLED, True, 100, 0, started=5.0, refunded=4.0)
+
+
+def test_histogram_quantiles_agree_with_exact_ones():
+    rng = np.random.default_rng(1)
+    hours = np.concatenate([np.zeros(500), rng.lognormal(3, 1.2, 20_000)])
+    hist = np.zeros(len(EDGES) + 1, dtype=np.int64)
+    for h in hours:
+        hist[bin_of(h)] += 1
+    for q in (0.5, 0.9, 0.99):
+        assert quantile_from_hist(hist, q) == pytest.approx(np.quantile(hours, q), rel=0.01)
+    assert quantile_from_hist(hist, 0.01) == 0.0
+
+
+def test_rolling_window_sums():
+    counts = np.array([[1, 0, 2, 3, 0]])
+    assert _rolling(counts, 2).tolist() == [[1, 1, 2, 5, 3]]
+
+
+SMALL = ("orders.rate_per_hour=6", "horizon=4d", "sellers.count=8")
+
+
+@settings(max_examples=12, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(intent=st.floats(0, 1), window=st.sampled_from(["0m", "15m", "2h", "1d"]),
+       stations=st.integers(1, 3), seed=st.integers(0, 2**32 - 1),
+       never=st.floats(0, 0.2), pursue=st.floats(0, 1))
+def test_invariants_hold_for_any_market(root, intent, window, stations, seed, never, pursue):
+    study = study_with(root, *SMALL, f"buyers.cancel_intent={intent}",
+                       f"amazon.self_cancel.window={window}",
+                       f"sellers.types.home.packing_stations={stations}",
+                       f"sellers.types.home.never_ships={never}",
+                       f"buyers.pursue_after_shipment={pursue}")
+    for key in study.policies:
+        result = run(study, key, seed=seed)  # raises InvariantError on any violation
+        assert sum(result.outcome_counts.values()) == result.metrics["orders"]
+        shares = [v for k, v in result.metrics.items() if k.endswith("_share")]
+        assert all(0 <= v <= 1 for v in shares if not math.isnan(v))
+
+
+@settings(max_examples=10, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(short=st.sampled_from([0.0, 0.25, 0.5]), extra=st.sampled_from([0.25, 1.0, 4.0]),
+       seed=st.integers(0, 2**32 - 1))
+def test_a_longer_window_never_lowers_the_self_cancel_share(root, short, extra, seed):
+    def share(hours):
+        study = study_with(root, *SMALL, "buyers.cancel_intent=0.3",
+                           f"amazon.self_cancel.window={hours}h")
+        return run(study, "amazon", seed=seed).metrics["self_cancel_share"]
+
+    assert share(short + extra) >= share(short)
