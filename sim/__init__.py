@@ -6,5 +6,14 @@ from sim.errors import InputError
 from sim.model.load import load_policy, load_study
 
 __version__ = "0.1.0"
-__all__ = ["InputError", "Results", "RunResult", "RunSpec", "load", "load_policy", "load_study",
-           "run", "simulate"]
+__all__ = [
+    "InputError",
+    "Results",
+    "RunResult",
+    "RunSpec",
+    "load",
+    "load_policy",
+    "load_study",
+    "run",
+    "simulate",
+]

@@ -41,8 +41,10 @@ class Results:
         """Rows: policy; columns: metric; values: the mean across replications."""
         import pandas as pd
 
-        data = {key: {m: v["mean"] for m, v in entry["metrics"].items()}
-                for key, entry in self.summary["policies"].items()}
+        data = {
+            key: {m: v["mean"] for m, v in entry["metrics"].items()}
+            for key, entry in self.summary["policies"].items()
+        }
         return pd.DataFrame.from_dict(data, orient="index").astype(float)
 
     def intervals_frame(self) -> pd.DataFrame:
@@ -53,8 +55,15 @@ class Results:
         for key, entry in self.summary["policies"].items():
             for metric, v in entry["metrics"].items():
                 low, high = v["ci95"] or (None, None)
-                rows.append({"policy": key, "metric": metric, "mean": v["mean"],
-                             "ci_low": low, "ci_high": high})
+                rows.append(
+                    {
+                        "policy": key,
+                        "metric": metric,
+                        "mean": v["mean"],
+                        "ci_low": low,
+                        "ci_high": high,
+                    }
+                )
         return pd.DataFrame(rows).astype({"mean": float, "ci_low": float, "ci_high": float})
 
     def runs_frame(self) -> pd.DataFrame:
@@ -75,8 +84,14 @@ def load(path: str | Path, overrides: Sequence[str] = ()) -> Study:
     return load_study(path, [Override.parse(o) for o in overrides])
 
 
-def run(study: Study | str | Path, *, replications: int | None = None, seed: int | None = None,
-        overrides: Sequence[str] = (), progress: Progress | None = None) -> Results:
+def run(
+    study: Study | str | Path,
+    *,
+    replications: int | None = None,
+    seed: int | None = None,
+    overrides: Sequence[str] = (),
+    progress: Progress | None = None,
+) -> Results:
     """Play every policy of the study through each replication; common random numbers."""
     if not isinstance(study, Study):
         study = load(study, overrides)

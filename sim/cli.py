@@ -22,10 +22,22 @@ from sim.api import Results, load, run
 from sim.errors import InputError
 from sim.metrics import BY_NAME, CATALOGUE
 
-HEADLINE = ("refund_hours_p50", "refund_hours_p90", "self_cancel_share", "instant_refund_share",
-            "request_cancel_share", "seller_cancel_share", "auto_cancel_share",
-            "failed_cancel_share", "late_ship_share", "seller_cancel_rate",
-            "sellers_over_threshold_share", "compensation_paid", "buyer_money_hours_held")
+HEADLINE = (
+    "refund_hours_p50",
+    "refund_hours_p90",
+    "self_cancel_share",
+    "instant_refund_share",
+    "request_cancel_share",
+    "seller_cancel_share",
+    "auto_cancel_share",
+    "failed_cancel_share",
+    "late_ship_share",
+    "seller_cancel_rate",
+    "sellers_over_threshold_share",
+    "compensation_paid",
+    "buyer_money_hours_held",
+)
+
 
 def _console(stderr: bool = False) -> Console:
     """Rich console; when output is not a terminal, wide enough for the comparison table."""
@@ -67,17 +79,27 @@ def main() -> None:
 
 @main.command("run")
 @click.argument("scenario", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path),
-              help="Results folder [default: results/<scenario name>].")
-@click.option("--reps", type=click.IntRange(1, 10_000),
-              help="Replications [default: the scenario's].")
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Results folder [default: results/<scenario name>].",
+)
+@click.option(
+    "--reps", type=click.IntRange(1, 10_000), help="Replications [default: the scenario's]."
+)
 @click.option("--seed", type=click.IntRange(0), help="Root seed [default: the scenario's].")
-@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
-              help="Change a scenario value (buyers.cancel_intent=0.1) or a policy value by "
-                   "its file stem (amazon.self_cancel.window=2h). Repeatable.")
+@click.option(
+    "--set",
+    "overrides",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Change a scenario value (buyers.cancel_intent=0.1) or a policy value by "
+    "its file stem (amazon.self_cancel.window=2h). Repeatable.",
+)
 @input_errors_exit_2
-def run_command(scenario: Path, out: Path | None, reps: int | None, seed: int | None,
-                overrides: tuple[str, ...]) -> None:
+def run_command(
+    scenario: Path, out: Path | None, reps: int | None, seed: int | None, overrides: tuple[str, ...]
+) -> None:
     """Simulate SCENARIO under each of its policies and compare them."""
     study = load(scenario, overrides)
     reps = reps or study.scenario.replications
@@ -91,21 +113,29 @@ def run_command(scenario: Path, out: Path | None, reps: int | None, seed: int | 
         TimeRemainingColumn,
     )
 
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-               TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn())
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("eta"),
+        TimeRemainingColumn(),
+    )
     with Progress(*columns, console=err_console, transient=True) as bar:
         task = bar.add_task("runs", total=total)
-        results = run(study, replications=reps, seed=seed,
-                      progress=lambda spec, _: bar.advance(task))
+        results = run(
+            study, replications=reps, seed=seed, progress=lambda spec, _: bar.advance(task)
+        )
     folder = results.write(out or Path("results") / study.scenario.name)
     print_table(results)
-    out_console.print(f"Results in {folder}/ (summary.json, runs.csv, meta.json); "
-                      f"{total} runs in {results.meta['wall_seconds']:.1f} s.")
+    out_console.print(
+        f"Results in {folder}/ (summary.json, runs.csv, meta.json); "
+        f"{total} runs in {results.meta['wall_seconds']:.1f} s."
+    )
 
 
 @main.command("validate")
-@click.argument("files", nargs=-1, required=True,
-                type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
 def validate_command(files: tuple[Path, ...]) -> None:
     """Check policy and scenario FILES; exit 0 if all are valid, 2 otherwise."""
     from sim.model.load import load_policy, load_study
@@ -117,8 +147,9 @@ def validate_command(files: tuple[Path, ...]) -> None:
             doc = read_document(file)
             is_scenario = isinstance(doc.data, dict) and "policies" in doc.data
             (load_study if is_scenario else load_policy)(file)
-            out_console.print(f"{file}: valid {'scenario' if is_scenario else 'policy'}",
-                              markup=False)
+            out_console.print(
+                f"{file}: valid {'scenario' if is_scenario else 'policy'}", markup=False
+            )
         except InputError as exc:
             failed = True
             for problem in exc.problems:
@@ -142,16 +173,19 @@ def print_table(results: Results) -> None:
     """The comparison: headline metrics as rows, policies as columns, mean ± CI half-width."""
     summary = results.summary
     currency = results.study.scenario.currency
-    table = Table(title=f"{summary['scenario']}: {summary['replications']} replication(s), "
-                        f"seed {summary['seed']}")
+    table = Table(
+        title=f"{summary['scenario']}: {summary['replications']} replication(s), "
+        f"seed {summary['seed']}"
+    )
     table.add_column("metric")
     table.add_column("unit")
     for key in summary["policies"]:
         table.add_column(key, justify="right")
     for name in HEADLINE:
         unit = BY_NAME[name].unit
-        cells = [format_cell(entry["metrics"][name], unit)
-                 for entry in summary["policies"].values()]
+        cells = [
+            format_cell(entry["metrics"][name], unit) for entry in summary["policies"].values()
+        ]
         label = "%" if unit == "share" else unit.replace("currency", currency)
         table.add_row(name, label, *cells)
     out_console.print(table)

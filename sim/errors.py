@@ -28,8 +28,9 @@ class InputError(ValueError):
         super().__init__("\n".join(str(p) for p in self.problems))
 
     @classmethod
-    def single(cls, file: str, message: str, path: str = "", line: int = 0,
-               col: int = 0) -> InputError:
+    def single(
+        cls, file: str, message: str, path: str = "", line: int = 0, col: int = 0
+    ) -> InputError:
         return cls([Problem(str(file), line, col, path, message)])
 
 

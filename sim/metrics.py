@@ -19,48 +19,104 @@ class Metric:
 
 CATALOGUE: tuple[Metric, ...] = (
     Metric("orders", "orders", None, "Measured orders (placed after the warm-up)."),
-    Metric("refund_hours_p50", "h", False,
-           "Median time from the start of a cancellation (the buyer's intent, or the seller's "
-           "or platform's cancel) to the money being back with the buyer."),
+    Metric(
+        "refund_hours_p50",
+        "h",
+        False,
+        "Median time from the start of a cancellation (the buyer's intent, or the seller's "
+        "or platform's cancel) to the money being back with the buyer.",
+    ),
     Metric("refund_hours_p90", "h", False, "90th percentile of the refund time."),
     Metric("refund_hours_p99", "h", False, "99th percentile of the refund time."),
     Metric("refund_hours_mean", "h", False, "Mean refund time."),
-    Metric("cancel_intent_share", "share", None,
-           "Orders whose buyer wanted to cancel before delivery (same in every policy under "
-           "common random numbers)."),
+    Metric(
+        "cancel_intent_share",
+        "share",
+        None,
+        "Orders whose buyer wanted to cancel before delivery (same in every policy under "
+        "common random numbers).",
+    ),
     Metric("self_cancel_share", "share", None, "Orders the buyer cancelled alone, at once."),
-    Metric("instant_refund_share", "share", None,
-           "Orders refunded at once by the platform's instant refund for good-record buyers."),
-    Metric("request_cancel_share", "share", None,
-           "Orders cancelled on the buyer's request: accepted by the seller or approved by "
-           "the platform."),
-    Metric("auto_approved_share", "share", None,
-           "Orders cancelled because the platform approved the buyer's request itself (after "
-           "the seller's silence, or by rule), a part of request_cancel_share."),
-    Metric("seller_cancel_share", "share", False,
-           "Orders the seller cancelled on its own (out of stock, pricing error, address)."),
-    Metric("auto_cancel_share", "share", False,
-           "Orders the platform cancelled because they were not shipped in time."),
-    Metric("failed_cancel_share", "share", False,
-           "Orders whose buyer wanted to cancel but which shipped anyway (kept, intercepted, "
-           "refused at delivery or returned)."),
+    Metric(
+        "instant_refund_share",
+        "share",
+        None,
+        "Orders refunded at once by the platform's instant refund for good-record buyers.",
+    ),
+    Metric(
+        "request_cancel_share",
+        "share",
+        None,
+        "Orders cancelled on the buyer's request: accepted by the seller or approved by "
+        "the platform.",
+    ),
+    Metric(
+        "auto_approved_share",
+        "share",
+        None,
+        "Orders cancelled because the platform approved the buyer's request itself (after "
+        "the seller's silence, or by rule), a part of request_cancel_share.",
+    ),
+    Metric(
+        "seller_cancel_share",
+        "share",
+        False,
+        "Orders the seller cancelled on its own (out of stock, pricing error, address).",
+    ),
+    Metric(
+        "auto_cancel_share",
+        "share",
+        False,
+        "Orders the platform cancelled because they were not shipped in time.",
+    ),
+    Metric(
+        "failed_cancel_share",
+        "share",
+        False,
+        "Orders whose buyer wanted to cancel but which shipped anyway (kept, intercepted, "
+        "refused at delivery or returned).",
+    ),
     Metric("open_share", "share", False, "Orders still open when the simulation ended."),
-    Metric("late_ship_share", "share", False,
-           "Shipped orders handed to the carrier after their ship-by deadline."),
-    Metric("seller_cancel_rate", "share", False,
-           "The policy's own seller cancellation (or refund) rate: counted orders over all "
-           "orders, pooled over sellers and the measured period."),
-    Metric("sellers_over_threshold_share", "share", False,
-           "Sellers whose rolling rate exceeded the policy's threshold on at least one "
-           "measured day, among sellers with orders."),
-    Metric("seller_days_over_threshold_share", "share", False,
-           "Seller-days over the threshold, among seller-days with orders in the window."),
-    Metric("compensation_paid", "currency/order", None,
-           "Late-shipment compensation paid by sellers to buyers, per measured order, in the "
-           "scenario's currency."),
-    Metric("buyer_money_hours_held", "currency*h/order", False,
-           "Buyers' money held during cancellations: the sum of amount x refund time over "
-           "refunds, per measured order."),
+    Metric(
+        "late_ship_share",
+        "share",
+        False,
+        "Shipped orders handed to the carrier after their ship-by deadline.",
+    ),
+    Metric(
+        "seller_cancel_rate",
+        "share",
+        False,
+        "The policy's own seller cancellation (or refund) rate: counted orders over all "
+        "orders, pooled over sellers and the measured period.",
+    ),
+    Metric(
+        "sellers_over_threshold_share",
+        "share",
+        False,
+        "Sellers whose rolling rate exceeded the policy's threshold on at least one "
+        "measured day, among sellers with orders.",
+    ),
+    Metric(
+        "seller_days_over_threshold_share",
+        "share",
+        False,
+        "Seller-days over the threshold, among seller-days with orders in the window.",
+    ),
+    Metric(
+        "compensation_paid",
+        "currency/order",
+        None,
+        "Late-shipment compensation paid by sellers to buyers, per measured order, in the "
+        "scenario's currency.",
+    ),
+    Metric(
+        "buyer_money_hours_held",
+        "currency*h/order",
+        False,
+        "Buyers' money held during cancellations: the sum of amount x refund time over "
+        "refunds, per measured order.",
+    ),
 )
 
 BY_NAME = {m.name: m for m in CATALOGUE}

@@ -75,12 +75,15 @@ def test_oversized_file_is_refused_before_parsing(tmp_path: Path) -> None:
     big.write_text("name: big\n" + line * (MAX_BYTES // len(line) + 10))
     size = big.stat().st_size
     assert size > MAX_BYTES
-    assert_refused(cancelsim("validate", str(big)),
-                   [f"{big}: the file is {size:,} bytes; the limit is {MAX_BYTES:,} bytes"])
+    assert_refused(
+        cancelsim("validate", str(big)),
+        [f"{big}: the file is {size:,} bytes; the limit is {MAX_BYTES:,} bytes"],
+    )
 
 
-@pytest.mark.parametrize("name", ["scenario_multiple_problems.yaml",
-                                  "scenario_unknown_payment_method.yaml"])
+@pytest.mark.parametrize(
+    "name", ["scenario_multiple_problems.yaml", "scenario_unknown_payment_method.yaml"]
+)
 def test_run_on_a_bad_scenario_writes_nothing(name: str, tmp_path: Path) -> None:
     out = tmp_path / "results"
     assert_refused(cancelsim("run", str(BAD / name), "--out", str(out)), EXPECTED[name])

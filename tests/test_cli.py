@@ -18,8 +18,9 @@ def test_run_writes_a_deterministic_results_folder(root, tmp_path):
     scenario = str(root / "scenarios" / "quick.yaml")
     first, second = tmp_path / "a", tmp_path / "b"
     for out in (first, second):
-        result = runner.invoke(main, ["run", scenario, "--out", str(out), "--reps", "2",
-                                      "--seed", "3"])
+        result = runner.invoke(
+            main, ["run", scenario, "--out", str(out), "--reps", "2", "--seed", "3"]
+        )
         assert result.exit_code == 0, result.output
     assert (first / "summary.json").read_bytes() == (second / "summary.json").read_bytes()
     summary = json.loads((first / "summary.json").read_text())
@@ -38,10 +39,21 @@ def test_run_writes_a_deterministic_results_folder(root, tmp_path):
 
 def test_set_changes_a_policy_and_the_scenario(root, tmp_path):
     runner = CliRunner()
-    result = runner.invoke(main, ["run", str(root / "scenarios" / "quick.yaml"), "--reps", "1",
-                                  "--out", str(tmp_path / "o"),
-                                  "--set", "amazon.self_cancel.window=0m",
-                                  "--set", "buyers.cancel_intent=0.2"])
+    result = runner.invoke(
+        main,
+        [
+            "run",
+            str(root / "scenarios" / "quick.yaml"),
+            "--reps",
+            "1",
+            "--out",
+            str(tmp_path / "o"),
+            "--set",
+            "amazon.self_cancel.window=0m",
+            "--set",
+            "buyers.cancel_intent=0.2",
+        ],
+    )
     assert result.exit_code == 0, result.output
     metrics = json.loads((tmp_path / "o" / "summary.json").read_text())["policies"]
     assert metrics["amazon"]["metrics"]["self_cancel_share"]["mean"] == 0
@@ -49,8 +61,17 @@ def test_set_changes_a_policy_and_the_scenario(root, tmp_path):
 
 
 def test_bad_set_is_an_input_error(root, tmp_path):
-    result = CliRunner().invoke(main, ["run", str(root / "scenarios" / "quick.yaml"),
-                                       "--out", str(tmp_path / "o"), "--set", "nonsense"])
+    result = CliRunner().invoke(
+        main,
+        [
+            "run",
+            str(root / "scenarios" / "quick.yaml"),
+            "--out",
+            str(tmp_path / "o"),
+            "--set",
+            "nonsense",
+        ],
+    )
     assert result.exit_code == 2
     assert "--set: 'nonsense' is not KEY=VALUE" in result.stderr
     assert not (tmp_path / "o").exists()
@@ -80,8 +101,45 @@ def test_help_explains_every_command():
 
 def test_python_dash_m_works(root, tmp_path):
     env = {**os.environ, "COLUMNS": "120"}
-    done = subprocess.run([sys.executable, "-m", "sim", "validate",
-                           str(root / "policies" / "amazon.yaml")],
-                          capture_output=True, text=True, env=env, cwd=tmp_path, check=False)
+    done = subprocess.run(
+        [sys.executable, "-m", "sim", "validate", str(root / "policies" / "amazon.yaml")],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr
     assert "valid policy" in done.stdout
+
+
+def test_a_bad_set_value_names_the_option(root, tmp_path):
+    result = CliRunner().invoke(
+        main,
+        [
+            "run",
+            str(root / "scenarios" / "quick.yaml"),
+            "--out",
+            str(tmp_path / "o"),
+            "--set",
+            "buyers.cancel_intent=2",
+            "--set",
+            "amazon.cancel_request.seller_decides=no",
+        ],
+    )
+    assert result.exit_code == 2
+    lines = result.stderr.splitlines()
+    assert lines[0].startswith("--set: buyers.cancel_intent: 2 is out of range")
+    assert lines[1].startswith("--set: cancel_request.seller_decides: 'no' is text here")
+    assert "amazon.yaml" in lines[1] and len(lines) == 2
+    assert not (tmp_path / "o").exists()
+
+
+def test_readme_error_example_is_real(root, monkeypatch):
+    monkeypatch.chdir(root)
+    fixture = "tests/fixtures/bad/scenario_multiple_problems.yaml"
+    result = CliRunner().invoke(main, ["validate", fixture])
+    readme = (root / "README.md").read_text(encoding="utf-8")
+    assert result.exit_code == 2
+    for line in result.stderr.splitlines():
+        assert line in readme

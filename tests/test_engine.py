@@ -54,9 +54,12 @@ def test_replications_differ(quick_study):
 
 def test_self_cancel_share_matches_the_closed_form(root):
     """Exponential intent timing, nothing shipped within the window: p(1 - exp(-w/m))."""
-    study = study_with(root, "orders.rate_per_hour=150",
-                       "buyers.intent_delay={dist: exponential, mean: 2h}",
-                       "buyers.cancel_intent=0.3")
+    study = study_with(
+        root,
+        "orders.rate_per_hour=150",
+        "buyers.intent_delay={dist: exponential, mean: 2h}",
+        "buyers.cancel_intent=0.3",
+    )
     result = run(study, "amazon")
     p, w, m = 0.3, 0.5, 2.0
     expected = p * (1 - math.exp(-w / m))
@@ -85,19 +88,24 @@ def test_a_longer_pending_window_moves_cancels_from_requests_to_self_service(roo
 def test_silence_rule_refunds_unanswered_requests(root):
     """Sellers who ignore every request and ship late: Taobao's 24 h rule refunds."""
     study = study_with(
-        root, "sellers.types.home.answers={accept: 0, refuse: 0, ignore: 1}",
+        root,
+        "sellers.types.home.answers={accept: 0, refuse: 0, ignore: 1}",
         "sellers.types.professional.answers={accept: 0, refuse: 0, ignore: 1}",
         "sellers.types.dropshipper.answers={accept: 0, refuse: 0, ignore: 1}",
         "sellers.types.warehouse.answers={accept: 0, refuse: 0, ignore: 1}",
-        "buyers.good_record=0")
+        "buyers.good_record=0",
+    )
     with_rule = run(study, "taobao").metrics
     assert with_rule["auto_approved_share"] > 0
-    without = study_with(root, "taobao.cancel_request.platform_approves_after=null",
-                         "sellers.types.home.answers={accept: 0, refuse: 0, ignore: 1}",
-                         "sellers.types.professional.answers={accept: 0, refuse: 0, ignore: 1}",
-                         "sellers.types.dropshipper.answers={accept: 0, refuse: 0, ignore: 1}",
-                         "sellers.types.warehouse.answers={accept: 0, refuse: 0, ignore: 1}",
-                         "buyers.good_record=0")
+    without = study_with(
+        root,
+        "taobao.cancel_request.platform_approves_after=null",
+        "sellers.types.home.answers={accept: 0, refuse: 0, ignore: 1}",
+        "sellers.types.professional.answers={accept: 0, refuse: 0, ignore: 1}",
+        "sellers.types.dropshipper.answers={accept: 0, refuse: 0, ignore: 1}",
+        "sellers.types.warehouse.answers={accept: 0, refuse: 0, ignore: 1}",
+        "buyers.good_record=0",
+    )
     assert run(without, "taobao").metrics["auto_approved_share"] == 0
 
 
@@ -107,8 +115,9 @@ def test_amazon_auto_cancel_rule_switches_on_2020_09_30(root):
     from sim.model.calendar import BusinessCalendar
 
     cal = BusinessCalendar("US", study.scenario.start.date(), 100)
-    compiled = compile_policy("amazon", study.policies["amazon"], cal, ("credit_card",), 1.0,
-                              24 * 30)
+    compiled = compile_policy(
+        "amazon", study.policies["amazon"], cal, ("credit_card",), 1.0, 24 * 30
+    )
     before, after = compiled.rules_at(24 * 4.5), compiled.rules_at(24 * 5.5)
     assert before.auto_after.amount == 30 * 24 and not before.auto_after.business_days
     assert after.auto_after.amount == 7 and after.auto_after.business_days
@@ -160,17 +169,27 @@ def test_rolling_window_sums():
 SMALL = ("orders.rate_per_hour=6", "horizon=4d", "sellers.count=8")
 
 
-@settings(max_examples=12, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(intent=st.floats(0, 1), window=st.sampled_from(["0m", "15m", "2h", "1d"]),
-       stations=st.integers(1, 3), seed=st.integers(0, 2**32 - 1),
-       never=st.floats(0, 0.2), pursue=st.floats(0, 1))
+@settings(
+    max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    intent=st.floats(0, 1),
+    window=st.sampled_from(["0m", "15m", "2h", "1d"]),
+    stations=st.integers(1, 3),
+    seed=st.integers(0, 2**32 - 1),
+    never=st.floats(0, 0.2),
+    pursue=st.floats(0, 1),
+)
 def test_invariants_hold_for_any_market(root, intent, window, stations, seed, never, pursue):
-    study = study_with(root, *SMALL, f"buyers.cancel_intent={intent}",
-                       f"amazon.self_cancel.window={window}",
-                       f"sellers.types.home.packing_stations={stations}",
-                       f"sellers.types.home.never_ships={never}",
-                       f"buyers.pursue_after_shipment={pursue}")
+    study = study_with(
+        root,
+        *SMALL,
+        f"buyers.cancel_intent={intent}",
+        f"amazon.self_cancel.window={window}",
+        f"sellers.types.home.packing_stations={stations}",
+        f"sellers.types.home.never_ships={never}",
+        f"buyers.pursue_after_shipment={pursue}",
+    )
     for key in study.policies:
         result = run(study, key, seed=seed)  # raises InvariantError on any violation
         assert sum(result.outcome_counts.values()) == result.metrics["orders"]
@@ -178,14 +197,19 @@ def test_invariants_hold_for_any_market(root, intent, window, stations, seed, ne
         assert all(0 <= v <= 1 for v in shares if not math.isnan(v))
 
 
-@settings(max_examples=10, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(short=st.sampled_from([0.0, 0.25, 0.5]), extra=st.sampled_from([0.25, 1.0, 4.0]),
-       seed=st.integers(0, 2**32 - 1))
+@settings(
+    max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    short=st.sampled_from([0.0, 0.25, 0.5]),
+    extra=st.sampled_from([0.25, 1.0, 4.0]),
+    seed=st.integers(0, 2**32 - 1),
+)
 def test_a_longer_window_never_lowers_the_self_cancel_share(root, short, extra, seed):
     def share(hours):
-        study = study_with(root, *SMALL, "buyers.cancel_intent=0.3",
-                           f"amazon.self_cancel.window={hours}h")
+        study = study_with(
+            root, *SMALL, "buyers.cancel_intent=0.3", f"amazon.self_cancel.window={hours}h"
+        )
         return run(study, "amazon", seed=seed).metrics["self_cancel_share"]
 
     assert share(short + extra) >= share(short)

@@ -28,8 +28,11 @@ def test_metric_table_matches_the_catalogue(root):
 
 def test_the_three_commands_are_there(root):
     text = readme(root)
-    for command in ("python -m pip install -e '.[dev]'", "pytest",
-                    "cancelsim run scenarios/baseline.yaml"):
+    for command in (
+        "python -m pip install -e '.[dev]'",
+        "pytest",
+        "cancelsim run scenarios/baseline.yaml",
+    ):
         assert command in text
     ci = (root / ".ci" / "run").read_text()
     assert "python -m pip install -e '.[dev]'" in ci and "\npytest" in ci

@@ -3,21 +3,37 @@ import pytest
 from sim.model.units import Duration, format_hours, parse_clock_time, parse_duration
 
 
-@pytest.mark.parametrize(("text", "expected"), [
-    ("30m", Duration(0.5)), ("2h", Duration(2.0)), ("1.5d", Duration(36.0)),
-    ("1h30m", Duration(1.5)), ("90 minutes", Duration(1.5)), ("1w", Duration(168.0)),
-    ("3 business days", Duration(3.0, True)), ("1 business day", Duration(1.0, True)),
-    ("2 working days", Duration(2.0, True)), (0, Duration(0.0)),
-])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("30m", Duration(0.5)),
+        ("2h", Duration(2.0)),
+        ("1.5d", Duration(36.0)),
+        ("1h30m", Duration(1.5)),
+        ("90 minutes", Duration(1.5)),
+        ("1w", Duration(168.0)),
+        ("3 business days", Duration(3.0, True)),
+        ("1 business day", Duration(1.0, True)),
+        ("2 working days", Duration(2.0, True)),
+        (0, Duration(0.0)),
+    ],
+)
 def test_durations_read_with_their_units(text, expected):
     assert parse_duration(text) == expected
 
 
-@pytest.mark.parametrize(("text", "fragment"), [
-    (30, "has no unit"), ("-2h", "negative"), ("30 fortnights", "unknown unit"),
-    ("1:30", "clock time"), ("soon", "not a duration"), (True, "not a duration"),
-    ("2h 3 business days", "mixes business days"),
-])
+@pytest.mark.parametrize(
+    ("text", "fragment"),
+    [
+        (30, "has no unit"),
+        ("-2h", "negative"),
+        ("30 fortnights", "unknown unit"),
+        ("1:30", "clock time"),
+        ("soon", "not a duration"),
+        (True, "not a duration"),
+        ("2h 3 business days", "mixes business days"),
+    ],
+)
 def test_bad_durations_say_what_is_expected(text, fragment):
     with pytest.raises(ValueError, match=fragment):
         parse_duration(text)

@@ -27,8 +27,9 @@ from sim.model.distributions import Distribution
 from sim.model.policy import STAGE_ORDER, Cause, Outcome
 from sim.model.scenario import Scenario, SellerType
 
-RELEASED, PACKING, PACKED, SHIPPED = (STAGE_ORDER[s] for s in
-                                      ("released", "packing", "packed", "shipped"))
+RELEASED, PACKING, PACKED, SHIPPED = (
+    STAGE_ORDER[s] for s in ("released", "packing", "packed", "shipped")
+)
 
 
 class Desk:
@@ -77,8 +78,13 @@ class Desk:
 class Market:
     """One policy, one replication: the whole simulated market."""
 
-    def __init__(self, scenario: Scenario, compiled: CompiledPolicy, streams: RandomStreams,
-                 payment_mix: dict[str, float]):
+    def __init__(
+        self,
+        scenario: Scenario,
+        compiled: CompiledPolicy,
+        streams: RandomStreams,
+        payment_mix: dict[str, float],
+    ):
         self.env = simpy.Environment()
         self.scenario = scenario
         self.compiled = compiled
@@ -93,8 +99,9 @@ class Market:
         self.mix = np.cumsum([payment_mix[m] for m in compiled.methods])
         self.open: dict[int, Order] = {}
         days = self.calendar.day_of(scenario.horizon.amount) + 1
-        self.recorder = Recorder(self.people.count, days, len(compiled.methods), self.warmup,
-                                 self.end)
+        self.recorder = Recorder(
+            self.people.count, days, len(compiled.methods), self.warmup, self.end
+        )
         self.desks = [Desk(self, self.people.types[k]) for k in self.people.type_of]
         self._start_carriers()
         self.env.process(self.arrivals())
@@ -115,8 +122,9 @@ class Market:
             times = clock.times(draws["gap"])
             n = len(times)
             facts = OrderFacts(self.scenario, self.people, draws, n)
-            methods = np.minimum(np.searchsorted(self.mix, facts.payment, side="right"),
-                                 len(self.mix) - 1).tolist()
+            methods = np.minimum(
+                np.searchsorted(self.mix, facts.payment, side="right"), len(self.mix) - 1
+            ).tolist()
             for row, when in enumerate(times.tolist()):
                 yield env.timeout(when - env.now)
                 self.place(facts, row, methods[row], seq)
@@ -148,8 +156,7 @@ class Market:
         now, calendar = self.env.now, self.calendar
         self.recorder.clock(now)
         rules = self.compiled.rules_at(now)
-        order = Order(facts, row, now, calendar.day_of(now), rules, method, now >= self.warmup,
-                      seq)
+        order = Order(facts, row, now, calendar.day_of(now), rules, method, now >= self.warmup, seq)
         order.ready_at = calendar.after(now, rules.hold)
         order.ship_by = calendar.after(now, rules.ship_by)
         if rules.auto_after is not None:
@@ -209,8 +216,11 @@ class Market:
             self.after_shipment(order)
             return
         rules, stage = order.rules, self.stage_of(order)
-        if (rules.self_window is not None and stage < rules.self_until
-                and now <= self.calendar.after(order.placed, rules.self_window)):
+        if (
+            rules.self_window is not None
+            and stage < rules.self_until
+            and now <= self.calendar.after(order.placed, rules.self_window)
+        ):
             self.cancel(order, Outcome.SELF_CANCELLED, at=now, started=now)
         elif stage < rules.instant_until and order.facts.good_record[order.row]:
             self.cancel(order, Outcome.INSTANT_REFUNDED, at=now, started=now)
@@ -238,21 +248,28 @@ class Market:
             return  # shipping first closed the request
         accepted = order.facts.answer[order.row] == ACCEPT
         if accepted and self.stage_of(order) < order.rules.request_until:
-            self.cancel(order, Outcome.REQUEST_CANCELLED, at=self.env.now,
-                        started=order.intent_at, cause=Cause.BUYER_REQUEST)
+            self.cancel(
+                order,
+                Outcome.REQUEST_CANCELLED,
+                at=self.env.now,
+                started=order.intent_at,
+                cause=Cause.BUYER_REQUEST,
+            )
 
     def on_platform_approval(self, event: simpy.Event) -> None:
         order = cast(Order, event.value)
         if self.expired(order) or order.stage == SHIPPED:
             return
         if self.stage_of(order) < order.rules.request_until:
-            self.cancel(order, Outcome.REQUEST_AUTO_APPROVED, at=self.env.now,
-                        started=order.intent_at)
+            self.cancel(
+                order, Outcome.REQUEST_AUTO_APPROVED, at=self.env.now, started=order.intent_at
+            )
 
     def seller_cancel(self, order: Order) -> None:
         now = self.env.now
-        self.cancel(order, Outcome.SELLER_CANCELLED, at=now, started=now,
-                    cause=order.facts.cause[order.row])
+        self.cancel(
+            order, Outcome.SELLER_CANCELLED, at=now, started=now, cause=order.facts.cause[order.row]
+        )
 
     def after_shipment(self, order: Order) -> None:
         """A buyer who wanted out of a shipped order: intercept, refuse or return, or keep."""
@@ -266,20 +283,25 @@ class Market:
                     assert after.interception is not None
                     if facts.u_intercept[row] < after.interception.success:
                         outcome = Outcome.INTERCEPTED
-                        approved = self.delay(now, after.interception.refund_after,
-                                              facts.u_after[row])
+                        approved = self.delay(
+                            now, after.interception.refund_after, facts.u_after[row]
+                        )
                         break
                 elif path == "refuse_delivery":
                     assert after.refuse_delivery is not None
                     outcome = Outcome.REFUSED_DELIVERY
-                    approved = self.delay(delivered, after.refuse_delivery.refund_after,
-                                          facts.u_after[row])
+                    approved = self.delay(
+                        delivered, after.refuse_delivery.refund_after, facts.u_after[row]
+                    )
                     break
                 else:
                     assert after.return_ is not None
                     outcome = Outcome.RETURNED
-                    approved = self.delay(delivered + facts.return_transit[row],
-                                          after.return_.refund_after, facts.u_after[row])
+                    approved = self.delay(
+                        delivered + facts.return_transit[row],
+                        after.return_.refund_after,
+                        facts.u_after[row],
+                    )
                     break
         if outcome is Outcome.KEPT_AFTER_FAILED_CANCEL:
             self.close(order, outcome)
@@ -287,8 +309,9 @@ class Market:
             self.cancel(order, outcome, at=approved, started=order.intent_at)
 
     # ------------------------------------------------------------------ money
-    def cancel(self, order: Order, outcome: Outcome, at: float, started: float,
-               cause: Cause | None = None) -> None:
+    def cancel(
+        self, order: Order, outcome: Outcome, at: float, started: float, cause: Cause | None = None
+    ) -> None:
         """Close the order and refund it: platform processing, then the payment rail."""
         facts, row, rules = order.facts, order.row, order.rules
         processed = self.delay(at, rules.processing, facts.u_processing[row])
@@ -303,11 +326,11 @@ class Market:
     def close(self, order: Order, outcome: Outcome, cause: Cause | None = None) -> None:
         compiled = self.compiled
         counted = outcome in compiled.counted_outcomes and (
-            outcome is not Outcome.SELLER_CANCELLED or cause in compiled.counted_causes)
+            outcome is not Outcome.SELLER_CANCELLED or cause in compiled.counted_causes
+        )
         order.closed = True
         del self.open[order.seq]
-        self.recorder.close(outcome, order.measured, order.cents, order.seller, order.day,
-                            counted)
+        self.recorder.close(outcome, order.measured, order.cents, order.seller, order.day, counted)
 
     def delay(self, start: float, dist: Distribution, u: float) -> float:
         """`start` plus a draw of `dist` (clock hours or business days) from uniform `u`."""

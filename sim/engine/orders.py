@@ -43,8 +43,9 @@ class OrderFacts:
     """Scenario facts of one block of orders, as Python lists for fast scalar access."""
 
     def __init__(self, scenario: Scenario, people: Population, u: dict[str, np.ndarray], n: int):
-        seller = np.minimum(np.searchsorted(people.cumulative, u["seller"][:n], side="right"),
-                            people.count - 1)
+        seller = np.minimum(
+            np.searchsorted(people.cumulative, u["seller"][:n], side="right"), people.count - 1
+        )
         kind = people.type_of[seller]
         buyers = scenario.buyers
         self.seller = seller.tolist()
@@ -59,7 +60,8 @@ class OrderFacts:
         self.pursue = (u["pursue"][:n] < buyers.pursue_after_shipment).tolist()
         self.transit = scenario.delivery.transit.quantile(u["transit"][:n]).tolist()
         self.return_transit = scenario.delivery.return_transit.quantile(
-            u["return_transit"][:n]).tolist()
+            u["return_transit"][:n]
+        ).tolist()
         self.pack = _by_type(people, kind, u["pack"][:n], lambda t: t.pack_time)
         self.response = _by_type(people, kind, u["response"][:n], lambda t: t.response_time)
         self.cause = _causes(people, kind, u["cancel"][:n])
@@ -68,8 +70,9 @@ class OrderFacts:
         accept = np.array([t.answers.accept for t in people.types])[kind]
         refuse = accept + np.array([t.answers.refuse for t in people.types])[kind]
         answer = u["answer"][:n]
-        self.answer = np.where(answer < accept, ACCEPT,
-                               np.where(answer < refuse, REFUSE, IGNORE)).tolist()
+        self.answer = np.where(
+            answer < accept, ACCEPT, np.where(answer < refuse, REFUSE, IGNORE)
+        ).tolist()
         self.u_processing = u["processing"][:n].tolist()
         self.u_rail = u["rail"][:n].tolist()
         self.u_release = u["release"][:n].tolist()
@@ -102,12 +105,39 @@ def _causes(people: Population, kind: np.ndarray, u: np.ndarray) -> list[Cause |
 class Order:
     """One order while it is open."""
 
-    __slots__ = ("facts", "row", "placed", "seller", "day", "cents", "method", "rules",
-                 "measured", "ready_at", "ship_by", "deadline", "stage", "closed",
-                 "intent_at", "intent_pending", "wants_out", "shipped_at", "seq")
+    __slots__ = (
+        "facts",
+        "row",
+        "placed",
+        "seller",
+        "day",
+        "cents",
+        "method",
+        "rules",
+        "measured",
+        "ready_at",
+        "ship_by",
+        "deadline",
+        "stage",
+        "closed",
+        "intent_at",
+        "intent_pending",
+        "wants_out",
+        "shipped_at",
+        "seq",
+    )
 
-    def __init__(self, facts: OrderFacts, row: int, placed: float, day: int, rules: Rules,
-                 method: int, measured: bool, seq: int):
+    def __init__(
+        self,
+        facts: OrderFacts,
+        row: int,
+        placed: float,
+        day: int,
+        rules: Rules,
+        method: int,
+        measured: bool,
+        seq: int,
+    ):
         self.facts = facts
         self.row = row
         self.seq = seq

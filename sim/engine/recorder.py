@@ -15,8 +15,12 @@ from sim.model.policy import Outcome
 OUTCOMES = tuple(Outcome)
 OUTCOME_INDEX = {o: i for i, o in enumerate(OUTCOMES)}
 REFUNDING = frozenset(OUTCOMES) - {Outcome.SHIPPED, Outcome.KEPT_AFTER_FAILED_CANCEL, Outcome.OPEN}
-FAILED = (Outcome.KEPT_AFTER_FAILED_CANCEL, Outcome.INTERCEPTED, Outcome.REFUSED_DELIVERY,
-          Outcome.RETURNED)
+FAILED = (
+    Outcome.KEPT_AFTER_FAILED_CANCEL,
+    Outcome.INTERCEPTED,
+    Outcome.REFUSED_DELIVERY,
+    Outcome.RETURNED,
+)
 
 # Refund-time histogram: bin 0 holds exact zeros; then log-spaced bins from 1e-3 h to 1e5 h.
 EDGES = np.concatenate([[0.0], np.logspace(-3, 5, 1601)])
@@ -91,8 +95,9 @@ class Recorder:
             self.late += late
             self.compensation += compensation
 
-    def close(self, outcome: Outcome, measured: bool, cents: int, seller: int, day: int,
-              counted: bool) -> None:
+    def close(
+        self, outcome: Outcome, measured: bool, cents: int, seller: int, day: int, counted: bool
+    ) -> None:
         index = OUTCOME_INDEX[outcome]
         self.outcomes_all[index] += 1
         if outcome is Outcome.OPEN:
@@ -104,8 +109,15 @@ class Recorder:
         if measured:
             self.outcomes[index] += 1
 
-    def refund(self, outcome: Outcome, measured: bool, cents: int, method: int, started: float,
-               refunded: float) -> None:
+    def refund(
+        self,
+        outcome: Outcome,
+        measured: bool,
+        cents: int,
+        method: int,
+        started: float,
+        refunded: float,
+    ) -> None:
         if refunded < started:
             raise InvariantError(f"refund at {refunded} before its cancellation at {started}")
         if refunded <= self.end:
@@ -127,8 +139,10 @@ class Recorder:
             raise InvariantError(f"{self.placed} orders placed but {closed} outcomes recorded")
         held = self.kept_cents + self.refunded_cents + self.in_flight_cents + self.open_cents
         if held != self.paid_cents:
-            raise InvariantError(f"money not conserved: paid {self.paid_cents} cents, but kept + "
-                                 f"refunded + in flight + open = {held}")
+            raise InvariantError(
+                f"money not conserved: paid {self.paid_cents} cents, but kept + "
+                f"refunded + in flight + open = {held}"
+            )
         refunds = int(sum(self.outcomes_all[OUTCOME_INDEX[o]] for o in REFUNDING))
         if int(self.refund_hist.sum()) > refunds:
             raise InvariantError("more refunds measured than refunding outcomes")

@@ -48,8 +48,13 @@ def quantile_from_hist(hist: np.ndarray, q: float) -> float:
     return float(lo * (hi / lo) ** fraction)
 
 
-def metrics_of(rec: Recorder, counted_outcomes: frozenset[Outcome], threshold: float | None,
-               window_days: int | None, first_day: int) -> tuple[dict[str, float], np.ndarray]:
+def metrics_of(
+    rec: Recorder,
+    counted_outcomes: frozenset[Outcome],
+    threshold: float | None,
+    window_days: int | None,
+    first_day: int,
+) -> tuple[dict[str, float], np.ndarray]:
     """The catalogue's values for one run, and each seller's rate."""
     n = max(rec.measured, 1)
     share = {o: rec.outcomes[OUTCOME_INDEX[o]] / n for o in OUTCOMES}
@@ -79,9 +84,14 @@ def metrics_of(rec: Recorder, counted_outcomes: frozenset[Outcome], threshold: f
     return m, rates
 
 
-def _seller_metrics(rec: Recorder, m: dict[str, float], counted: frozenset[Outcome],
-                    threshold: float | None, window_days: int | None,
-                    first_day: int) -> np.ndarray:
+def _seller_metrics(
+    rec: Recorder,
+    m: dict[str, float],
+    counted: frozenset[Outcome],
+    threshold: float | None,
+    window_days: int | None,
+    first_day: int,
+) -> np.ndarray:
     orders = rec.seller_orders.astype(np.int64)
     hits = rec.seller_counted.astype(np.int64)
     measured_orders, measured_hits = orders[:, first_day:], hits[:, first_day:]
@@ -89,8 +99,11 @@ def _seller_metrics(rec: Recorder, m: dict[str, float], counted: frozenset[Outco
         rates = measured_hits.sum(1) / measured_orders.sum(1)
     nan = math.nan
     if not counted or window_days is None:
-        m.update(seller_cancel_rate=nan, sellers_over_threshold_share=nan,
-                 seller_days_over_threshold_share=nan)
+        m.update(
+            seller_cancel_rate=nan,
+            sellers_over_threshold_share=nan,
+            seller_days_over_threshold_share=nan,
+        )
         return np.full(len(orders), nan)
     total = measured_orders.sum()
     m["seller_cancel_rate"] = float(measured_hits.sum() / total) if total else nan
@@ -105,8 +118,7 @@ def _seller_metrics(rec: Recorder, m: dict[str, float], counted: frozenset[Outco
     m["seller_days_over_threshold_share"] = days_share
     sellers = measured_orders.sum(1) > 0
     ever_over = np.asarray(over.any(axis=1))
-    m["sellers_over_threshold_share"] = (
-        float(ever_over[sellers].mean()) if sellers.any() else nan)
+    m["sellers_over_threshold_share"] = float(ever_over[sellers].mean()) if sellers.any() else nan
     return rates
 
 

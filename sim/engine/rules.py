@@ -59,26 +59,50 @@ class CompiledPolicy:
         return self.versions[bisect.bisect_right(self.starts, hours) - 1]
 
 
-def compile_policy(key: str, policy: Policy, calendar: BusinessCalendar, methods: tuple[str, ...],
-                   fx: float, end_hours: float) -> CompiledPolicy:
+def compile_policy(
+    key: str,
+    policy: Policy,
+    calendar: BusinessCalendar,
+    methods: tuple[str, ...],
+    fx: float,
+    end_hours: float,
+) -> CompiledPolicy:
     """Resolve every dated value for each period of the run."""
     first = calendar.first_day
-    cut_days = sorted({d for _, h in dated_values(policy) for d in changes(h)
-                       if first < d <= first + dt.timedelta(hours=end_hours)})
+    cut_days = sorted(
+        {
+            d
+            for _, h in dated_values(policy)
+            for d in changes(h)
+            if first < d <= first + dt.timedelta(hours=end_hours)
+        }
+    )
     days = [first, *cut_days]
     starts = [0.0] + [(d - first).days * 24.0 - calendar.hour_offset for d in cut_days]
     metric = policy.seller_metric
     counted = frozenset(metric.counts) if metric else frozenset()
     causes = frozenset(r.cause for r in policy.seller_cancel.reasons.values() if r.counted)
     after = policy.after_shipment
-    order = tuple(name for name, part in (("interception", after.interception),
-                                          ("refuse_delivery", after.refuse_delivery),
-                                          ("return", after.return_)) if part is not None)
+    order = tuple(
+        name
+        for name, part in (
+            ("interception", after.interception),
+            ("refuse_delivery", after.refuse_delivery),
+            ("return", after.return_),
+        )
+        if part is not None
+    )
     return CompiledPolicy(
-        key=key, policy=policy, calendar=calendar, starts=starts,
-        versions=[_rules(policy, day, methods) for day in days], methods=methods,
-        counted_outcomes=counted, counted_causes=causes,
-        fx=fx, after_shipment_order=order,
+        key=key,
+        policy=policy,
+        calendar=calendar,
+        starts=starts,
+        versions=[_rules(policy, day, methods) for day in days],
+        methods=methods,
+        counted_outcomes=counted,
+        counted_causes=causes,
+        fx=fx,
+        after_shipment_order=order,
     )
 
 

@@ -34,27 +34,35 @@ def simulate(spec: RunSpec) -> RunResult:
     scenario, policy = spec.scenario, spec.policy
     start = scenario.start
     end = scenario.horizon.amount + scenario.drain.amount
-    calendar = BusinessCalendar(policy.calendar, start.date(),
-                                int(end // 24) + CALENDAR_MARGIN_DAYS,
-                                start.hour + start.minute / 60)
+    calendar = BusinessCalendar(
+        policy.calendar,
+        start.date(),
+        int(end // 24) + CALENDAR_MARGIN_DAYS,
+        start.hour + start.minute / 60,
+    )
     run = next(p for p in scenario.policies if _stem(p.file) == spec.policy_key)
     methods = tuple(run.payment_mix)
     fx = 1.0 if policy.currency == scenario.currency else scenario.exchange_rates[policy.currency]
     compiled = compile_policy(spec.policy_key, policy, calendar, methods, fx, end)
-    market = Market(scenario, compiled, RandomStreams(spec.seed, spec.replication),
-                    run.payment_mix)
+    market = Market(scenario, compiled, RandomStreams(spec.seed, spec.replication), run.payment_mix)
     recorder = market.run()
     metric = policy.seller_metric
     metrics, rates = metrics_of(
-        recorder, compiled.counted_outcomes,
+        recorder,
+        compiled.counted_outcomes,
         metric.threshold if metric else None,
         int(metric.window.amount // 24) if metric else None,
         calendar.day_of(scenario.warmup.amount),
     )
     return RunResult(
-        policy=spec.policy_key, replication=spec.replication, metrics=metrics,
-        refund_hist=recorder.refund_hist, method_hist=recorder.method_hist, methods=methods,
-        daily_orders=recorder.seller_orders.sum(0), daily_counted=recorder.seller_counted.sum(0),
+        policy=spec.policy_key,
+        replication=spec.replication,
+        metrics=metrics,
+        refund_hist=recorder.refund_hist,
+        method_hist=recorder.method_hist,
+        methods=methods,
+        daily_orders=recorder.seller_orders.sum(0),
+        daily_counted=recorder.seller_counted.sum(0),
         seller_rates=rates,
         outcome_counts={o.value: int(c) for o, c in zip(OUTCOMES, recorder.outcomes, strict=True)},
         wall_seconds=time.perf_counter() - started,

@@ -34,8 +34,9 @@ def csv_text(rows: list[dict[str, Any]]) -> str:
         writer = csv.DictWriter(buffer, fieldnames=list(rows[0]), lineterminator="\n")
         writer.writeheader()
         for row in rows:
-            writer.writerow({k: ("" if isinstance(v, float) and v != v else v)
-                             for k, v in row.items()})
+            writer.writerow(
+                {k: ("" if isinstance(v, float) and v != v else v) for k, v in row.items()}
+            )
     return buffer.getvalue()
 
 

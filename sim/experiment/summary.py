@@ -33,8 +33,13 @@ def run_rows(results: list[RunResult]) -> list[dict[str, Any]]:
     """One row per policy and replication, metrics in catalogue order."""
     rows = []
     for r in sorted(results, key=lambda r: (r.replication, r.policy)):
-        rows.append({"policy": r.policy, "replication": r.replication,
-                     **{name: r.metrics[name] for name in NAMES}})
+        rows.append(
+            {
+                "policy": r.policy,
+                "replication": r.replication,
+                **{name: r.metrics[name] for name in NAMES},
+            }
+        )
     return rows
 
 

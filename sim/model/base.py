@@ -8,7 +8,7 @@ import types
 import typing
 from typing import Any, get_args, get_origin
 
-from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from sim.errors import InputError, Problem
 from sim.model.dated import ALWAYS
@@ -20,42 +20,34 @@ class Model(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
 
-    @model_validator(mode="before")
-    @classmethod
-    def _no_bool_guessing(cls, data: Any) -> Any:
-        """Pydantic would read `no` as false and `true` as 1; in a YAML file both are slips.
-
-        Such a value is wrapped so that its field fails while the others are still checked.
-        (A model-level check: a field-level one may not touch the `dist` discriminator.)
-        """
-        if not isinstance(data, dict):
-            return data
-        marked = dict(data)
-        for name, info in cls.model_fields.items():
-            key = info.alias if info.alias in data else name
-            if key not in data:
-                continue
-            value, kinds = data[key], _plain_types(info.annotation)
-            if (kinds == {bool} and type(value) is not bool and value is not None) or (
-                type(value) is bool and kinds & {int, float} and bool not in kinds
-            ):
-                marked[key] = _Slip(value)
-        return marked
-
-
-class _Slip:
-    """A value pydantic would coerce but a YAML reader must not (`no` as false, `true` as 1)."""
-
-    def __init__(self, value: Any) -> None:
-        self.value = value
-
 
 def validate(model: type[Model], doc: Document, context: dict[str, Any] | None = None) -> Any:
     """Validate a YAML document into `model`, or raise every problem at once."""
     try:
         return model.model_validate(doc.data, context=context)
     except ValidationError as exc:
-        raise InputError([to_problem(model, doc, err) for err in exc.errors()]) from None
+        errors = exc.errors()
+        misspelt = _misspelt_keys(model, errors)
+        raise InputError(
+            [
+                to_problem(model, doc, err)
+                for err in errors
+                if not (err["type"] == "missing" and tuple(err["loc"]) in misspelt)
+            ]
+        ) from None
+
+
+def _misspelt_keys(model: type[BaseModel], errors: list[Any]) -> set[tuple[Any, ...]]:
+    """Required keys that an unknown key is a near miss of: its problem says it all."""
+    found = set()
+    for err in errors:
+        if err["type"] == "extra_forbidden":
+            loc = tuple(err["loc"])
+            hint = difflib.get_close_matches(
+                str(loc[-1]), _allowed_keys(model, loc[:-1]), n=1, cutoff=0.6
+            )
+            found |= {(*loc[:-1], h) for h in hint}
+    return found
 
 
 def to_problem(model: type[BaseModel], doc: Document, err: Any) -> Problem:
@@ -141,17 +133,22 @@ def _shown(value: Any) -> str:
 
 def _message(err: Any) -> str:
     kind, value, ctx = err["type"], err.get("input"), err.get("ctx") or {}
-    if isinstance(value, _Slip) and kind != "bool_type":
-        number = "a whole number" if kind.startswith("int") else "a number"
-        return f"{_shown(value.value)} is wrong; expected {number}, not true or false"
-    value = value.value if isinstance(value, _Slip) else value
+    if type(value) is bool and kind in ("int_type", "float_type"):
+        number = "a whole number" if kind == "int_type" else "a number"
+        return f"{_shown(value)} is wrong; expected {number}, not true or false"
     shown = _shown(value)
     if kind == "bool_type" and isinstance(value, str):
-        return f"{shown} is text here (YAML 1.2 reads only true/false as booleans); " \
-               "write true or false"
+        return (
+            f"{shown} is text here (YAML 1.2 reads only true/false as booleans); "
+            "write true or false"
+        )
     if kind in ("greater_than_equal", "less_than_equal", "greater_than", "less_than"):
-        limits = {"greater_than_equal": ">=", "less_than_equal": "<=", "greater_than": ">",
-                  "less_than": "<"}
+        limits = {
+            "greater_than_equal": ">=",
+            "less_than_equal": "<=",
+            "greater_than": ">",
+            "less_than": "<",
+        }
         bound = next(iter(ctx.values()))
         return f"{shown} is out of range; expected a value {limits[kind]} {bound}"
     if kind == "union_tag_invalid":
@@ -162,8 +159,10 @@ def _message(err: Any) -> str:
         discriminator = str(ctx.get("discriminator", "kind")).strip("'")
         return f"unknown {discriminator} {ctx.get('tag')!r}; expected one of {expected}{tip}"
     if kind == "union_tag_not_found":
-        return "no dist key; every distribution names its dist: " \
-               "fixed, exponential, lognormal, uniform, gamma or empirical"
+        return (
+            "no dist key; every distribution names its dist: "
+            "fixed, exponential, lognormal, uniform, gamma or empirical"
+        )
     if kind in ("literal_error", "enum"):
         expected = ctx.get("expected", "")
         options = [t.strip(" '") for t in str(expected).replace(" or ", ",").split(",")]
@@ -178,8 +177,11 @@ def _message(err: Any) -> str:
     if kind in ("value_error", "assertion_error"):
         return str(ctx.get("error", err["msg"])).removeprefix("Value error, ")
     if kind in _MESSAGES:
-        return f"{shown} is wrong; {_MESSAGES[kind]}" if value is not None else \
-            f"no value given; {_MESSAGES[kind]}"
+        return (
+            f"{shown} is wrong; {_MESSAGES[kind]}"
+            if value is not None
+            else f"no value given; {_MESSAGES[kind]}"
+        )
     return err["msg"]
 
 

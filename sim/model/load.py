@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,8 +29,11 @@ class Override:
     def parse(cls, text: str) -> Override:
         key, sep, raw = text.partition("=")
         if not sep or not key.strip() or any(not p for p in key.strip().split(".")):
-            raise InputError.single("--set", f"{text!r} is not KEY=VALUE, e.g. "
-                                    "buyers.cancel_intent=0.1 or amazon.self_cancel.window=2h")
+            raise InputError.single(
+                "--set",
+                f"{text!r} is not KEY=VALUE, e.g. "
+                "buyers.cancel_intent=0.1 or amazon.self_cancel.window=2h",
+            )
         value = parse_document(f"v: {raw}" if raw.strip() else "v: ''", "--set").data["v"]
         return cls(tuple(key.strip().split(".")), value, text)
 
@@ -56,38 +60,55 @@ def load_policy(path: str | Path, overrides: list[Override] = ()) -> Policy:  # 
 
 
 def load_study(path: str | Path, overrides: list[Override] = ()) -> Study:  # type: ignore[assignment]
-    """Read a scenario and every policy it names; report all problems of all files."""
+    """Read a scenario and every policy it names; report all problems of all files at once."""
     doc = read_document(path)
-    stems = _policy_stems(doc)
-    scenario_overrides = [o for o in overrides if o.path[0] not in stems]
-    _apply(doc, scenario_overrides)
-    scenario: Scenario = validate(Scenario, doc)
-    policies: dict[str, Policy] = {}
-    paths: dict[str, str] = {}
+    files = _policy_files(doc, Path(path).parent)
+    _apply(doc, [o for o in overrides if o.path[0] not in {f.stem for f, _ in files}])
     problems: list[Problem] = []
-    base = Path(path).parent
-    for index, run in enumerate(scenario.policies):
-        file = base / run.file
-        stem = file.stem
-        if stem in policies:
-            problems.append(doc.problem(("policies", index, "file"),
-                                        f"a second policy named {stem!r}; file stems must differ"))
+    scenario: Scenario | None = None
+    try:
+        scenario = validate(Scenario, doc)
+    except InputError as exc:
+        problems += exc.problems
+    policies: dict[str, Policy] = {}
+    for file, index in files:
+        if file.stem in policies:
+            problems.append(
+                doc.problem(
+                    ("policies", index, "file"),
+                    f"a second policy named {file.stem!r}; file stems must differ",
+                )
+            )
             continue
-        mine = [Override(o.path[1:], o.value, o.text) for o in overrides if o.path[0] == stem]
+        mine = [Override(o.path[1:], o.value, o.text) for o in overrides if o.path[0] == file.stem]
         try:
-            policies[stem] = load_policy(file, mine)
-            paths[stem] = str(file)
+            policies[file.stem] = load_policy(file, mine)
         except InputError as exc:
             if any(p.message == "file not found" for p in exc.problems):
-                problems.append(doc.problem(("policies", index, "file"),
-                                            f"policy file {str(file)!r} not found"))
+                problems.append(
+                    doc.problem(("policies", index, "file"), f"policy file {str(file)!r} not found")
+                )
             else:
                 problems.extend(exc.problems)
             continue
-        problems += _fit_problems(scenario, policies[stem], doc, index)
-    if problems:
+        if scenario is not None:
+            problems += _fit_problems(scenario, policies[file.stem], doc, index)
+    if problems or scenario is None:
         raise InputError(problems)
+    paths = {file.stem: str(file) for file, _ in files}
     return Study(scenario, policies, str(path), paths)
+
+
+def _policy_files(doc: Document, base: Path) -> list[tuple[Path, int]]:
+    """The policy files a scenario names (as far as it names them validly), by position."""
+    runs = doc.data.get("policies") if isinstance(doc.data, dict) else None
+    if not isinstance(runs, list):
+        return []
+    return [
+        (Path(os.path.normpath(base / run["file"])), index)
+        for index, run in enumerate(runs)
+        if isinstance(run, dict) and isinstance(run.get("file"), str) and run["file"]
+    ]
 
 
 def policy_problems(policy: Policy, doc: Document) -> list[Problem]:
@@ -98,14 +119,22 @@ def policy_problems(policy: Policy, doc: Document) -> list[Problem]:
             if ref not in policy.sources:
                 hint = difflib.get_close_matches(ref, list(policy.sources), n=1)
                 tip = f"did you mean {hint[0]!r}? " if hint else ""
-                problems.append(doc.problem((*loc, "source"),
-                                            f"unknown source {ref!r}; {tip}sources are defined "
-                                            "under sources:"))
+                problems.append(
+                    doc.problem(
+                        (*loc, "source"),
+                        f"unknown source {ref!r}; {tip}sources are defined under sources:",
+                    )
+                )
     if policy.calendar not in known_calendars():
         hint = difflib.get_close_matches(policy.calendar, known_calendars(), n=1)
         tip = f"; did you mean {hint[0]!r}?" if hint else ""
-        problems.append(doc.problem(("calendar",), f"unknown calendar {policy.calendar!r}; "
-                                    f"expected a country code such as US or CN, or none{tip}"))
+        problems.append(
+            doc.problem(
+                ("calendar",),
+                f"unknown calendar {policy.calendar!r}; "
+                f"expected a country code such as US or CN, or none{tip}",
+            )
+        )
     return problems
 
 
@@ -116,21 +145,34 @@ def _fit_problems(scenario: Scenario, policy: Policy, doc: Document, index: int)
         if method not in policy.refunds.rails:
             hint = difflib.get_close_matches(method, list(policy.refunds.rails), n=1)
             tip = f"did you mean {hint[0]!r}? " if hint else ""
-            problems.append(doc.problem(("policies", index, "payment_mix", method),
-                                        f"payment method {method!r} is not a rail of "
-                                        f"{policy.name!r}; {tip}rails: "
-                                        f"{', '.join(policy.refunds.rails)}", key=True))
+            problems.append(
+                doc.problem(
+                    ("policies", index, "payment_mix", method),
+                    f"payment method {method!r} is not a rail of "
+                    f"{policy.name!r}; {tip}rails: "
+                    f"{', '.join(policy.refunds.rails)}",
+                    key=True,
+                )
+            )
     mapped = {r.cause for r in policy.seller_cancel.reasons.values()}
     needed = {c for t in scenario.sellers.types.values() for c in t.cancels} | {Cause.BUYER_REQUEST}
     for cause in sorted(needed - mapped, key=lambda c: c.value):
-        problems.append(doc.problem(("policies", index, "file"),
-                                    f"policy {policy.name!r} has no seller_cancel reason with "
-                                    f"cause {cause.value!r}, which the scenario uses"))
+        problems.append(
+            doc.problem(
+                ("policies", index, "file"),
+                f"policy {policy.name!r} has no seller_cancel reason with "
+                f"cause {cause.value!r}, which the scenario uses",
+            )
+        )
     if policy.currency != scenario.currency and policy.currency not in scenario.exchange_rates:
-        problems.append(doc.problem(("exchange_rates",),
-                                    f"no exchange rate for {policy.currency} (policy "
-                                    f"{policy.name!r}); add {policy.currency}: <value in "
-                                    f"{scenario.currency}>"))
+        problems.append(
+            doc.problem(
+                ("exchange_rates",),
+                f"no exchange rate for {policy.currency} (policy "
+                f"{policy.name!r}); add {policy.currency}: <value in "
+                f"{scenario.currency}>",
+            )
+        )
     problems += _date_problems(scenario, policy, doc, index)
     return problems
 
@@ -142,9 +184,13 @@ def _date_problems(scenario: Scenario, policy: Policy, doc: Document, index: int
     for path, history in dated_values(policy):
         first = next(iter(history))
         if first != ALWAYS and first > first_day:
-            problems.append(doc.problem(("policies", index, "file"),
-                                        f"{'.'.join(map(str, path))} has no value before "
-                                        f"{first}, but the scenario starts on {first_day}"))
+            problems.append(
+                doc.problem(
+                    ("policies", index, "file"),
+                    f"{'.'.join(map(str, path))} has no value before "
+                    f"{first}, but the scenario starts on {first_day}",
+                )
+            )
     return problems
 
 
@@ -167,13 +213,6 @@ def dated_values(model: Any, path: tuple[Any, ...] = ()) -> list[tuple[tuple[Any
     return found
 
 
-def _policy_stems(doc: Document) -> set[str]:
-    runs = doc.data.get("policies") if isinstance(doc.data, dict) else None
-    if not isinstance(runs, list):
-        return set()
-    return {Path(str(r.get("file"))).stem for r in runs if isinstance(r, dict) and r.get("file")}
-
-
 def _apply(doc: Document, overrides: list[Override]) -> None:
     """Write overrides into the parsed data; their problems name `--set`."""
     problems = []
@@ -188,18 +227,32 @@ def _apply(doc: Document, overrides: list[Override]) -> None:
                 node[part] = {}
                 node = node[part]
             else:
-                problems.append(Problem("--set", 0, 0, ".".join(override.path),
-                                        f"cannot set {override.text!r}: {part!r} is not a "
-                                        "mapping in the file"))
+                problems.append(
+                    Problem(
+                        "--set",
+                        0,
+                        0,
+                        ".".join(override.path),
+                        f"cannot set {override.text!r}: {part!r} is not a mapping in the file",
+                    )
+                )
                 break
         else:
+            doc.overrides[override.path] = override.text
             last = override.path[-1]
             if isinstance(node, list) and last.isdigit() and int(last) < len(node):
                 node[int(last)] = override.value
             elif isinstance(node, dict):
                 node[last] = override.value
             else:
-                problems.append(Problem("--set", 0, 0, ".".join(override.path),
-                                        f"cannot set {override.text!r} there"))
+                problems.append(
+                    Problem(
+                        "--set",
+                        0,
+                        0,
+                        ".".join(override.path),
+                        f"cannot set {override.text!r} there",
+                    )
+                )
     if problems:
         raise InputError(problems)

@@ -16,7 +16,7 @@ from pydantic import Field, field_validator
 from sim.model.base import Model
 from sim.model.dated import ALWAYS, Dated
 from sim.model.distributions import TimeDist
-from sim.model.units import Duration, DurationField, NonNegative, Probability
+from sim.model.units import Duration, DurationField, Flag, NonNegative, Probability
 
 Stage = Literal["released", "packing", "packed", "shipped"]
 """How far an order has gone at the seller: released by the platform (end of the pending
@@ -93,7 +93,7 @@ class CancelRequest(Sourced):
     """After the self-service window the buyer asks; the seller and/or platform decide."""
 
     until: Stage = "shipped"
-    seller_decides: bool = True
+    seller_decides: Flag = True
     platform_approves_after: Dated[DurationField | None] = Field(default_factory=_never)
 
 
@@ -107,7 +107,7 @@ class Reason(Model):
     """A seller-cancellation reason code of the platform."""
 
     cause: Cause
-    counted: bool
+    counted: Flag
 
 
 class SellerCancel(Sourced):

@@ -5,12 +5,21 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated
 
-from pydantic import AwareDatetime, Field, field_validator, model_validator
+from pydantic import AwareDatetime, Field, ValidationInfo, field_validator, model_validator
 
 from sim.model.base import Model
 from sim.model.distributions import AmountDist, TimeDist
 from sim.model.policy import Cause
-from sim.model.units import ClockTime, DurationField, NonNegative, Positive, Probability, Shares
+from sim.model.units import (
+    ClockTime,
+    Count,
+    Duration,
+    DurationField,
+    NonNegative,
+    Positive,
+    Probability,
+    Shares,
+)
 
 Weights = Annotated[list[NonNegative], Field(min_length=1)]
 
@@ -67,7 +76,7 @@ class SellerType(Model):
 
     share: Probability
     popularity: Positive = 1.0
-    packing_stations: int = Field(ge=1, le=1000)
+    packing_stations: Count = Field(ge=1, le=1000)
     pack_time: TimeDist
     pickup_times: list[ClockTime] = Field(min_length=1)
     cancels: dict[Cause, Probability] = {}
@@ -80,8 +89,10 @@ class SellerType(Model):
     @classmethod
     def _not_buyer(cls, v: dict[Cause, float]) -> dict[Cause, float]:
         if Cause.BUYER_REQUEST in v:
-            raise ValueError("buyer_request is not a seller's own cause; "
-                             "set buyers' requests under buyers and answers")
+            raise ValueError(
+                "buyer_request is not a seller's own cause; "
+                "set buyers' requests under buyers and answers"
+            )
         if sum(v.values()) > 1:
             raise ValueError("the cancel shares add up to more than 1")
         return v
@@ -94,7 +105,7 @@ class SellerType(Model):
 
 
 class Sellers(Model):
-    count: int = Field(ge=1, le=1_000_000)
+    count: Count = Field(ge=1, le=1_000_000)
     types: dict[str, SellerType] = Field(min_length=1)
 
     @field_validator("types")
@@ -137,8 +148,8 @@ class Scenario(Model):
     horizon: DurationField
     warmup: DurationField
     drain: DurationField = Field(default="30d", validate_default=True)
-    replications: int = Field(1, ge=1, le=10_000)
-    seed: int = Field(0, ge=0)
+    replications: Count = Field(1, ge=1, le=10_000)
+    seed: Count = Field(0, ge=0)
     currency: str = Field(pattern=r"^[A-Z]{3}$")
     exchange_rates: dict[str, Positive] = {}
     policies: list[PolicyRun] = Field(min_length=1)
@@ -147,15 +158,20 @@ class Scenario(Model):
     buyers: Buyers
     delivery: Delivery
 
-    @model_validator(mode="after")
-    def _times(self) -> Scenario:
-        for name in ("horizon", "warmup", "drain"):
-            if getattr(self, name).business_days:
-                raise ValueError(f"{name} must be in clock units (d, h), not business days")
-        if self.horizon.amount <= self.warmup.amount:
-            raise ValueError(f"the horizon ({self.horizon}) must be longer than the warm-up "
-                             f"({self.warmup})")
-        return self
+    @field_validator("horizon", "warmup", "drain")
+    @classmethod
+    def _clock_units(cls, value: Duration) -> Duration:
+        if value.business_days:
+            raise ValueError(f"{value} is in business days; expected clock units (d, h)")
+        return value
+
+    @field_validator("warmup")
+    @classmethod
+    def _shorter_than_horizon(cls, value: Duration, info: ValidationInfo) -> Duration:
+        horizon = info.data.get("horizon")
+        if horizon is not None and horizon.amount <= value.amount:
+            raise ValueError(f"the warm-up ({value}) must be shorter than the horizon ({horizon})")
+        return value
 
     @property
     def measured_hours(self) -> float:

@@ -6,14 +6,29 @@ import math
 import re
 from typing import Annotated, Any, NamedTuple
 
-from pydantic import AfterValidator, BeforeValidator, Field, PlainSerializer
+from pydantic import AfterValidator, BeforeValidator, Field, PlainSerializer, Strict, StrictBool
 
 HOURS_PER_UNIT = {
-    "s": 1 / 3600, "sec": 1 / 3600, "second": 1 / 3600, "seconds": 1 / 3600,
-    "m": 1 / 60, "min": 1 / 60, "mins": 1 / 60, "minute": 1 / 60, "minutes": 1 / 60,
-    "h": 1.0, "hr": 1.0, "hrs": 1.0, "hour": 1.0, "hours": 1.0,
-    "d": 24.0, "day": 24.0, "days": 24.0,
-    "w": 168.0, "week": 168.0, "weeks": 168.0,
+    "s": 1 / 3600,
+    "sec": 1 / 3600,
+    "second": 1 / 3600,
+    "seconds": 1 / 3600,
+    "m": 1 / 60,
+    "min": 1 / 60,
+    "mins": 1 / 60,
+    "minute": 1 / 60,
+    "minutes": 1 / 60,
+    "h": 1.0,
+    "hr": 1.0,
+    "hrs": 1.0,
+    "hour": 1.0,
+    "hours": 1.0,
+    "d": 24.0,
+    "day": 24.0,
+    "days": 24.0,
+    "w": 168.0,
+    "week": 168.0,
+    "weeks": 168.0,
 }
 BUSINESS_UNITS = {"bd", "business day", "business days", "working day", "working days"}
 _PART = re.compile(r"\s*(\d+(?:\.\d+)?)\s*([a-z]+(?: days?)?)\s*", re.IGNORECASE)
@@ -66,22 +81,27 @@ def parse_duration(value: Any) -> Duration:
     if text.startswith("-"):
         raise ValueError(f"{value!r} is negative; a duration must be 0 or more")
     if re.fullmatch(r"\d+:\d\d(:\d\d)?", text):
-        raise ValueError(f"{value!r} looks like a clock time (YAML 1.1 would read it as "
-                         f"a number of minutes); {EXPECTED}")
+        raise ValueError(
+            f"{value!r} looks like a clock time (YAML 1.1 would read it as "
+            f"a number of minutes); {EXPECTED}"
+        )
     business = re.fullmatch(r"(\d+(?:\.\d+)?)\s*(business days?|working days?|bd)", text)
     if business:
         return Duration(float(business.group(1)), business_days=True)
     if "business" in text or "working" in text:
-        raise ValueError(f"{value!r} mixes business days with clock units; write one kind, "
-                         "e.g. 3 business days")
+        raise ValueError(
+            f"{value!r} mixes business days with clock units; write one kind, e.g. 3 business days"
+        )
     hours, pos = 0.0, 0
     for match in _PART.finditer(text):
         if match.start() != pos:
             break
         unit = match.group(2).lower()
         if unit not in HOURS_PER_UNIT:
-            raise ValueError(f"unknown unit {match.group(2)!r} in {value!r}; units are "
-                             "s, m, h, d, w or business days")
+            raise ValueError(
+                f"unknown unit {match.group(2)!r} in {value!r}; units are "
+                "s, m, h, d, w or business days"
+            )
         hours += float(match.group(1)) * HOURS_PER_UNIT[unit]
         pos = match.end()
     if pos != len(text) or pos == 0:
@@ -93,7 +113,7 @@ def parse_clock_time(value: Any) -> float:
     """`17:00` -> 17.0 hours after midnight."""
     match = re.fullmatch(r"([01]?\d|2[0-3]):([0-5]\d)", str(value).strip())
     if isinstance(value, bool) or not match:
-        raise ValueError(f"{value!r} is not a clock time; write HH:MM in quotes, e.g. \"17:00\"")
+        raise ValueError(f'{value!r} is not a clock time; write HH:MM in quotes, e.g. "17:00"')
     return int(match.group(1)) + int(match.group(2)) / 60
 
 
@@ -112,7 +132,12 @@ def _sums_to_one(shares: dict[str, float]) -> dict[str, float]:
 
 DurationField = Annotated[Duration, BeforeValidator(parse_duration), PlainSerializer(str)]
 ClockTime = Annotated[float, BeforeValidator(parse_clock_time)]
-Probability = Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False)]
-NonNegative = Annotated[float, Field(ge=0.0, allow_inf_nan=False), AfterValidator(_finite)]
-Positive = Annotated[float, Field(gt=0.0, allow_inf_nan=False), AfterValidator(_finite)]
+# Numbers and flags are strict: YAML already typed them, so `true` is no 1 and `no` no false.
+Flag = StrictBool
+Count = Annotated[int, Strict()]
+Probability = Annotated[float, Strict(), Field(ge=0.0, le=1.0, allow_inf_nan=False)]
+NonNegative = Annotated[
+    float, Strict(), Field(ge=0.0, allow_inf_nan=False), AfterValidator(_finite)
+]
+Positive = Annotated[float, Strict(), Field(gt=0.0, allow_inf_nan=False), AfterValidator(_finite)]
 Shares = Annotated[dict[str, Probability], AfterValidator(_sums_to_one)]

@@ -85,6 +85,7 @@ class Document:
     data: Any
     value_at: dict[Path_, tuple[int, int]] = field(default_factory=dict)
     key_at: dict[Path_, tuple[int, int]] = field(default_factory=dict)
+    overrides: dict[Path_, str] = field(default_factory=dict)  # key path -> the --set text
 
     def position(self, loc: Path_, *, key: bool = False) -> tuple[int, int, Path_]:
         """Line and column of the deepest part of `loc` that exists in the file.
@@ -104,6 +105,12 @@ class Document:
         return line, col, found
 
     def problem(self, loc: Path_, message: str, *, key: bool = False) -> Problem:
+        for path, text in self.overrides.items():
+            shared = min(len(path), len(loc))
+            if shared and tuple(loc[:shared]) == path[:shared]:
+                return Problem(
+                    "--set", 0, 0, join_path(loc), f"{message} (from --set {text}, for {self.file})"
+                )
         line, col, _ = self.position(loc, key=key)
         return Problem(self.file, line, col, join_path(loc), message)
 
@@ -157,8 +164,14 @@ def parse_document(raw: bytes | str, name: str) -> Document:
     return doc
 
 
-_KINDS = {list: "a list", str: "text", int: "a number", float: "a number", bool: "true/false",
-          type(None): "empty"}
+_KINDS = {
+    list: "a list",
+    str: "text",
+    int: "a number",
+    float: "a number",
+    bool: "true/false",
+    type(None): "empty",
+}
 
 
 def _decode(raw: bytes, name: str) -> str:
@@ -176,8 +189,10 @@ def _decode(raw: bytes, name: str) -> str:
     except UnicodeDecodeError as exc:
         line, col = _byte_position(raw, exc.start)
         raise InputError.single(
-            name, f"not UTF-8 text (byte 0x{raw[exc.start]:02x}); save the file as UTF-8",
-            line=line, col=col,
+            name,
+            f"not UTF-8 text (byte 0x{raw[exc.start]:02x}); save the file as UTF-8",
+            line=line,
+            col=col,
         ) from None
 
 
@@ -197,7 +212,9 @@ def _check_depth(text: str, name: str) -> None:
                     mark = event.start_mark
                     assert mark is not None
                     raise InputError.single(
-                        name, f"nested more than {MAX_DEPTH} levels deep", line=mark.line + 1,
+                        name,
+                        f"nested more than {MAX_DEPTH} levels deep",
+                        line=mark.line + 1,
                         col=mark.column + 1,
                     )
             elif isinstance(event, yaml.CollectionEndEvent):
@@ -248,17 +265,22 @@ class _Builder:
         while keys and isinstance(keys[-1], int):
             keys = keys[:-1]
         line, col = self.doc.value_at.get(keys, (1, 1))
-        self.problems.append(Problem(
-            self.doc.file, line, col, join_path(keys),
-            f"expands to more than {MAX_NODES:,} values; expected plain data "
-            "(are aliases (*name) repeating anchored data?)"))
+        self.problems.append(
+            Problem(
+                self.doc.file,
+                line,
+                col,
+                join_path(keys),
+                f"expands to more than {MAX_NODES:,} values; expected plain data "
+                "(are aliases (*name) repeating anchored data?)",
+            )
+        )
         raise _TooManyValues
 
     def _value(self, node: Node, path: Path_) -> Any:
         if node.tag not in ALLOWED_TAGS:
             tag = node.tag.replace(_STD, "!!", 1)
-            self._problem(node, path, f"the tag {tag} is not allowed; "
-                          "only plain YAML data is read")
+            self._problem(node, path, f"the tag {tag} is not allowed; only plain YAML data is read")
             return None
         if isinstance(node, MappingNode):
             return self._mapping(node, path)
@@ -272,8 +294,9 @@ class _Builder:
             return self.constructor.construct_object(node, deep=True)
         except (yaml.YAMLError, ValueError) as exc:
             if node.tag == _STD + "timestamp":
-                self._problem(node, path, f"{node.value!r} is not a real date ({exc}); "
-                              "expected YYYY-MM-DD")
+                self._problem(
+                    node, path, f"{node.value!r} is not a real date ({exc}); expected YYYY-MM-DD"
+                )
             else:
                 self._problem(node, path, f"cannot read {node.value!r}: {exc}")
             return None
@@ -287,8 +310,9 @@ class _Builder:
                 continue
             key = self._value(key_node, (*path, key_node.value))
             if key == "<<":
-                self._problem(key_node, path, "merge keys (<<) are not supported; "
-                              "write the keys out")
+                self._problem(
+                    key_node, path, "merge keys (<<) are not supported; write the keys out"
+                )
                 continue
             where = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
             try:
@@ -297,8 +321,9 @@ class _Builder:
                 self._problem(key_node, path, "a key must be plain text")
                 continue
             if key in out:
-                self._problem(key_node, (*path, key),
-                              f"duplicate key; first given on line {first_line[key]}")
+                self._problem(
+                    key_node, (*path, key), f"duplicate key; first given on line {first_line[key]}"
+                )
                 continue
             first_line[key] = where[0]
             self.doc.key_at[(*path, key)] = where
