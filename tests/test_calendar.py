@@ -44,3 +44,14 @@ def test_outside_the_calendar_is_an_error():
     cal = BusinessCalendar("none", dt.date(2026, 3, 2), 5)
     with pytest.raises(ValueError, match="outside"):
         cal.after(0.0, Duration(30, True))
+
+
+def test_many_times_at_once_agree_with_one_at_a_time():
+    import numpy as np
+
+    cal = BusinessCalendar("CN", dt.date(2026, 1, 1), 90, hour_offset=3.0)
+    hours = np.linspace(0, 24 * 40, 997)
+    for duration in (Duration(2.5, True), Duration(7, True), Duration(0, True), Duration(30.0)):
+        each = cal.after_each(hours, duration)
+        one = [cal.after(h, duration) for h in hours]
+        assert np.allclose(each, one, rtol=0, atol=1e-9)

@@ -131,17 +131,17 @@ def test_a_scenario_before_a_rule_s_first_date_is_refused(root):
 
 def test_recorder_catches_an_order_without_outcome():
     rec = Recorder(sellers=1, days=1, methods=1, warmup=0.0, end=10.0)
-    rec.place(0, 0, 100, True, False)
+    rec.place_batch(*(np.array([v]) for v in (0, 0, 100, True, False)))
     with pytest.raises(InvariantError, match="1 orders placed but 0 outcomes"):
-        rec.check()
+        rec.finish()
 
 
 def test_recorder_catches_lost_money():
     rec = Recorder(sellers=1, days=1, methods=1, warmup=0.0, end=10.0)
-    rec.place(0, 0, 100, True, False)
+    rec.place_batch(*(np.array([v]) for v in (0, 0, 100, True, False)))
     rec.close(Outcome.SELF_CANCELLED, True, 100, 0, 0, False)  # closed, but never refunded
     with pytest.raises(InvariantError, match="money not conserved"):
-        rec.check()
+        rec.finish()
 
 
 def test_recorder_refuses_a_refund_before_its_cancellation():

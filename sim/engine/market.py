@@ -19,7 +19,7 @@ import numpy as np
 import simpy
 
 from sim.engine.arrivals import ArrivalClock
-from sim.engine.orders import ACCEPT, IGNORE, Order, OrderFacts, Population
+from sim.engine.orders import ACCEPT, IGNORE, Batch, Order, OrderFacts, Population
 from sim.engine.recorder import Recorder
 from sim.engine.rules import CompiledPolicy
 from sim.engine.streams import BLOCK, RandomStreams
@@ -33,46 +33,52 @@ RELEASED, PACKING, PACKED, SHIPPED = (
 
 
 class Desk:
-    """One seller's packing stations, its queue, and the parcels waiting for the carrier."""
+    """One seller's packing stations, its queue, and the parcels waiting for the carrier.
+
+    Stations are driven by callbacks: a free station takes the oldest open order that the
+    platform has released, packs it and sets it aside for the carrier.
+    """
 
     def __init__(self, market: Market, kind: SellerType):
         self.market = market
         self.queue: deque[Order] = deque()
-        self.idle: list[simpy.Event] = []
+        self.free = kind.packing_stations
         self.packed: list[Order] = []
         self.cancels_at_packing = kind.cancels_at == "packing"
-        for _ in range(kind.packing_stations):
-            market.env.process(self.station())
 
     def enqueue(self, order: Order) -> None:
         self.queue.append(order)
-        if self.idle:
-            self.idle.pop().succeed()
+        if self.free:
+            self.free -= 1
+            self.take_next()
 
-    def station(self) -> Generator[simpy.Event, Any, None]:
-        """A packing station: takes the oldest open order, packs it, sets it aside."""
+    def take_next(self, event: simpy.Event | None = None) -> None:
+        """A station is free: start on the oldest open order, or go idle."""
         env, market, queue = self.market.env, self.market, self.queue
-        while True:
-            if not queue:
-                wake = env.event()
-                self.idle.append(wake)
-                yield wake
-                continue
-            order = queue.popleft()
-            if market.expired(order):
-                continue
-            if order.ready_at > env.now:  # still in the platform's pending hold
-                yield env.timeout(order.ready_at - env.now)
-                if market.expired(order):
+        now = env.now
+        while queue:
+            order = queue[0]
+            if order.closed or (order.deadline <= now and market.expired(order)):
+                queue.popleft()
+            elif order.ready_at > now:  # still in the platform's pending hold
+                env.timeout(order.ready_at - now).callbacks.append(self.take_next)
+                return
+            else:
+                queue.popleft()
+                if self.cancels_at_packing and order.facts.cause[order.row] is not None:
+                    market.seller_cancel(order)
                     continue
-            if self.cancels_at_packing and order.facts.cause[order.row] is not None:
-                market.seller_cancel(order)
-                continue
-            order.stage = PACKING
-            yield env.timeout(order.facts.pack[order.row])
-            if not market.expired(order):
-                order.stage = PACKED
-                self.packed.append(order)
+                order.stage = PACKING
+                env.timeout(order.facts.pack[order.row], order).callbacks.append(self.done)
+                return
+        self.free += 1
+
+    def done(self, event: simpy.Event) -> None:
+        order = cast(Order, event.value)
+        if not self.market.expired(order):
+            order.stage = PACKED
+            self.packed.append(order)
+        self.take_next()
 
 
 class Market:
@@ -93,6 +99,7 @@ class Market:
         self.people = Population(scenario)
         self.warmup = scenario.warmup.amount
         self.end = scenario.horizon.amount + scenario.drain.amount
+        self.counted_outcomes = compiled.counted_outcomes
         self.charged_at_order = compiled.policy.refunds.charge_at == "order"
         chase = scenario.buyers.chase_unshipped_after
         self.chase_after = chase.hours if chase is not None else None
@@ -104,7 +111,10 @@ class Market:
         )
         self.desks = [Desk(self, self.people.types[k]) for k in self.people.type_of]
         self._start_carriers()
-        self.env.process(self.arrivals())
+        self.clock = ArrivalClock(scenario)
+        self._seq = 0
+        if self._open_block():
+            self._next_arrival()
 
     # ------------------------------------------------------------------ the run
     def run(self) -> Recorder:
@@ -112,25 +122,41 @@ class Market:
         for order in list(self.open.values()):
             if not self.expired(order):
                 self.close(order, Outcome.SHIPPED if order.stage == SHIPPED else Outcome.OPEN)
-        self.recorder.check()
+        self.recorder.finish()
         return self.recorder
 
-    def arrivals(self) -> Generator[simpy.Event, Any, None]:
-        env, clock, seq = self.env, ArrivalClock(self.scenario), 0
-        while True:
-            draws = self.streams.block()
-            times = clock.times(draws["gap"])
-            n = len(times)
-            facts = OrderFacts(self.scenario, self.people, draws, n)
-            methods = np.minimum(
-                np.searchsorted(self.mix, facts.payment, side="right"), len(self.mix) - 1
-            ).tolist()
-            for row, when in enumerate(times.tolist()):
-                yield env.timeout(when - env.now)
-                self.place(facts, row, methods[row], seq)
-                seq += 1
-            if n < BLOCK:
-                return
+    def _open_block(self) -> bool:
+        """Draw the next block of orders; False once no order of it arrives in the horizon."""
+        draws = self.streams.block()
+        times = self.clock.times(draws["gap"])
+        self._last_block = len(times) < BLOCK
+        if not len(times):
+            return False
+        facts = OrderFacts(self.scenario, self.people, draws, len(times))
+        self._batch = batch = Batch(facts, times, self.compiled, self.warmup, self.mix)
+        self._row = 0
+        self.recorder.place_batch(
+            np.asarray(facts.seller),
+            np.asarray(batch.day),
+            np.asarray(facts.cents),
+            np.asarray(batch.measured),
+            np.asarray(facts.intent),
+        )
+        return True
+
+    def _next_arrival(self) -> None:
+        when = self._batch.times[self._row]
+        self.env.timeout(when - self.env.now).callbacks.append(self._arrive)
+
+    def _arrive(self, event: simpy.Event) -> None:
+        """An order arrives; the next one is scheduled (one pending arrival at a time)."""
+        batch, row = self._batch, self._row
+        self.place(batch, row)
+        self._row = row = row + 1
+        if row < batch.size:
+            self.env.timeout(batch.times[row] - self.env.now).callbacks.append(self._arrive)
+        elif not self._last_block and self._open_block():
+            self._next_arrival()
 
     def _start_carriers(self) -> None:
         by_time: dict[float, list[Desk]] = {}
@@ -152,23 +178,18 @@ class Market:
             yield self.env.timeout(24.0)
 
     # ------------------------------------------------------------------ order life
-    def place(self, facts: OrderFacts, row: int, method: int, seq: int) -> None:
-        now, calendar = self.env.now, self.calendar
-        self.recorder.clock(now)
-        rules = self.compiled.rules_at(now)
-        order = Order(facts, row, now, calendar.day_of(now), rules, method, now >= self.warmup, seq)
-        order.ready_at = calendar.after(now, rules.hold)
-        order.ship_by = calendar.after(now, rules.ship_by)
-        if rules.auto_after is not None:
-            order.deadline = calendar.after(order.ship_by, rules.auto_after)
-        intent = facts.intent[row]
-        self.recorder.place(order.seller, order.day, order.cents, order.measured, intent)
-        self.open[seq] = order
-        if not facts.never_ships[row]:
+    def place(self, batch: Batch, row: int) -> None:
+        self.recorder.clock(self.env.now)
+        seq = self._seq
+        self._seq = seq + 1
+        self.open[seq] = order = Order(batch, row, seq)
+        facts = batch.facts
+        never_ships = facts.never_ships[row]
+        if not never_ships:
             self.desks[order.seller].enqueue(order)
-        if intent:
+        if facts.intent[row]:
             self._intend(order, facts.intent_delay[row])
-        elif facts.never_ships[row] and self.chase_after is not None:
+        elif never_ships and self.chase_after is not None:
             self._intend(order, self.chase_after)
 
     def _intend(self, order: Order, delay: float) -> None:
@@ -190,12 +211,12 @@ class Market:
         return False
 
     def ship(self, order: Order, desk: Desk) -> None:
-        if self.expired(order):
+        now = self.env.now
+        if order.closed or (order.deadline <= now and self.expired(order)):
             return
         if not desk.cancels_at_packing and order.facts.cause[order.row] is not None:
             self.seller_cancel(order)
             return
-        now = self.env.now
         order.stage, order.shipped_at = SHIPPED, now
         late = now > order.ship_by
         self.recorder.ship(order.measured, late, self.compensation(order) if late else 0.0)
@@ -324,9 +345,8 @@ class Market:
         self.recorder.refund(outcome, order.measured, order.cents, order.method, started, refunded)
 
     def close(self, order: Order, outcome: Outcome, cause: Cause | None = None) -> None:
-        compiled = self.compiled
-        counted = outcome in compiled.counted_outcomes and (
-            outcome is not Outcome.SELLER_CANCELLED or cause in compiled.counted_causes
+        counted = outcome in self.counted_outcomes and (
+            outcome is not Outcome.SELLER_CANCELLED or cause in self.compiled.counted_causes
         )
         order.closed = True
         del self.open[order.seq]

@@ -14,7 +14,7 @@ import numpy as np
 from sim.model.policy import Cause
 
 if TYPE_CHECKING:
-    from sim.engine.rules import Rules
+    from sim.engine.rules import CompiledPolicy
     from sim.model.scenario import Scenario
 
 ACCEPT, REFUSE, IGNORE = 0, 1, 2
@@ -102,6 +102,43 @@ def _causes(people: Population, kind: np.ndarray, u: np.ndarray) -> list[Cause |
     return [CAUSES[i] if i < len(CAUSES) else None for i in index.tolist()]
 
 
+class Batch:
+    """A block of orders as one policy sees them: arrival times, rules and deadlines.
+
+    Computed with numpy for the whole block, so that placing an order is a few lookups.
+    """
+
+    def __init__(
+        self,
+        facts: OrderFacts,
+        times: np.ndarray,
+        compiled: CompiledPolicy,
+        warmup: float,
+        mix: np.ndarray,
+    ):
+        calendar = compiled.calendar
+        version = np.searchsorted(compiled.starts, times, side="right") - 1
+        ready, ship_by = np.empty(len(times)), np.empty(len(times))
+        deadline = np.full(len(times), np.inf)
+        for v in np.unique(version).tolist():
+            rules, mask = compiled.versions[v], version == v
+            ready[mask] = calendar.after_each(times[mask], rules.hold)
+            ship_by[mask] = calendar.after_each(times[mask], rules.ship_by)
+            if rules.auto_after is not None:
+                deadline[mask] = calendar.after_each(ship_by[mask], rules.auto_after)
+        self.facts = facts
+        self.size = len(times)
+        self.times = times.tolist()
+        self.rules = [compiled.versions[v] for v in version.tolist()]
+        self.ready = ready.tolist()
+        self.ship_by = ship_by.tolist()
+        self.deadline = deadline.tolist()
+        self.day = ((times + calendar.hour_offset) // 24).astype(np.int64).tolist()
+        self.measured = (times >= warmup).tolist()
+        method = np.searchsorted(mix, facts.payment, side="right")
+        self.method = np.minimum(method, len(mix) - 1).tolist()
+
+
 class Order:
     """One order while it is open."""
 
@@ -127,33 +164,24 @@ class Order:
         "seq",
     )
 
-    def __init__(
-        self,
-        facts: OrderFacts,
-        row: int,
-        placed: float,
-        day: int,
-        rules: Rules,
-        method: int,
-        measured: bool,
-        seq: int,
-    ):
+    def __init__(self, batch: Batch, row: int, seq: int):
+        facts = batch.facts
         self.facts = facts
         self.row = row
         self.seq = seq
-        self.placed = placed
+        self.placed = batch.times[row]
         self.seller = facts.seller[row]
-        self.day = day
+        self.day = batch.day[row]
         self.cents = facts.cents[row]
-        self.method = method
-        self.rules = rules
-        self.measured = measured
+        self.method = batch.method[row]
+        self.rules = batch.rules[row]
+        self.measured = batch.measured[row]
+        self.ready_at = batch.ready[row]
+        self.ship_by = batch.ship_by[row]
+        self.deadline = batch.deadline[row]
         self.stage = 0  # index into STAGE_ORDER; 'released' is derived from ready_at
         self.closed = False
         self.intent_at = -1.0
         self.intent_pending = False
         self.wants_out = False
         self.shipped_at = -1.0
-        self.ready_at = placed
-        self.ship_by = placed
-        self.deadline = float("inf")

@@ -68,6 +68,8 @@ class Recorder:
     seller_counted: np.ndarray = field(init=False)
 
     def __post_init__(self) -> None:
+        self._closed_all = dict.fromkeys(OUTCOMES, 0)  # plain ints: cheaper than numpy per order
+        self._closed = dict.fromkeys(OUTCOMES, 0)
         self.outcomes_all = np.zeros(len(OUTCOMES), dtype=np.int64)
         self.outcomes = np.zeros(len(OUTCOMES), dtype=np.int64)
         self.refund_hist = np.zeros((len(OUTCOMES), N_BINS), dtype=np.int64)
@@ -81,13 +83,20 @@ class Recorder:
             raise InvariantError(f"time went back from {self.last_time} to {now}")
         self.last_time = now
 
-    def place(self, seller: int, day: int, cents: int, measured: bool, intent: bool) -> None:
-        self.placed += 1
-        self.paid_cents += cents
-        self.seller_orders[seller, day] += 1
-        if measured:
-            self.measured += 1
-            self.intents += intent
+    def place_batch(
+        self,
+        seller: np.ndarray,
+        day: np.ndarray,
+        cents: np.ndarray,
+        measured: np.ndarray,
+        intent: np.ndarray,
+    ) -> None:
+        """Account for a block of orders that will all be placed (all arrive in the horizon)."""
+        self.placed += len(seller)
+        self.paid_cents += int(cents.sum())
+        np.add.at(self.seller_orders, (seller, day), 1)
+        self.measured += int(measured.sum())
+        self.intents += int((measured & intent).sum())
 
     def ship(self, measured: bool, late: bool, compensation: float) -> None:
         if measured:
@@ -98,16 +107,16 @@ class Recorder:
     def close(
         self, outcome: Outcome, measured: bool, cents: int, seller: int, day: int, counted: bool
     ) -> None:
-        index = OUTCOME_INDEX[outcome]
-        self.outcomes_all[index] += 1
-        if outcome is Outcome.OPEN:
-            self.open_cents += cents
-        elif outcome not in REFUNDING:
-            self.kept_cents += cents
+        self._closed_all[outcome] += 1
+        if outcome not in REFUNDING:
+            if outcome is Outcome.OPEN:
+                self.open_cents += cents
+            else:
+                self.kept_cents += cents
         if counted:
             self.seller_counted[seller, day] += 1
         if measured:
-            self.outcomes[index] += 1
+            self._closed[outcome] += 1
 
     def refund(
         self,
@@ -131,6 +140,12 @@ class Recorder:
             self.method_hist[method, b] += 1
             self.refund_sum += hours
             self.money_hours += hours * cents / 100
+
+    def finish(self) -> None:
+        """Move the outcome counters into arrays and check the run's invariants."""
+        self.outcomes_all = np.array([self._closed_all[o] for o in OUTCOMES], dtype=np.int64)
+        self.outcomes = np.array([self._closed[o] for o in OUTCOMES], dtype=np.int64)
+        self.check()
 
     def check(self) -> None:
         """One outcome per order and money conserved; raise `InvariantError` if not."""

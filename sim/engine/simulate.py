@@ -65,6 +65,7 @@ def simulate(spec: RunSpec) -> RunResult:
         daily_counted=recorder.seller_counted.sum(0),
         seller_rates=rates,
         outcome_counts={o.value: int(c) for o, c in zip(OUTCOMES, recorder.outcomes, strict=True)},
+        events=next(market.env._eid),  # SimPy's event counter: events scheduled in the run
         wall_seconds=time.perf_counter() - started,
     )
 

@@ -30,9 +30,11 @@ class BusinessCalendar:
         self.first_day = first_day
         self.hour_offset = hour_offset  # local clock hour at simulation time 0
         self.working = _working_days(country, first_day, days)
-        ends = np.cumsum(self.working)
-        self._starts = [float(x) for x in ends - self.working]  # business days before day d
-        self._ends = [float(x) for x in ends]
+        ends = np.cumsum(self.working).astype(float)
+        self._start_array = ends - self.working  # business days before day d
+        self._end_array = ends
+        self._starts = self._start_array.tolist()
+        self._ends = ends.tolist()
 
     def day_of(self, hours: float) -> int:
         """Index of the local day that contains simulation time `hours`."""
@@ -58,6 +60,21 @@ class BusinessCalendar:
         target = bisect.bisect_left(self._ends, position)
         self._ensure(target)
         return (target + position - self._starts[target]) * 24 - self.hour_offset
+
+    def after_each(self, hours: np.ndarray, duration: Duration) -> np.ndarray:
+        """`after` for many times at once."""
+        if not duration.business_days:
+            return hours + duration.amount
+        if duration.amount <= 0:
+            return hours.copy()
+        local = hours + self.hour_offset
+        day = (local // 24).astype(np.int64)
+        self._ensure(int(day.max(initial=0)))
+        fraction = np.where(self.working[day] > 0, local / 24 - day, 0.0)
+        position = self._start_array[day] + fraction + duration.amount
+        target = np.searchsorted(self._end_array, position, side="left")
+        self._ensure(int(target.max(initial=0)))
+        return (target + position - self._start_array[target]) * 24 - self.hour_offset
 
     def _ensure(self, day: int) -> None:
         if day < 0 or day >= len(self.working):
