@@ -1,8 +1,9 @@
 """The Python API for notebooks and scripts: load a study, run it, get tables.
 
->>> import sim
->>> results = sim.run("scenarios/quick.yaml", replications=2)   # doctest: +SKIP
->>> results.summary_frame().loc["taobao", "refund_hours_p90"]    # doctest: +SKIP
+import sim
+results = sim.run("scenarios/quick.yaml", replications=2)
+results.summary_frame()          # policies x metrics (means)
+results.comparisons_frame()      # paired differences with their intervals
 """
 
 from __future__ import annotations
@@ -11,72 +12,127 @@ import platform
 import sys
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sim.engine.result import RunResult
-from sim.engine.simulate import RunSpec, simulate
+from sim.engine.simulate import RunSpec
+from sim.experiment.executors import open_executor
 from sim.experiment.output import write_results
-from sim.experiment.plan import plan
+from sim.experiment.plan import Axis, Point, load_points, plan, sweep_points
+from sim.experiment.runner import RunFailure, execute
+from sim.experiment.store import RunStore
 from sim.experiment.summary import run_rows, summarize
 from sim.model.load import Override, Study, load_study
 
 if TYPE_CHECKING:
     import pandas as pd
 
-Progress = Callable[[RunSpec, RunResult], None]
+Progress = Callable[[RunSpec, "RunResult | RunFailure", bool], None]
 
 
 @dataclass
 class Results:
     """What an experiment produced: the summary, every run, and how it was made."""
 
-    study: Study
+    studies: list[Study]
+    points: list[Point]
     summary: dict[str, Any]
     runs: list[RunResult]
+    failures: list[RunFailure] = field(default_factory=list)
     meta: dict[str, Any] = field(default_factory=dict)
 
+    @property
+    def study(self) -> Study:
+        return self.studies[0]
+
+    def _blocks(self) -> list[tuple[dict[str, str], dict[str, Any]]]:
+        if "points" in self.summary:
+            return [(p["point"], p) for p in self.summary["points"]]
+        return [({}, self.summary)]
+
     def summary_frame(self) -> pd.DataFrame:
-        """Rows: policy; columns: metric; values: the mean across replications."""
+        """Means: one row per policy (and sweep point), one column per metric."""
         import pandas as pd
 
-        data = {
-            key: {m: v["mean"] for m, v in entry["metrics"].items()}
-            for key, entry in self.summary["policies"].items()
-        }
-        return pd.DataFrame.from_dict(data, orient="index").astype(float)
+        rows = [
+            {**label, "policy": key, **{m: v["mean"] for m, v in entry["metrics"].items()}}
+            for label, block in self._blocks()
+            for key, entry in block["policies"].items()
+        ]
+        index = [*self._sweep_keys(), "policy"]
+        return pd.DataFrame(rows).set_index(index).astype(float)
 
     def intervals_frame(self) -> pd.DataFrame:
-        """Long table: policy, metric, mean, ci_low, ci_high."""
+        """Long table: (sweep keys), policy, metric, mean, ci_low, ci_high."""
         import pandas as pd
 
         rows = []
-        for key, entry in self.summary["policies"].items():
-            for metric, v in entry["metrics"].items():
-                low, high = v["ci95"] or (None, None)
-                rows.append(
-                    {
-                        "policy": key,
-                        "metric": metric,
-                        "mean": v["mean"],
-                        "ci_low": low,
-                        "ci_high": high,
-                    }
-                )
+        for label, block in self._blocks():
+            for key, entry in block["policies"].items():
+                for metric, v in entry["metrics"].items():
+                    low, high = v["ci95"] or (None, None)
+                    rows.append(
+                        {
+                            **label,
+                            "policy": key,
+                            "metric": metric,
+                            "mean": v["mean"],
+                            "ci_low": low,
+                            "ci_high": high,
+                        }
+                    )
         return pd.DataFrame(rows).astype({"mean": float, "ci_low": float, "ci_high": float})
 
-    def runs_frame(self) -> pd.DataFrame:
-        """One row per policy and replication with every metric."""
+    def comparisons_frame(self) -> pd.DataFrame:
+        """Paired differences: (sweep keys), comparison, metric, mean, ci_low, ci_high,
+        significant."""
         import pandas as pd
 
-        return pd.DataFrame(run_rows(self.runs))
+        rows = []
+        for label, block in self._blocks():
+            for name, metrics in block["comparisons"].items():
+                for metric, v in metrics.items():
+                    low, high = v["ci95"] or (None, None)
+                    rows.append(
+                        {
+                            **label,
+                            "comparison": name,
+                            "metric": metric,
+                            "mean": v["mean"],
+                            "ci_low": low,
+                            "ci_high": high,
+                            "significant": v["significant"],
+                        }
+                    )
+        columns = [
+            *self._sweep_keys(),
+            "comparison",
+            "metric",
+            "mean",
+            "ci_low",
+            "ci_high",
+            "significant",
+        ]
+        return pd.DataFrame(rows, columns=columns).astype(
+            {"mean": float, "ci_low": float, "ci_high": float}
+        )
+
+    def runs_frame(self) -> pd.DataFrame:
+        """One row per (sweep point,) policy and replication with every metric."""
+        import pandas as pd
+
+        return pd.DataFrame(run_rows(self.runs, self.points))
 
     def write(self, out: str | Path) -> Path:
         """Write summary.json, runs.csv and meta.json into `out`."""
         folder = Path(out)
-        write_results(folder, self.summary, run_rows(self.runs), self.meta)
+        write_results(folder, self.summary, run_rows(self.runs, self.points), self.meta)
         return folder
+
+    def _sweep_keys(self) -> list[str]:
+        return self.summary.get("sweep", {}).get("keys", [])
 
 
 def load(path: str | Path, overrides: Sequence[str] = ()) -> Study:
@@ -90,26 +146,109 @@ def run(
     replications: int | None = None,
     seed: int | None = None,
     overrides: Sequence[str] = (),
+    sweep: Sequence[str] = (),
+    jobs: int = 1,
+    executor: str = "process",
+    scheduler: str | None = None,
+    out: str | Path | None = None,
     progress: Progress | None = None,
+    trace_dir: str | Path | None = None,
+    trace_format: str = "csv",
 ) -> Results:
-    """Play every policy of the study through each replication; common random numbers."""
-    if not isinstance(study, Study):
-        study = load(study, overrides)
-    reps = replications or study.scenario.replications
-    root_seed = study.scenario.seed if seed is None else seed
+    """Play every policy of the study through each replication (and sweep point).
+
+    Common random numbers: replication r of every policy sees the same market. Runs go
+    to `executor` ("process": a local pool of `jobs` processes, one job runs inline;
+    "dask": a LocalCluster of `jobs` workers, or the cluster at `scheduler`). With `out`,
+    each finished run is stored under out/runs/ and reused by a later call with the same
+    inputs, so an interrupted experiment resumes. With `trace_dir`, every run also writes
+    its per-order trace there. `sweep` items read `KEY=V1,V2,...` (full factorial).
+    """
+    points, studies = _points(study, overrides, sweep)
+    return run_points(
+        points,
+        studies,
+        replications=replications,
+        seed=seed,
+        jobs=jobs,
+        executor=executor,
+        scheduler=scheduler,
+        out=out,
+        progress=progress,
+        trace_dir=trace_dir,
+        trace_format=trace_format,
+    )
+
+
+def run_points(
+    points: list[Point],
+    studies: list[Study],
+    *,
+    replications: int | None = None,
+    seed: int | None = None,
+    jobs: int = 1,
+    executor: str = "process",
+    scheduler: str | None = None,
+    out: str | Path | None = None,
+    progress: Progress | None = None,
+    trace_dir: str | Path | None = None,
+    trace_format: str = "csv",
+) -> Results:
+    """`run` for studies already loaded, one per sweep point (see `load_points`)."""
     started = time.perf_counter()
-    results = []
-    for spec in plan(study, reps, root_seed):
-        result = simulate(spec)
-        results.append(result)
-        if progress:
-            progress(spec, result)
-    summary = summarize(study, results, reps, root_seed)
-    meta = _meta(study, reps, root_seed, time.perf_counter() - started)
-    return Results(study, summary, results, meta)
+    first = studies[0].scenario
+    reps = replications or first.replications
+    root_seed = first.seed if seed is None else seed
+    specs = plan(studies, reps, root_seed)
+    if trace_dir is not None:
+        specs = [
+            replace(s, trace_path=str(Path(trace_dir) / _trace_name(s, trace_format)))
+            for s in specs
+        ]
+    store = RunStore(Path(out) / "runs") if out is not None else None
+    with open_executor(executor, jobs, scheduler) as pool:
+        results, failures = execute(specs, pool, store, progress)
+    summary = summarize(studies, points, results, reps, root_seed, failures)
+    meta = _meta(
+        studies[0],
+        reps,
+        root_seed,
+        time.perf_counter() - started,
+        executor,
+        jobs,
+        scheduler,
+        failures,
+    )
+    return Results(studies, points, summary, results, failures, meta)
 
 
-def _meta(study: Study, reps: int, seed: int, wall: float) -> dict[str, Any]:
+def _points(
+    study: Study | str | Path, overrides: Sequence[str], sweep: Sequence[str]
+) -> tuple[list[Point], list[Study]]:
+    parsed = [Override.parse(o) for o in overrides]
+    axes = [Axis.parse(s) for s in sweep]
+    if isinstance(study, Study):
+        if axes or study.scenario.sweep or parsed:
+            return load_points(study.path, parsed, axes)
+        return sweep_points([]), [study]
+    return load_points(study, parsed, axes)
+
+
+def _trace_name(spec: RunSpec, fmt: str) -> str:
+    point = f"-p{spec.point}" if spec.point else ""
+    return f"{spec.policy_key}{point}-r{spec.replication}.{fmt}"
+
+
+def _meta(
+    study: Study,
+    reps: int,
+    seed: int,
+    wall: float,
+    executor: str,
+    jobs: int,
+    scheduler: str | None,
+    failures: list[RunFailure],
+) -> dict[str, Any]:
     from importlib.metadata import version
 
     packages = ["cancelsim", "simpy", "numpy", "scipy", "pydantic", "holidays"]
@@ -118,7 +257,10 @@ def _meta(study: Study, reps: int, seed: int, wall: float) -> dict[str, Any]:
         "policy_files": study.policy_paths,
         "replications": reps,
         "seed": seed,
+        "executor": "dask" if scheduler else executor,
+        "jobs": jobs,
         "wall_seconds": round(wall, 3),
+        "failed_runs": [f.describe() for f in failures],
         "command": sys.argv,
         "python": platform.python_version(),
         "versions": {p: version(p) for p in packages},

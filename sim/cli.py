@@ -18,9 +18,14 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from sim.api import Results, load, run
+from sim.api import Results, run_points
+from sim.engine.trace import parquet_available
 from sim.errors import InputError
+from sim.experiment.executors import default_jobs
+from sim.experiment.plan import Axis, load_points
+from sim.experiment.runner import RunFailure
 from sim.metrics import BY_NAME, CATALOGUE
+from sim.model.load import Override
 
 HEADLINE = (
     "refund_hours_p50",
@@ -96,14 +101,118 @@ def main() -> None:
     help="Change a scenario value (buyers.cancel_intent=0.1) or a policy value by "
     "its file stem (amazon.self_cancel.window=2h). Repeatable.",
 )
+@click.option(
+    "--sweep",
+    multiple=True,
+    metavar="KEY=V1,V2,...",
+    help="Run every combination of these values (full factorial; replaces the scenario's "
+    "sweep: block). KEY as for --set. Repeatable.",
+)
+@click.option(
+    "--jobs",
+    type=click.IntRange(1, 1024),
+    default=default_jobs,
+    show_default="all cores",
+    help="Runs at once (local processes, or Dask workers).",
+)
+@click.option(
+    "--executor",
+    type=click.Choice(["process", "dask"]),
+    default="process",
+    show_default=True,
+    help="process: a local process pool; dask: a Dask LocalCluster of --jobs workers.",
+)
+@click.option(
+    "--scheduler",
+    metavar="ADDRESS",
+    help="Run on an existing Dask cluster, e.g. tcp://10.0.0.5:8786 (implies dask).",
+)
+@click.option(
+    "--trace",
+    is_flag=True,
+    help="Also write each run's per-order trace to OUT/trace/ (streamed to disk).",
+)
+@click.option(
+    "--trace-format",
+    type=click.Choice(["csv", "parquet"]),
+    default="csv",
+    show_default=True,
+    help="Trace file format; parquet needs pyarrow installed.",
+)
 @input_errors_exit_2
 def run_command(
-    scenario: Path, out: Path | None, reps: int | None, seed: int | None, overrides: tuple[str, ...]
+    scenario: Path,
+    out: Path | None,
+    reps: int | None,
+    seed: int | None,
+    overrides: tuple[str, ...],
+    sweep: tuple[str, ...],
+    jobs: int,
+    executor: str,
+    scheduler: str | None,
+    trace: bool,
+    trace_format: str,
 ) -> None:
-    """Simulate SCENARIO under each of its policies and compare them."""
-    study = load(scenario, overrides)
-    reps = reps or study.scenario.replications
-    total = reps * len(study.policies)
+    """Simulate SCENARIO under each of its policies and compare them.
+
+    Finished runs are kept in OUT/runs/: the same command again resumes an interrupted
+    experiment, re-running only what is missing.
+    """
+    if trace and trace_format == "parquet" and not parquet_available():
+        raise click.UsageError("--trace-format parquet needs pyarrow: pip install pyarrow")
+    points, studies = load_points(
+        scenario, [Override.parse(o) for o in overrides], [Axis.parse(a) for a in sweep]
+    )
+    folder = out or Path("results") / studies[0].scenario.name
+    reps = reps or studies[0].scenario.replications
+    total = reps * sum(len(s.policies) for s in studies)
+    failed: list[str] = []
+    finished = 0
+    with _progress_bar() as bar:
+        task = bar.add_task("runs", total=total, failed=0)
+
+        def done(spec: Any, outcome: Any, cached: bool) -> None:
+            nonlocal finished
+            finished += 1
+            if isinstance(outcome, RunFailure):
+                failed.append(outcome.describe())
+            bar.update(task, advance=1, failed=len(failed))
+
+        try:
+            results = run_points(
+                points,
+                studies,
+                replications=reps,
+                seed=seed,
+                jobs=jobs,
+                executor=executor,
+                scheduler=scheduler,
+                out=folder,
+                progress=done,
+                trace_dir=folder / "trace" if trace else None,
+                trace_format=trace_format,
+            )
+        except KeyboardInterrupt:
+            bar.stop()
+            err_console.print(
+                f"Interrupted: {finished} of {total} runs are kept in {folder}/runs/; "
+                "run the same command again to resume."
+            )
+            sys.exit(130)
+    results.write(folder)
+    print_tables(results)
+    out_console.print(
+        f"Results in {folder}/ (summary.json, runs.csv, meta.json); "
+        f"{total} runs in {results.meta['wall_seconds']:.1f} s."
+    )
+    if failed:
+        err_console.print(f"{len(failed)} run(s) failed (details in {folder}/runs/*.failed.json):")
+        for line in sorted(failed):
+            err_console.print(f"  {line}", markup=False)
+        sys.exit(1)
+
+
+def _progress_bar() -> Any:
     from rich.progress import (
         BarColumn,
         MofNCompleteColumn,
@@ -117,21 +226,12 @@ def run_command(
         TextColumn("{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
+        TextColumn("failed {task.fields[failed]}"),
         TimeElapsedColumn(),
         TextColumn("eta"),
         TimeRemainingColumn(),
     )
-    with Progress(*columns, console=err_console, transient=True) as bar:
-        task = bar.add_task("runs", total=total)
-        results = run(
-            study, replications=reps, seed=seed, progress=lambda spec, _: bar.advance(task)
-        )
-    folder = results.write(out or Path("results") / study.scenario.name)
-    print_table(results)
-    out_console.print(
-        f"Results in {folder}/ (summary.json, runs.csv, meta.json); "
-        f"{total} runs in {results.meta['wall_seconds']:.1f} s."
-    )
+    return Progress(*columns, console=err_console, transient=True)
 
 
 @main.command("validate")
@@ -169,8 +269,17 @@ def metrics_command() -> None:
     out_console.print(table)
 
 
+def print_tables(results: Results) -> None:
+    """The comparison tables: metrics per policy, paired differences, or the sweep."""
+    if "points" in results.summary:
+        print_sweep_table(results)
+    else:
+        print_table(results)
+        print_comparisons(results)
+
+
 def print_table(results: Results) -> None:
-    """The comparison: headline metrics as rows, policies as columns, mean ± CI half-width."""
+    """Headline metrics as rows, policies as columns, mean ± CI half-width."""
     summary = results.summary
     currency = results.study.scenario.currency
     table = Table(
@@ -186,11 +295,82 @@ def print_table(results: Results) -> None:
         cells = [
             format_cell(entry["metrics"][name], unit) for entry in summary["policies"].values()
         ]
-        label = "%" if unit == "share" else unit.replace("currency", currency)
-        table.add_row(name, label, *cells)
+        table.add_row(name, _unit_label(unit, currency), *cells)
     out_console.print(table)
     if summary["replications"] > 1:
         out_console.print("mean ± half-width of the 95% confidence interval across replications")
+
+
+COMPARED = (
+    "refund_hours_p50",
+    "refund_hours_p90",
+    "self_cancel_share",
+    "request_cancel_share",
+    "failed_cancel_share",
+    "seller_cancel_rate",
+    "buyer_money_hours_held",
+)
+
+
+def print_comparisons(results: Results) -> None:
+    """Paired differences (common random numbers) of the headline metrics."""
+    comparisons = results.summary["comparisons"]
+    if not comparisons or results.summary["replications"] < 2:
+        return
+    currency = results.study.scenario.currency
+    table = Table(title="paired differences (row policy minus column's reference)")
+    table.add_column("metric")
+    table.add_column("unit")
+    for name in comparisons:
+        table.add_column(name, justify="right")
+    for metric in COMPARED:
+        unit = BY_NAME[metric].unit
+        cells = []
+        for values in comparisons.values():
+            v = values[metric]
+            cell = format_cell(v, unit)
+            cells.append(f"{cell} *" if v["significant"] else cell)
+        table.add_row(metric, _unit_label(unit, currency), *cells)
+    out_console.print(table)
+    out_console.print("* the 95% interval of the paired difference excludes 0")
+
+
+SWEPT = (
+    "refund_hours_p50",
+    "refund_hours_p90",
+    "self_cancel_share",
+    "request_cancel_share",
+    "failed_cancel_share",
+    "seller_cancel_rate",
+    "sellers_over_threshold_share",
+)
+
+
+def print_sweep_table(results: Results) -> None:
+    """One row per sweep point and policy; key metrics as columns."""
+    summary = results.summary
+    keys = summary["sweep"]["keys"]
+    table = Table(
+        title=f"{summary['scenario']}: sweep of {', '.join(keys)}; "
+        f"{summary['replications']} replication(s), seed {summary['seed']}"
+    )
+    for key in keys:
+        table.add_column(key.split(".")[-1])
+    table.add_column("policy")
+    for metric in SWEPT:
+        label = "%" if BY_NAME[metric].unit == "share" else BY_NAME[metric].unit
+        table.add_column(f"{metric} ({label})", justify="right")
+    for point in summary["points"]:
+        for key, entry in point["policies"].items():
+            cells = [format_cell(entry["metrics"][m], BY_NAME[m].unit) for m in SWEPT]
+            table.add_row(*[point["point"][k] for k in keys], key, *cells)
+    out_console.print(table)
+    if summary["replications"] > 1:
+        out_console.print("mean ± half-width of the 95% confidence interval across replications")
+
+
+def _unit_label(unit: str, currency: str) -> str:
+    return "%" if unit == "share" else unit.replace("currency", currency)
 
 
 def format_cell(value: dict[str, Any], unit: str = "") -> str:

@@ -143,3 +143,35 @@ def test_readme_error_example_is_real(root, monkeypatch):
     assert result.exit_code == 2
     for line in result.stderr.splitlines():
         assert line in readme
+
+
+def test_trace_streams_one_row_per_order(root, tmp_path, monkeypatch):
+    import csv
+
+    import sim.engine.trace as trace
+
+    monkeypatch.setattr(trace, "CHUNK", 500)  # several chunks for a small run
+    out = tmp_path / "o"
+    result = CliRunner().invoke(
+        main,
+        [
+            "run",
+            str(root / "scenarios" / "quick.yaml"),
+            "--reps",
+            "1",
+            "--out",
+            str(out),
+            "--trace",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    summary = json.loads((out / "summary.json").read_text())
+    for key in ("amazon", "taobao", "jd"):
+        rows = list(csv.DictReader((out / "trace" / f"{key}-r0.csv").open()))
+        measured = [r for r in rows if r["measured"] == "True"]
+        assert len(measured) == summary["policies"][key]["metrics"]["orders"]["mean"]
+        assert len({r["order"] for r in rows}) == len(rows)  # one row per order
+        for r in rows:
+            if r["refunded_h"]:
+                assert float(r["refunded_h"]) >= float(r["closed_h"]) - 1e-6
+    assert not list((out / "trace").glob(".*partial"))

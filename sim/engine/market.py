@@ -23,6 +23,7 @@ from sim.engine.orders import ACCEPT, IGNORE, Batch, Order, OrderFacts, Populati
 from sim.engine.recorder import Recorder
 from sim.engine.rules import CompiledPolicy
 from sim.engine.streams import BLOCK, RandomStreams
+from sim.engine.trace import TraceWriter
 from sim.model.distributions import Distribution
 from sim.model.policy import STAGE_ORDER, Cause, Outcome
 from sim.model.scenario import Scenario, SellerType
@@ -90,7 +91,9 @@ class Market:
         compiled: CompiledPolicy,
         streams: RandomStreams,
         payment_mix: dict[str, float],
+        trace: TraceWriter | None = None,
     ):
+        self.trace = trace
         self.env = simpy.Environment()
         self.scenario = scenario
         self.compiled = compiled
@@ -341,16 +344,46 @@ class Market:
             refunded = self.delay(processed, release, facts.u_release[row])
         else:
             refunded = self.delay(processed, rules.rail_delay[order.method], facts.u_rail[row])
-        self.close(order, outcome, cause)
+        self.close(order, outcome, cause, refunded, at)
         self.recorder.refund(outcome, order.measured, order.cents, order.method, started, refunded)
 
-    def close(self, order: Order, outcome: Outcome, cause: Cause | None = None) -> None:
+    def close(
+        self,
+        order: Order,
+        outcome: Outcome,
+        cause: Cause | None = None,
+        refunded: float | None = None,
+        at: float | None = None,
+    ) -> None:
         counted = outcome in self.counted_outcomes and (
             outcome is not Outcome.SELLER_CANCELLED or cause in self.compiled.counted_causes
         )
         order.closed = True
         del self.open[order.seq]
         self.recorder.close(outcome, order.measured, order.cents, order.seller, order.day, counted)
+        if self.trace is not None:
+            closed = self.env.now if at is None else at
+            self.trace.add(self._trace_row(order, outcome, closed, refunded))
+
+    def _trace_row(
+        self, order: Order, outcome: Outcome, closed: float, refunded: float | None
+    ) -> tuple:
+        def hours(x: float) -> float | None:
+            return None if x < 0 else round(x, 6)
+
+        return (
+            order.seq,
+            order.seller,
+            round(order.placed, 6),
+            outcome.value,
+            round(closed, 6),
+            hours(order.intent_at),
+            hours(order.shipped_at),
+            None if refunded is None else round(refunded, 6),
+            order.cents / 100,
+            self.compiled.methods[order.method],
+            order.measured,
+        )
 
     def delay(self, start: float, dist: Distribution, u: float) -> float:
         """`start` plus a draw of `dist` (clock hours or business days) from uniform `u`."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -27,6 +28,63 @@ class RunResult:
     outcome_counts: dict[str, int] = field(default_factory=dict)
     events: int = 0
     wall_seconds: float = 0.0
+    point: int = 0  # index of the sweep point the run belongs to
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-ready data (histograms sparse); `from_dict` restores it exactly."""
+        return {
+            "policy": self.policy,
+            "replication": self.replication,
+            "point": self.point,
+            "metrics": {k: _json_float(v) for k, v in self.metrics.items()},
+            "refund_hist": _sparse(self.refund_hist),
+            "method_hist": _sparse(self.method_hist),
+            "methods": list(self.methods),
+            "daily_orders": self.daily_orders.tolist(),
+            "daily_counted": self.daily_counted.tolist(),
+            "seller_rates": [_json_float(x) for x in self.seller_rates.tolist()],
+            "outcome_counts": self.outcome_counts,
+            "events": self.events,
+            "wall_seconds": self.wall_seconds,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RunResult:
+        return cls(
+            policy=data["policy"],
+            replication=data["replication"],
+            point=data["point"],
+            metrics={k: math.nan if v is None else v for k, v in data["metrics"].items()},
+            refund_hist=_dense(data["refund_hist"]),
+            method_hist=_dense(data["method_hist"]),
+            methods=tuple(data["methods"]),
+            daily_orders=np.array(data["daily_orders"], dtype=np.int64),
+            daily_counted=np.array(data["daily_counted"], dtype=np.int64),
+            seller_rates=np.array([math.nan if x is None else x for x in data["seller_rates"]]),
+            outcome_counts=data["outcome_counts"],
+            events=data["events"],
+            wall_seconds=data["wall_seconds"],
+        )
+
+
+def _json_float(x: float) -> float | None:
+    return None if math.isnan(x) else float(x)
+
+
+def _sparse(hist: np.ndarray) -> dict[str, Any]:
+    rows, cols = np.nonzero(hist)
+    return {
+        "shape": list(hist.shape),
+        "at": [rows.tolist(), cols.tolist()],
+        "counts": hist[rows, cols].tolist(),
+    }
+
+
+def _dense(data: dict[str, Any]) -> np.ndarray:
+    hist = np.zeros(tuple(data["shape"]), dtype=np.int64)
+    rows, cols = data["at"]
+    hist[rows, cols] = data["counts"]
+    return hist
 
 
 def quantile_from_hist(hist: np.ndarray, q: float) -> float:

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 from sim.engine.market import Market
 from sim.engine.recorder import OUTCOMES
 from sim.engine.result import RunResult, metrics_of
 from sim.engine.rules import compile_policy
 from sim.engine.streams import RandomStreams
+from sim.engine.trace import TraceWriter
 from sim.model.calendar import BusinessCalendar
 from sim.model.policy import Policy
 from sim.model.scenario import Scenario
@@ -26,6 +28,8 @@ class RunSpec:
     scenario: Scenario
     replication: int
     seed: int
+    trace_path: str | None = None  # write the per-order trace here (.csv, or .parquet)
+    point: int = 0  # the sweep point, when the experiment sweeps values
 
 
 def simulate(spec: RunSpec) -> RunResult:
@@ -44,8 +48,17 @@ def simulate(spec: RunSpec) -> RunResult:
     methods = tuple(run.payment_mix)
     fx = 1.0 if policy.currency == scenario.currency else scenario.exchange_rates[policy.currency]
     compiled = compile_policy(spec.policy_key, policy, calendar, methods, fx, end)
-    market = Market(scenario, compiled, RandomStreams(spec.seed, spec.replication), run.payment_mix)
-    recorder = market.run()
+    trace = TraceWriter(Path(spec.trace_path)) if spec.trace_path else None
+    streams = RandomStreams(spec.seed, spec.replication)
+    market = Market(scenario, compiled, streams, run.payment_mix, trace)
+    try:
+        recorder = market.run()
+    except BaseException:
+        if trace is not None:
+            trace.discard()
+        raise
+    if trace is not None:
+        trace.close()
     metric = policy.seller_metric
     metrics, rates = metrics_of(
         recorder,
@@ -57,6 +70,7 @@ def simulate(spec: RunSpec) -> RunResult:
     return RunResult(
         policy=spec.policy_key,
         replication=spec.replication,
+        point=spec.point,
         metrics=metrics,
         refund_hist=recorder.refund_hist,
         method_hist=recorder.method_hist,

@@ -1,40 +1,72 @@
-"""From run results to the summary (mean and 95% CI of every metric) and the run table."""
+"""From run results to the summary (mean and 95% CI of every metric, paired comparisons)
+and the run table. Same inputs and seed: same bytes, whatever the executor."""
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import Any
 
 from sim.engine.result import RunResult
+from sim.experiment.compare import paired, pairs
+from sim.experiment.plan import Point
 from sim.experiment.stats import mean_ci
 from sim.metrics import NAMES
 from sim.model.load import Study
 
 
-def summarize(study: Study, results: list[RunResult], replications: int, seed: int) -> dict:
-    """The deterministic summary: same inputs and seed, same content."""
-    policies: dict[str, Any] = {}
-    for key, policy in study.policies.items():
-        runs = sorted((r for r in results if r.policy == key), key=lambda r: r.replication)
-        metrics = {}
-        for name in NAMES:
-            mean, ci = mean_ci([r.metrics[name] for r in runs])
-            metrics[name] = {"mean": _clean(mean), "ci95": [_clean(x) for x in ci] if ci else None}
-        policies[key] = {"name": policy.name, "platform": policy.platform, "metrics": metrics}
-    return {
-        "scenario": study.scenario.name,
+def summarize(
+    studies: list[Study],
+    points: list[Point],
+    results: list[RunResult],
+    replications: int,
+    seed: int,
+    failures: Sequence[Any] = (),
+) -> dict[str, Any]:
+    """The summary; with a sweep, one entry per point under `points`."""
+    head: dict[str, Any] = {
+        "scenario": studies[0].scenario.name,
         "seed": seed,
         "replications": replications,
-        "policies": policies,
     }
+    blocks = [
+        _point_block(study, [r for r in results if r.point == point.index])
+        for study, point in zip(studies, points, strict=True)
+    ]
+    if points[0].values:
+        head["sweep"] = {"keys": [key for key, _, _ in points[0].values]}
+        head["points"] = [{"point": p.label, **b} for p, b in zip(points, blocks, strict=True)]
+    else:
+        head.update(blocks[0])
+    if failures:
+        head["failed_runs"] = sorted(f.describe() for f in failures)
+    return head
 
 
-def run_rows(results: list[RunResult]) -> list[dict[str, Any]]:
-    """One row per policy and replication, metrics in catalogue order."""
+def _point_block(study: Study, runs: list[RunResult]) -> dict[str, Any]:
+    policies: dict[str, Any] = {}
+    for key, policy in study.policies.items():
+        mine = sorted((r for r in runs if r.policy == key), key=lambda r: r.replication)
+        metrics = {}
+        for name in NAMES:
+            mean, ci = mean_ci([r.metrics[name] for r in mine])
+            metrics[name] = {"mean": _clean(mean), "ci95": _clean_ci(ci)}
+        policies[key] = {"name": policy.name, "platform": policy.platform, "metrics": metrics}
+    comparisons = {
+        f"{other}-vs-{reference}": paired(runs, other, reference)
+        for other, reference in pairs(list(study.policies), study.scenario.baseline)
+    }
+    return {"policies": policies, "comparisons": comparisons}
+
+
+def run_rows(results: list[RunResult], points: Sequence[Point] = ()) -> list[dict[str, Any]]:
+    """One row per sweep point, policy and replication; metrics in catalogue order."""
+    labels = {p.index: p.label for p in points}
     rows = []
-    for r in sorted(results, key=lambda r: (r.replication, r.policy)):
+    for r in sorted(results, key=lambda r: (r.point, r.replication, r.policy)):
         rows.append(
             {
+                **labels.get(r.point, {}),
                 "policy": r.policy,
                 "replication": r.replication,
                 **{name: r.metrics[name] for name in NAMES},
@@ -43,6 +75,10 @@ def run_rows(results: list[RunResult]) -> list[dict[str, Any]]:
     return rows
 
 
-def _clean(x: float) -> float | None:
+def _clean(x: float | None) -> float | None:
     """JSON has no NaN: an undefined value is null."""
     return None if x is None or math.isnan(x) else float(x)
+
+
+def _clean_ci(ci: list[float] | None) -> list[float | None] | None:
+    return [_clean(x) for x in ci] if ci else None

@@ -168,14 +168,59 @@ def _shorthand(value: Any) -> Any:
     return {"dist": "fixed", "value": value}
 
 
-def _family(q: Any) -> Any:
-    members = (Fixed[q], Exponential[q], LogNormal[q], Uniform[q], Gamma[q], Empirical[q])
-    union = members[0] | members[1] | members[2] | members[3] | members[4] | members[5]
+# Named classes for each family, so that distributions pickle (runs travel to workers):
+# a parametrised generic such as `Fixed[DurationField]` cannot be found again by name.
+class FixedTime(Fixed[DurationField]): ...
+
+
+class ExponentialTime(Exponential[DurationField]): ...
+
+
+class LogNormalTime(LogNormal[DurationField]): ...
+
+
+class UniformTime(Uniform[DurationField]): ...
+
+
+class GammaTime(Gamma[DurationField]): ...
+
+
+class EmpiricalTime(Empirical[DurationField]): ...
+
+
+class FixedAmount(Fixed[NonNegative]): ...
+
+
+class ExponentialAmount(Exponential[NonNegative]): ...
+
+
+class LogNormalAmount(LogNormal[NonNegative]): ...
+
+
+class UniformAmount(Uniform[NonNegative]): ...
+
+
+class GammaAmount(Gamma[NonNegative]): ...
+
+
+class EmpiricalAmount(Empirical[NonNegative]): ...
+
+
+def _family(union: Any) -> Any:
     return Annotated[union, Field(discriminator="dist"), BeforeValidator(_shorthand)]
 
 
-TimeDist = _family(DurationField)
+TimeDist = _family(
+    FixedTime | ExponentialTime | LogNormalTime | UniformTime | GammaTime | EmpiricalTime
+)
 """A distribution of durations (clock time or business days)."""
-AmountDist = _family(NonNegative)
+AmountDist = _family(
+    FixedAmount
+    | ExponentialAmount
+    | LogNormalAmount
+    | UniformAmount
+    | GammaAmount
+    | EmpiricalAmount
+)
 """A distribution of non-negative amounts (money)."""
 Distribution = _Dist[Any]

@@ -24,6 +24,7 @@ class Override:
     path: tuple[str, ...]
     value: Any
     text: str
+    origin: str = "--set"  # where it came from, for messages: --set or --sweep
 
     @classmethod
     def parse(cls, text: str) -> Override:
@@ -80,7 +81,11 @@ def load_study(path: str | Path, overrides: list[Override] = ()) -> Study:  # ty
                 )
             )
             continue
-        mine = [Override(o.path[1:], o.value, o.text) for o in overrides if o.path[0] == file.stem]
+        mine = [
+            Override(o.path[1:], o.value, o.text, o.origin)
+            for o in overrides
+            if o.path[0] == file.stem
+        ]
         try:
             policies[file.stem] = load_policy(file, mine)
         except InputError as exc:
@@ -93,6 +98,8 @@ def load_study(path: str | Path, overrides: list[Override] = ()) -> Study:  # ty
             continue
         if scenario is not None:
             problems += _fit_problems(scenario, policies[file.stem], doc, index)
+    if scenario is not None and scenario.baseline is not None and not problems:
+        problems += _baseline_problems(scenario.baseline, list(policies), doc)
     if problems or scenario is None:
         raise InputError(problems)
     paths = {file.stem: str(file) for file, _ in files}
@@ -108,6 +115,20 @@ def _policy_files(doc: Document, base: Path) -> list[tuple[Path, int]]:
         (Path(os.path.normpath(base / run["file"])), index)
         for index, run in enumerate(runs)
         if isinstance(run, dict) and isinstance(run.get("file"), str) and run["file"]
+    ]
+
+
+def _baseline_problems(baseline: str, keys: list[str], doc: Document) -> list[Problem]:
+    if baseline in keys:
+        return []
+    hint = difflib.get_close_matches(baseline, keys, n=1)
+    tip = f"did you mean {hint[0]!r}? " if hint else ""
+    return [
+        doc.problem(
+            ("baseline",),
+            f"{baseline!r} is not a policy of the scenario; {tip}"
+            f"policies (file stems): {', '.join(keys)}",
+        )
     ]
 
 
@@ -229,7 +250,7 @@ def _apply(doc: Document, overrides: list[Override]) -> None:
             else:
                 problems.append(
                     Problem(
-                        "--set",
+                        override.origin,
                         0,
                         0,
                         ".".join(override.path),
@@ -238,7 +259,7 @@ def _apply(doc: Document, overrides: list[Override]) -> None:
                 )
                 break
         else:
-            doc.overrides[override.path] = override.text
+            doc.overrides[override.path] = f"{override.origin} {override.text}"
             last = override.path[-1]
             if isinstance(node, list) and last.isdigit() and int(last) < len(node):
                 node[int(last)] = override.value
@@ -247,7 +268,7 @@ def _apply(doc: Document, overrides: list[Override]) -> None:
             else:
                 problems.append(
                     Problem(
-                        "--set",
+                        override.origin,
                         0,
                         0,
                         ".".join(override.path),

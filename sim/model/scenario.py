@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import AwareDatetime, Field, ValidationInfo, field_validator, model_validator
 
@@ -153,6 +153,8 @@ class Scenario(Model):
     currency: str = Field(pattern=r"^[A-Z]{3}$")
     exchange_rates: dict[str, Positive] = {}
     policies: list[PolicyRun] = Field(min_length=1)
+    baseline: str | None = None  # compare every other policy with this one (a file stem)
+    sweep: dict[str, Annotated[list[Any], Field(min_length=1)]] = {}
     orders: OrderStream
     sellers: Sellers
     buyers: Buyers

@@ -108,8 +108,9 @@ class Document:
         for path, text in self.overrides.items():
             shared = min(len(path), len(loc))
             if shared and tuple(loc[:shared]) == path[:shared]:
+                origin = text.split(" ", 1)[0]  # --set or --sweep
                 return Problem(
-                    "--set", 0, 0, join_path(loc), f"{message} (from --set {text}, for {self.file})"
+                    origin, 0, 0, join_path(loc), f"{message} (from {text}, for {self.file})"
                 )
         line, col, _ = self.position(loc, key=key)
         return Problem(self.file, line, col, join_path(loc), message)

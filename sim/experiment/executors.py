@@ -1,0 +1,79 @@
+"""Where runs execute: in this process, a local process pool, or a Dask cluster.
+
+Every choice is a `concurrent.futures.Executor`; results do not depend on which.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable, Iterator
+from concurrent.futures import Executor, Future, ProcessPoolExecutor
+from contextlib import contextmanager
+from typing import Any
+
+
+class InlineExecutor(Executor):
+    """Runs each task at once in this process (one job: no pool, plain tracebacks)."""
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
+        future: Future[Any] = Future()
+        try:
+            future.set_result(fn(*args, **kwargs))
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller through the future
+            future.set_exception(exc)
+            if isinstance(exc, KeyboardInterrupt):
+                raise
+        return future
+
+
+def default_jobs() -> int:
+    return os.cpu_count() or 1
+
+
+@contextmanager
+def open_executor(
+    kind: str = "process", jobs: int | None = None, scheduler: str | None = None
+) -> Iterator[Executor]:
+    """`process` (a local pool; one job runs inline) or `dask` (a LocalCluster of `jobs`
+    worker processes, or the cluster at `scheduler`)."""
+    jobs = jobs or default_jobs()
+    if scheduler or kind == "dask":
+        with _dask(jobs, scheduler) as executor:
+            yield executor
+    elif jobs == 1:
+        yield InlineExecutor()
+    else:
+        pool = ProcessPoolExecutor(jobs)
+        try:
+            yield pool
+        except BaseException:
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+        pool.shutdown(wait=True)
+
+
+@contextmanager
+def _dask(jobs: int, scheduler: str | None) -> Iterator[Executor]:
+    try:
+        from distributed import Client, LocalCluster
+    except ImportError as exc:  # pragma: no cover - depends on the installed extras
+        raise RuntimeError("the dask executor needs: pip install 'cancelsim[dask]'") from exc
+    if scheduler:
+        client = Client(scheduler)
+        cluster = None
+    else:
+        cluster = LocalCluster(
+            n_workers=jobs,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=None,
+            silence_logs=logging.ERROR,
+        )
+        client = Client(cluster)
+    try:
+        yield client.get_executor()
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()

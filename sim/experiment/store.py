@@ -1,0 +1,61 @@
+"""Finished runs on disk, so that an interrupted experiment resumes where it stopped.
+
+A run is stored under a key made of everything that decides its result: the policy's
+and the scenario's content (after overrides and sweep values), the seed, the
+replication and the package version. Writing is atomic (temporary file, then rename).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+from sim.engine.result import RunResult
+from sim.engine.simulate import RunSpec
+from sim.experiment.output import json_text, write_atomic
+
+# Scenario keys that do not change what a single run computes.
+NOT_IN_KEY = {"replications", "seed", "sweep", "baseline", "name", "description"}
+
+
+def run_key(spec: RunSpec) -> str:
+    from sim import __version__
+
+    scenario = spec.scenario.model_dump(mode="json", exclude=NOT_IN_KEY)
+    content = {
+        "policy_key": spec.policy_key,
+        "policy": spec.policy.model_dump(mode="json", by_alias=True),
+        "scenario": scenario,
+        "seed": spec.seed,
+        "replication": spec.replication,
+        "version": __version__,
+    }
+    text = json.dumps(content, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+class RunStore:
+    """The `runs/` folder of a results folder."""
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+
+    def load(self, spec: RunSpec) -> RunResult | None:
+        path = self.folder / f"{run_key(spec)}.json"
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        result = RunResult.from_dict(data["result"])
+        result.point = spec.point  # the same run may serve under another point index
+        return result
+
+    def save(self, spec: RunSpec, result: RunResult) -> None:
+        data = {"key": run_key(spec), "result": result.to_dict()}
+        write_atomic(self.folder / f"{data['key']}.json", json_text(data))
+        (self.folder / f"{data['key']}.failed.json").unlink(missing_ok=True)
+
+    def save_failure(self, spec: RunSpec, failure: dict[str, Any]) -> None:
+        write_atomic(self.folder / f"{run_key(spec)}.failed.json", json_text(failure))

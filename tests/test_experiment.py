@@ -1,0 +1,183 @@
+"""Experiments: replications, paired comparisons, sweeps, executors, resume, failures."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+from click.testing import CliRunner
+
+import sim
+from sim.cli import main
+from sim.experiment.compare import pairs
+from sim.experiment.plan import Axis
+from sim.experiment.stats import mean_ci
+
+SMALL = ["horizon=3d", "warmup=1d"]
+
+
+@pytest.fixture(scope="module")
+def quick(root):
+    return str(root / "scenarios" / "quick.yaml")
+
+
+def summary_bytes(results: sim.Results, folder) -> bytes:
+    results.write(folder)
+    return (folder / "summary.json").read_bytes()
+
+
+def test_results_do_not_depend_on_the_executor(quick, tmp_path):
+    """Inline, a local process pool and a real Dask LocalCluster of two worker processes."""
+    kwargs = {"replications": 3, "seed": 5, "overrides": SMALL}
+    inline = summary_bytes(sim.run(quick, jobs=1, **kwargs), tmp_path / "inline")
+    pool = summary_bytes(sim.run(quick, jobs=2, **kwargs), tmp_path / "pool")
+    dask = summary_bytes(sim.run(quick, jobs=2, executor="dask", **kwargs), tmp_path / "dask")
+    assert inline == pool == dask
+    assert b'"comparisons"' in inline
+
+
+def test_an_interrupted_experiment_resumes_to_the_same_summary(quick, tmp_path):
+    kwargs = {"replications": 3, "seed": 2, "overrides": SMALL}
+    whole = summary_bytes(sim.run(quick, **kwargs), tmp_path / "whole")
+
+    finished = []
+
+    def stop_after_four(spec, outcome, cached):
+        finished.append(spec)
+        if len(finished) == 4:
+            raise KeyboardInterrupt
+
+    out = tmp_path / "resumed"
+    with pytest.raises(KeyboardInterrupt):
+        sim.run(quick, out=out, progress=stop_after_four, **kwargs)
+    assert len(list((out / "runs").glob("*.json"))) == 4
+
+    reused = []
+    results = sim.run(quick, out=out, progress=lambda s, o, cached: reused.append(cached),
+                      **kwargs)
+    assert reused.count(True) == 4 and reused.count(False) == 9 - 4
+    assert summary_bytes(results, out) == whole
+
+
+def test_a_changed_input_is_not_reused(quick, tmp_path):
+    out = tmp_path / "o"
+    sim.run(quick, replications=1, out=out, overrides=SMALL)
+    reused = []
+    sim.run(quick, replications=1, out=out, overrides=[*SMALL, "taobao.ship_by.within=24h"],
+            progress=lambda s, o, cached: reused.append((s.policy_key, cached)))
+    assert dict(reused) == {"amazon": True, "taobao": False, "jd": True}
+
+
+def test_a_failing_run_is_recorded_and_the_others_finish(root, tmp_path):
+    """A bank-card delay longer than the run's calendar makes only those runs fail."""
+    result = CliRunner().invoke(main, [
+        "run", str(root / "scenarios" / "quick.yaml"), "--out", str(tmp_path / "o"),
+        "--reps", "2", "--jobs", "2", *[f"--set={s}" for s in SMALL],
+        "--sweep", "taobao.refunds.rails.bank_card.delay=2 business days,900 business days",
+    ])
+    assert result.exit_code == 1, result.output
+    assert "2 run(s) failed" in result.stderr
+    assert "taobao replication 0 at sweep point 1: ValueError: day" in result.stderr
+    summary = json.loads((tmp_path / "o" / "summary.json").read_text())
+    assert len(summary["failed_runs"]) == 2
+    first, second = summary["points"]
+    assert first["policies"]["taobao"]["metrics"]["orders"]["mean"] > 0
+    assert second["policies"]["amazon"]["metrics"]["orders"]["mean"] > 0
+    assert second["policies"]["taobao"]["metrics"]["orders"]["mean"] is None
+    assert len(list((tmp_path / "o" / "runs").glob("*.failed.json"))) == 2
+
+
+def test_paired_intervals_are_narrower_than_unpaired_ones(quick):
+    results = sim.run(quick, replications=6, seed=3, overrides=SMALL)
+    runs = results.runs_frame().set_index(["policy", "replication"])
+    metric = "request_cancel_share"
+    a, b = runs.loc["amazon", metric], runs.loc["jd", metric]
+    paired = results.summary["comparisons"]["jd-vs-amazon"][metric]
+    _, unpaired_a = mean_ci(list(a))
+    _, unpaired_b = mean_ci(list(b))
+    paired_width = paired["ci95"][1] - paired["ci95"][0]
+    assert paired_width < (unpaired_a[1] - unpaired_a[0]) + (unpaired_b[1] - unpaired_b[0])
+    assert paired["mean"] == pytest.approx((b - a).mean())
+    assert paired["significant"]
+
+
+def test_pairs_follow_the_baseline_or_the_order():
+    assert pairs(["amazon", "taobao", "jd"], None) == [
+        ("taobao", "amazon"), ("jd", "amazon"), ("jd", "taobao")]
+    assert pairs(["amazon", "taobao", "jd"], "taobao") == [("amazon", "taobao"), ("jd", "taobao")]
+
+
+def test_a_baseline_policy_names_the_comparisons(quick):
+    results = sim.run(quick, replications=2, overrides=[*SMALL, "baseline=jd"])
+    assert list(results.summary["comparisons"]) == ["amazon-vs-jd", "taobao-vs-jd"]
+    frame = results.comparisons_frame()
+    assert set(frame["comparison"]) == {"amazon-vs-jd", "taobao-vs-jd"}
+
+
+def test_an_unknown_baseline_is_an_input_error(quick):
+    with pytest.raises(sim.InputError, match="baseline: 'amzon' is not a policy of the "
+                                             "scenario; did you mean 'amazon'"):
+        sim.run(quick, overrides=[*SMALL, "baseline=amzon"])
+
+
+def test_sweep_axes_split_on_top_level_commas():
+    axis = Axis.parse("taobao.refunds.processing={dist: uniform, low: 0m, high: 1h},2h")
+    assert axis.labels == ("{dist: uniform, low: 0m, high: 1h}", "2h")
+    assert axis.values[0] == {"dist": "uniform", "low": "0m", "high": "1h"}
+
+
+def test_sweeps_are_full_factorial_and_keyed_by_point(quick, tmp_path):
+    results = sim.run(quick, replications=2, overrides=SMALL,
+                      sweep=["amazon.self_cancel.window=0m,2h", "buyers.cancel_intent=0.05,0.1"])
+    points = results.summary["points"]
+    assert [p["point"] for p in points] == [
+        {"amazon.self_cancel.window": w, "buyers.cancel_intent": c}
+        for w in ("0m", "2h") for c in ("0.05", "0.1")]
+    shares = [p["policies"]["amazon"]["metrics"]["self_cancel_share"]["mean"] for p in points]
+    assert shares[0] == shares[1] == 0 and shares[3] > shares[2] > 0
+    frame = results.summary_frame()
+    assert frame.index.names == ["amazon.self_cancel.window", "buyers.cancel_intent", "policy"]
+    rows = results.runs_frame()
+    assert list(rows.columns[:3]) == ["amazon.self_cancel.window", "buyers.cancel_intent",
+                                      "policy"]
+    assert len(rows) == 4 * 2 * 3
+
+
+def test_the_window_sweep_scenario_runs_and_prints_a_table(root, tmp_path):
+    result = CliRunner().invoke(main, [
+        "run", str(root / "scenarios" / "window-sweep.yaml"), "--out", str(tmp_path / "o"),
+        "--reps", "2", "--set", "horizon=4d", "--set", "warmup=1d"])
+    assert result.exit_code == 0, result.output
+    assert "sweep of amazon.self_cancel.window" in result.output
+    for value in ("0m", "15m", "30m", "1h", "2h", "4h"):
+        assert f"│ {value} " in result.output
+    summary = json.loads((tmp_path / "o" / "summary.json").read_text())
+    shares = [p["policies"]["amazon"]["metrics"]["self_cancel_share"]["mean"]
+              for p in summary["points"]]
+    assert shares == sorted(shares) and shares[0] == 0
+
+
+def test_a_bad_sweep_value_names_the_option(quick):
+    result = CliRunner().invoke(main, ["run", quick, "--sweep", "amazon.self_cancel.window=1h,x"])
+    assert result.exit_code == 2
+    assert result.stderr.startswith("--sweep: self_cancel.window: 'x' is not a duration")
+
+
+def test_the_cli_prints_paired_differences(quick, tmp_path):
+    result = CliRunner().invoke(main, ["run", quick, "--reps", "3", "--out", str(tmp_path / "o"),
+                                       *[f"--set={s}" for s in SMALL]])
+    assert result.exit_code == 0, result.output
+    assert "paired differences" in result.output and "taobao-vs-amazon" in result.output
+
+
+def test_ci_half_widths_shrink_with_replications(quick):
+    few = sim.run(quick, replications=2, overrides=SMALL).summary
+    many = sim.run(quick, replications=8, overrides=SMALL).summary
+
+    def width(summary):
+        ci = summary["policies"]["amazon"]["metrics"]["self_cancel_share"]["ci95"]
+        return ci[1] - ci[0]
+
+    assert width(many) < width(few)
+    assert not math.isnan(many["policies"]["amazon"]["metrics"]["self_cancel_share"]["mean"])
