@@ -197,7 +197,7 @@ def scaling_table(script: Path) -> bool:
     return flat
 
 
-def parallel_efficiency(runs: int = 20, workers: int = 2, orders: int = 50_000) -> float:
+def parallel_efficiency(runs: int = 20, workers: int = 2, orders: int = 100_000) -> float:
     """Wall time of a `runs`-run experiment on 1 process and on `workers` processes."""
     from concurrent.futures import ProcessPoolExecutor
 
