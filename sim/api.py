@@ -19,12 +19,13 @@ from typing import TYPE_CHECKING, Any
 from sim.engine.result import RunResult
 from sim.engine.simulate import RunSpec
 from sim.experiment.executors import open_executor
-from sim.experiment.output import write_results
+from sim.experiment.output import json_text, write_atomic, write_results
 from sim.experiment.plan import Axis, Point, load_points, plan, sweep_points
 from sim.experiment.runner import RunFailure, execute
-from sim.experiment.store import RunStore
+from sim.experiment.store import RunStore, run_key
 from sim.experiment.summary import run_rows, summarize
 from sim.model.load import Override, Study, load_study
+from sim.report.inputs import describe
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -42,6 +43,8 @@ class Results:
     runs: list[RunResult]
     failures: list[RunFailure] = field(default_factory=list)
     meta: dict[str, Any] = field(default_factory=dict)
+    inputs: dict[str, Any] = field(default_factory=dict)  # what the report needs to know
+    run_keys: dict[tuple[int, str, int], str] = field(default_factory=dict)
 
     @property
     def study(self) -> Study:
@@ -126,10 +129,28 @@ class Results:
         return pd.DataFrame(run_rows(self.runs, self.points))
 
     def write(self, out: str | Path) -> Path:
-        """Write summary.json, runs.csv and meta.json into `out`."""
+        """Write summary.json, runs.csv, meta.json and what `cancelsim report` needs:
+        every run under runs/, their list (manifest.json) and report_inputs.json."""
         folder = Path(out)
+        store = RunStore(folder / "runs")
+        manifest = []
+        for r in self.runs:
+            key = self.run_keys[(r.point, r.policy, r.replication)]
+            if not store.has(key):
+                store.save_result(key, r)
+            manifest.append(
+                {"key": key, "policy": r.policy, "replication": r.replication, "point": r.point}
+            )
+        write_atomic(folder / "manifest.json", json_text({"runs": manifest}))
+        write_atomic(folder / "report_inputs.json", json_text(self.inputs))
         write_results(folder, self.summary, run_rows(self.runs, self.points), self.meta)
         return folder
+
+    def report(self, out: str | Path) -> Path:
+        """Write plots/ and report.html into `out` (after `write`)."""
+        from sim.report.build import build_report
+
+        return build_report(Path(out), self.summary, self.runs, self.inputs, self.meta)
 
     def _sweep_keys(self) -> list[str]:
         return self.summary.get("sweep", {}).get("keys", [])
@@ -209,6 +230,7 @@ def run_points(
     with open_executor(executor, jobs, scheduler) as pool:
         results, failures = execute(specs, pool, store, progress)
     summary = summarize(studies, points, results, reps, root_seed, failures)
+    keys = {(s.point, s.policy_key, s.replication): run_key(s) for s in specs}
     meta = _meta(
         studies[0],
         reps,
@@ -219,7 +241,7 @@ def run_points(
         scheduler,
         failures,
     )
-    return Results(studies, points, summary, results, failures, meta)
+    return Results(studies, points, summary, results, failures, meta, describe(studies[0]), keys)
 
 
 def _points(

@@ -139,6 +139,7 @@ def main() -> None:
     show_default=True,
     help="Trace file format; parquet needs pyarrow installed.",
 )
+@click.option("--no-report", is_flag=True, help="Skip report.html and plots/.")
 @input_errors_exit_2
 def run_command(
     scenario: Path,
@@ -152,6 +153,7 @@ def run_command(
     scheduler: str | None,
     trace: bool,
     trace_format: str,
+    no_report: bool,
 ) -> None:
     """Simulate SCENARIO under each of its policies and compare them.
 
@@ -201,9 +203,13 @@ def run_command(
             sys.exit(130)
     results.write(folder)
     print_tables(results)
+    written = "summary.json, runs.csv, meta.json"
+    if not no_report and results.runs:
+        with err_console.status("drawing the report"):
+            results.report(folder)
+        written += ", report.html, plots/"
     out_console.print(
-        f"Results in {folder}/ (summary.json, runs.csv, meta.json); "
-        f"{total} runs in {results.meta['wall_seconds']:.1f} s."
+        f"Results in {folder}/ ({written}); {total} runs in {results.meta['wall_seconds']:.1f} s."
     )
     if failed:
         err_console.print(f"{len(failed)} run(s) failed (details in {folder}/runs/*.failed.json):")
@@ -255,6 +261,18 @@ def validate_command(files: tuple[Path, ...]) -> None:
             for problem in exc.problems:
                 err_console.print(str(problem), markup=False, soft_wrap=True)
     sys.exit(2 if failed else 0)
+
+
+@main.command("report")
+@click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
+@input_errors_exit_2
+def report_command(folder: Path) -> None:
+    """Rebuild report.html and plots/ of a results FOLDER without simulating again."""
+    from sim.report import rebuild
+
+    with err_console.status("drawing the report"):
+        path = rebuild(folder)
+    out_console.print(f"Report: {path}")
 
 
 @main.command("metrics")

@@ -54,8 +54,7 @@ def test_an_interrupted_experiment_resumes_to_the_same_summary(quick, tmp_path):
     assert len(list((out / "runs").glob("*.json"))) == 4
 
     reused = []
-    results = sim.run(quick, out=out, progress=lambda s, o, cached: reused.append(cached),
-                      **kwargs)
+    results = sim.run(quick, out=out, progress=lambda s, o, cached: reused.append(cached), **kwargs)
     assert reused.count(True) == 4 and reused.count(False) == 9 - 4
     assert summary_bytes(results, out) == whole
 
@@ -64,18 +63,34 @@ def test_a_changed_input_is_not_reused(quick, tmp_path):
     out = tmp_path / "o"
     sim.run(quick, replications=1, out=out, overrides=SMALL)
     reused = []
-    sim.run(quick, replications=1, out=out, overrides=[*SMALL, "taobao.ship_by.within=24h"],
-            progress=lambda s, o, cached: reused.append((s.policy_key, cached)))
+    sim.run(
+        quick,
+        replications=1,
+        out=out,
+        overrides=[*SMALL, "taobao.ship_by.within=24h"],
+        progress=lambda s, o, cached: reused.append((s.policy_key, cached)),
+    )
     assert dict(reused) == {"amazon": True, "taobao": False, "jd": True}
 
 
 def test_a_failing_run_is_recorded_and_the_others_finish(root, tmp_path):
     """A bank-card delay longer than the run's calendar makes only those runs fail."""
-    result = CliRunner().invoke(main, [
-        "run", str(root / "scenarios" / "quick.yaml"), "--out", str(tmp_path / "o"),
-        "--reps", "2", "--jobs", "2", *[f"--set={s}" for s in SMALL],
-        "--sweep", "taobao.refunds.rails.bank_card.delay=2 business days,900 business days",
-    ])
+    result = CliRunner().invoke(
+        main,
+        [
+            "run",
+            str(root / "scenarios" / "quick.yaml"),
+            "--out",
+            str(tmp_path / "o"),
+            "--reps",
+            "2",
+            "--jobs",
+            "2",
+            *[f"--set={s}" for s in SMALL],
+            "--sweep",
+            "taobao.refunds.rails.bank_card.delay=2 business days,900 business days",
+        ],
+    )
     assert result.exit_code == 1, result.output
     assert "2 run(s) failed" in result.stderr
     assert "taobao replication 0 at sweep point 1: ValueError: day" in result.stderr
@@ -104,7 +119,10 @@ def test_paired_intervals_are_narrower_than_unpaired_ones(quick):
 
 def test_pairs_follow_the_baseline_or_the_order():
     assert pairs(["amazon", "taobao", "jd"], None) == [
-        ("taobao", "amazon"), ("jd", "amazon"), ("jd", "taobao")]
+        ("taobao", "amazon"),
+        ("jd", "amazon"),
+        ("jd", "taobao"),
+    ]
     assert pairs(["amazon", "taobao", "jd"], "taobao") == [("amazon", "taobao"), ("jd", "taobao")]
 
 
@@ -116,8 +134,10 @@ def test_a_baseline_policy_names_the_comparisons(quick):
 
 
 def test_an_unknown_baseline_is_an_input_error(quick):
-    with pytest.raises(sim.InputError, match="baseline: 'amzon' is not a policy of the "
-                                             "scenario; did you mean 'amazon'"):
+    with pytest.raises(
+        sim.InputError,
+        match="baseline: 'amzon' is not a policy of the scenario; did you mean 'amazon'",
+    ):
         sim.run(quick, overrides=[*SMALL, "baseline=amzon"])
 
 
@@ -128,33 +148,51 @@ def test_sweep_axes_split_on_top_level_commas():
 
 
 def test_sweeps_are_full_factorial_and_keyed_by_point(quick, tmp_path):
-    results = sim.run(quick, replications=2, overrides=SMALL,
-                      sweep=["amazon.self_cancel.window=0m,2h", "buyers.cancel_intent=0.05,0.1"])
+    results = sim.run(
+        quick,
+        replications=2,
+        overrides=SMALL,
+        sweep=["amazon.self_cancel.window=0m,2h", "buyers.cancel_intent=0.05,0.1"],
+    )
     points = results.summary["points"]
     assert [p["point"] for p in points] == [
         {"amazon.self_cancel.window": w, "buyers.cancel_intent": c}
-        for w in ("0m", "2h") for c in ("0.05", "0.1")]
+        for w in ("0m", "2h")
+        for c in ("0.05", "0.1")
+    ]
     shares = [p["policies"]["amazon"]["metrics"]["self_cancel_share"]["mean"] for p in points]
     assert shares[0] == shares[1] == 0 and shares[3] > shares[2] > 0
     frame = results.summary_frame()
     assert frame.index.names == ["amazon.self_cancel.window", "buyers.cancel_intent", "policy"]
     rows = results.runs_frame()
-    assert list(rows.columns[:3]) == ["amazon.self_cancel.window", "buyers.cancel_intent",
-                                      "policy"]
+    assert list(rows.columns[:3]) == ["amazon.self_cancel.window", "buyers.cancel_intent", "policy"]
     assert len(rows) == 4 * 2 * 3
 
 
 def test_the_window_sweep_scenario_runs_and_prints_a_table(root, tmp_path):
-    result = CliRunner().invoke(main, [
-        "run", str(root / "scenarios" / "window-sweep.yaml"), "--out", str(tmp_path / "o"),
-        "--reps", "2", "--set", "horizon=4d", "--set", "warmup=1d"])
+    result = CliRunner().invoke(
+        main,
+        [
+            "run",
+            str(root / "scenarios" / "window-sweep.yaml"),
+            "--out",
+            str(tmp_path / "o"),
+            "--reps",
+            "2",
+            "--set",
+            "horizon=4d",
+            "--set",
+            "warmup=1d",
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert "sweep of amazon.self_cancel.window" in result.output
     for value in ("0m", "15m", "30m", "1h", "2h", "4h"):
         assert f"│ {value} " in result.output
     summary = json.loads((tmp_path / "o" / "summary.json").read_text())
-    shares = [p["policies"]["amazon"]["metrics"]["self_cancel_share"]["mean"]
-              for p in summary["points"]]
+    shares = [
+        p["policies"]["amazon"]["metrics"]["self_cancel_share"]["mean"] for p in summary["points"]
+    ]
     assert shares == sorted(shares) and shares[0] == 0
 
 
@@ -165,8 +203,10 @@ def test_a_bad_sweep_value_names_the_option(quick):
 
 
 def test_the_cli_prints_paired_differences(quick, tmp_path):
-    result = CliRunner().invoke(main, ["run", quick, "--reps", "3", "--out", str(tmp_path / "o"),
-                                       *[f"--set={s}" for s in SMALL]])
+    result = CliRunner().invoke(
+        main,
+        ["run", quick, "--reps", "3", "--out", str(tmp_path / "o"), *[f"--set={s}" for s in SMALL]],
+    )
     assert result.exit_code == 0, result.output
     assert "paired differences" in result.output and "taobao-vs-amazon" in result.output
 

@@ -53,9 +53,20 @@ class RunStore:
         return result
 
     def save(self, spec: RunSpec, result: RunResult) -> None:
-        data = {"key": run_key(spec), "result": result.to_dict()}
-        write_atomic(self.folder / f"{data['key']}.json", json_text(data))
-        (self.folder / f"{data['key']}.failed.json").unlink(missing_ok=True)
+        self.save_result(run_key(spec), result)
+
+    def save_result(self, key: str, result: RunResult) -> None:
+        write_atomic(
+            self.folder / f"{key}.json", json_text({"key": key, "result": result.to_dict()})
+        )
+        (self.folder / f"{key}.failed.json").unlink(missing_ok=True)
+
+    def has(self, key: str) -> bool:
+        return (self.folder / f"{key}.json").is_file()
+
+    def load_key(self, key: str) -> RunResult:
+        data = json.loads((self.folder / f"{key}.json").read_text(encoding="utf-8"))
+        return RunResult.from_dict(data["result"])
 
     def save_failure(self, spec: RunSpec, failure: dict[str, Any]) -> None:
         write_atomic(self.folder / f"{run_key(spec)}.failed.json", json_text(failure))

@@ -58,7 +58,7 @@ def format_hours(hours: float) -> str:
     """The shortest readable form: 0.5 -> '30m', 48 -> '2d', 1.25 -> '1.25h'."""
     if hours == 0:
         return "0h"
-    if hours % 24 == 0:
+    if hours % 24 == 0 and hours >= 48:
         return f"{hours / 24:g}d"
     if hours < 1 and (hours * 60) == round(hours * 60, 6):
         return f"{hours * 60:g}m"

@@ -1,0 +1,230 @@
+"""Write plots/ (PNG and SVG of each figure) and a self-contained report.html.
+
+The report is one file: figures are inline (PNG as data: URIs), styles are inline, there
+is no script and nothing is fetched, so it opens offline in any browser. Every piece of
+user text (policy names, notes, source titles) is escaped by Jinja2; links are kept only
+for http(s) addresses.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, PackageLoader, select_autoescape
+
+from sim.engine.result import RunResult
+from sim.experiment.output import write_atomic
+from sim.metrics import BY_NAME, CATALOGUE
+from sim.report.figures import Figure, ReportData, all_figures
+
+TABLE_METRICS = [m.name for m in CATALOGUE if m.name != "orders"]
+COMPARED = (
+    "refund_hours_p50",
+    "refund_hours_p90",
+    "self_cancel_share",
+    "request_cancel_share",
+    "seller_cancel_share",
+    "failed_cancel_share",
+    "seller_cancel_rate",
+    "buyer_money_hours_held",
+)
+
+
+def build_report(
+    folder: Path,
+    summary: dict[str, Any],
+    runs: list[RunResult],
+    inputs: dict[str, Any],
+    meta: dict[str, Any],
+) -> Path:
+    """Render every figure to plots/ and the whole report to report.html."""
+    data = ReportData(summary, inputs, runs)
+    figures = all_figures(data)
+    images = {f.name: _save(f, folder / "plots") for f in figures}
+    html = _template().render(
+        summary=summary,
+        inputs=inputs,
+        meta=meta,
+        block=data.block(),
+        point_note=data.point_note(),
+        findings=findings(data),
+        figures=[(f, images[f.name]) for f in figures],
+        metrics=TABLE_METRICS,
+        compared=COMPARED,
+        catalogue=BY_NAME,
+        rules=_rules_table(inputs),
+        sources=_sources(inputs),
+        cell=_cell,
+        colour=data.colour,
+        meta_json=json.dumps(meta.get("versions", {})),
+    )
+    path = folder / "report.html"
+    write_atomic(path, html)
+    return path
+
+
+def _save(figure: Figure, plots: Path) -> str:
+    """PNG and SVG files, and the PNG as a data: URI for the report."""
+    import matplotlib.pyplot as plt
+
+    plots.mkdir(parents=True, exist_ok=True)
+    buffer = io.BytesIO()
+    figure.figure.savefig(buffer, format="png", bbox_inches="tight")
+    png = buffer.getvalue()
+    svg = io.StringIO()
+    figure.figure.savefig(svg, format="svg", bbox_inches="tight", metadata={"Date": None})
+    plt.close(figure.figure)
+    _write_bytes(plots / f"{figure.name}.png", png)
+    write_atomic(plots / f"{figure.name}.svg", svg.getvalue())
+    return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
+
+
+def _write_bytes(path: Path, data: bytes) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_bytes(data)
+    tmp.replace(path)
+
+
+def findings(data: ReportData) -> list[str]:
+    """The three or four results that matter, in numbers."""
+    block = data.block()
+    policies = block["policies"]
+    out = []
+    medians = {
+        k: v["metrics"]["refund_hours_p50"]["mean"]
+        for k, v in policies.items()
+        if v["metrics"]["refund_hours_p50"]["mean"] is not None
+    }
+    if len(medians) >= 2:
+        fast = min(medians, key=lambda k: medians[k])
+        slow = max(medians, key=lambda k: medians[k])
+        out.append(
+            f"Buyers get their money back fastest under {data.label(fast)} (median "
+            f"{_hours(medians[fast])} from the start of the cancellation) and slowest "
+            f"under {data.label(slow)} (median {_hours(medians[slow])})."
+        )
+    parts = []
+    for key, entry in policies.items():
+        m = {name: v["mean"] for name, v in entry["metrics"].items()}
+        intent = m["cancel_intent_share"] or 0
+        done = (
+            (m["self_cancel_share"] or 0)
+            + (m["instant_refund_share"] or 0)
+            + (m["request_cancel_share"] or 0)
+        )
+        if intent:
+            parts.append(f"{data.label(key)} {done / intent:.0%}")
+    if parts:
+        intent = next(iter(policies.values()))["metrics"]["cancel_intent_share"]["mean"] or 0
+        out.append(
+            f"Of the {intent:.1%} of orders whose buyer wanted to cancel, the share "
+            f"cancelled before shipping: " + ", ".join(parts) + "."
+        )
+    for key, entry in policies.items():
+        info = data.inputs["policies"][key]
+        m = entry["metrics"]
+        if info["threshold"] is not None and m["seller_cancel_rate"]["mean"] is not None:
+            over = m["sellers_over_threshold_share"]["mean"]
+            out.append(
+                f"Under {data.label(key)}, {m['seller_cancel_rate']['mean']:.2%} of "
+                f"orders count in the {info['metric_name']}, yet {over:.0%} of sellers "
+                f"exceed its {info['threshold']:.1%} threshold on at least one day of "
+                f"a {info['window_days']}-day window."
+            )
+    best = _largest_difference(block, data.label)
+    if best:
+        out.append(best)
+    return out
+
+
+def _largest_difference(block: dict[str, Any], label: Any) -> str | None:
+    candidates = []
+    for name, metrics in block["comparisons"].items():
+        v = metrics["failed_cancel_share"]
+        if v["significant"] and v["mean"] is not None:
+            candidates.append((abs(v["mean"]), name, v))
+    if not candidates:
+        return None
+    _, name, v = max(candidates, key=lambda c: c[0])
+    other, reference = name.split("-vs-")
+    return (
+        f"Paired over replications, {other} changes the share of orders whose cancel "
+        f"fails because they shipped by {v['mean'] * 100:+.2f} points against "
+        f"{reference} (95% interval {v['ci95'][0] * 100:+.2f} to "
+        f"{v['ci95'][1] * 100:+.2f})."
+    )
+
+
+def _hours(h: float) -> str:
+    if h < 1:
+        return f"{h * 60:.0f} minutes"
+    if h < 48:
+        return f"{h:.1f} hours"
+    return f"{h / 24:.1f} days"
+
+
+def _cell(value: dict[str, Any], unit: str) -> str:
+    mean, ci = value.get("mean"), value.get("ci95")
+    if mean is None or (isinstance(mean, float) and math.isnan(mean)):
+        return "n/a"
+    scale, fmt = (100.0, "{:.2f}") if unit == "share" else (1.0, "{:.4g}")
+    text = fmt.format(mean * scale)
+    if ci and ci[0] is not None:
+        text += f" [{fmt.format(ci[0] * scale)}, {fmt.format(ci[1] * scale)}]"
+    return text
+
+
+def _rules_table(inputs: dict[str, Any]) -> list[tuple[str, list[dict[str, Any] | None]]]:
+    """Rule names down, policies across."""
+    keys = list(inputs["policies"])
+    names: list[str] = []
+    for key in keys:
+        for row in inputs["policies"][key]["rules"]:
+            if row["rule"] not in names:
+                names.append(row["rule"])
+    table = []
+    for name in names:
+        cells = [
+            next((r for r in inputs["policies"][k]["rules"] if r["rule"] == name), None)
+            for k in keys
+        ]
+        table.append((name, [_safe_links(c) for c in cells]))
+    return table
+
+
+def _safe_links(row: dict[str, Any] | None) -> dict[str, Any] | None:
+    if row is None:
+        return None
+    sources = [{**s, "url": s["url"] if _is_web(s.get("url")) else None} for s in row["sources"]]
+    return {**row, "sources": sources}
+
+
+def _sources(inputs: dict[str, Any]) -> list[dict[str, Any]]:
+    seen: dict[tuple[str, str], dict[str, Any]] = {}
+    for key, policy in inputs["policies"].items():
+        for row in policy["rules"]:
+            for s in row["sources"]:
+                seen.setdefault(
+                    (key, s["id"]),
+                    {**s, "policy": key, "url": s["url"] if _is_web(s["url"]) else None},
+                )
+    return list(seen.values())
+
+
+def _is_web(url: str | None) -> bool:
+    return bool(url) and str(url).lower().startswith(("https://", "http://"))
+
+
+def _template() -> Any:
+    env = Environment(
+        loader=PackageLoader("sim.report", "templates"),
+        autoescape=select_autoescape(["html"]),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    return env.get_template("report.html")

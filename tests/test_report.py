@@ -1,0 +1,218 @@
+"""The report: figures produced, one self-contained HTML file, escaped text, a real browser."""
+
+from __future__ import annotations
+
+import base64
+import os
+import re
+import shutil
+import subprocess
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+import sim
+from sim.cli import main
+from sim.report.build import _is_web
+
+SMALL = ["horizon=3d", "warmup=1d"]
+FIGURES = (
+    "refund_time_cdf",
+    "refund_time_breakdown",
+    "outcome_shares",
+    "seller_rates",
+    "paired_differences",
+)
+
+
+class Page(HTMLParser):
+    """Collects the tags and attributes of a page."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tags: list[tuple[str, dict[str, str | None]]] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append((tag, dict(attrs)))
+
+
+def parse(html: str) -> Page:
+    page = Page()
+    page.feed(html)
+    page.close()
+    return page
+
+
+@pytest.fixture(scope="module")
+def report_folder(root, tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("report") / "results"
+    result = CliRunner().invoke(
+        main,
+        [
+            "run",
+            str(root / "scenarios" / "quick.yaml"),
+            "--out",
+            str(out),
+            "--reps",
+            "2",
+            "--jobs",
+            "1",
+            *[f"--set={s}" for s in SMALL],
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    return out
+
+
+def test_every_figure_is_written_as_png_and_svg(report_folder):
+    for name in FIGURES:
+        png = (report_folder / "plots" / f"{name}.png").read_bytes()
+        svg = (report_folder / "plots" / f"{name}.svg").read_text()
+        assert png.startswith(b"\x89PNG") and len(png) > 10_000
+        assert "<svg" in svg and len(svg) > 10_000
+
+
+def test_the_report_is_one_self_contained_file(report_folder):
+    html = (report_folder / "report.html").read_text(encoding="utf-8")
+    page = parse(html)
+    images = [attrs for tag, attrs in page.tags if tag == "img"]
+    assert len(images) == len(FIGURES)
+    for attrs in images:
+        src = attrs["src"] or ""
+        assert src.startswith("data:image/png;base64,")
+        assert base64.b64decode(src.split(",", 1)[1]).startswith(b"\x89PNG")
+        assert attrs.get("alt")
+    assert not [t for t, _ in page.tags if t in ("script", "link", "iframe", "object")]
+    assert not [
+        a
+        for t, a in page.tags
+        if t != "a" and any(v and re.match(r"(https?:)?//", v) for v in a.values())
+    ]
+    assert "@import" not in html and "url(" not in html
+    for heading in (
+        "Summary",
+        "Metrics",
+        "Paired comparisons",
+        "Figures",
+        "The rules compared",
+        "How this was made",
+    ):
+        assert f"<h2>{heading}</h2>" in html
+
+
+def test_the_summary_states_findings_in_numbers(report_folder):
+    html = (report_folder / "report.html").read_text(encoding="utf-8")
+    findings = re.search(r'<ul class="findings">(.*?)</ul>', html, re.S).group(1)
+    items = re.findall(r"<li>(.*?)</li>", findings, re.S)
+    assert 3 <= len(items) <= 5
+    assert all(re.search(r"\d", item) for item in items)
+
+
+def test_rebuilding_gives_the_same_report(report_folder, tmp_path):
+    copy = tmp_path / "copy"
+    shutil.copytree(report_folder, copy)
+    (copy / "report.html").unlink()
+    shutil.rmtree(copy / "plots")
+    result = CliRunner().invoke(main, ["report", str(copy)])
+    assert result.exit_code == 0, result.output
+    assert (copy / "report.html").read_bytes() == (report_folder / "report.html").read_bytes()
+    assert sorted(p.name for p in (copy / "plots").iterdir()) == sorted(
+        p.name for p in (report_folder / "plots").iterdir()
+    )
+
+
+def test_report_of_a_folder_that_holds_no_results(tmp_path):
+    result = CliRunner().invoke(main, ["report", str(tmp_path)])
+    assert result.exit_code == 2
+    assert "not a cancelsim results folder" in result.stderr
+
+
+def test_user_text_is_escaped(root, tmp_path):
+    hostile = "<script>alert(1)</script> & <b>"
+    results = sim.run(
+        str(root / "scenarios" / "quick.yaml"),
+        replications=1,
+        overrides=[
+            *SMALL,
+            f"amazon.name={hostile}",
+            "amazon.sources.order-process.url=javascript:alert(1)",
+        ],
+    )
+    results.write(tmp_path)
+    html = results.report(tmp_path).read_text(encoding="utf-8")
+    assert "<script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt; &amp;" in html
+    assert "javascript:" not in html
+
+
+def test_only_web_addresses_become_links():
+    assert _is_web("https://example.org/a") and _is_web("http://x")
+    assert not _is_web("javascript:alert(1)") and not _is_web(None) and not _is_web("")
+
+
+def test_a_sweep_report_has_the_sweep_figure(root, tmp_path):
+    results = sim.run(
+        str(root / "scenarios" / "quick.yaml"),
+        replications=2,
+        overrides=SMALL,
+        sweep=["amazon.self_cancel.window=0m,1h"],
+    )
+    results.write(tmp_path)
+    html = results.report(tmp_path).read_text(encoding="utf-8")
+    assert (tmp_path / "plots" / "sweep.png").is_file()
+    assert "At the first sweep point (amazon.self_cancel.window = 0m)" in html
+
+
+def _chromium() -> str | None:
+    return shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+PROBE = """<script>
+window.addEventListener('load', function () {
+  var images = Array.prototype.slice.call(document.images);
+  var loaded = images.filter(function (i) { return i.complete && i.naturalWidth > 0; });
+  document.title = 'IMAGES ' + loaded.length + '/' + images.length;
+});
+</script></body>"""
+
+
+def test_the_report_renders_in_a_browser(report_folder, tmp_path):
+    """Headless Chromium opens the report offline: every image loads, no console error."""
+    browser = _chromium()
+    if browser is None:
+        if os.environ.get("CI"):
+            pytest.fail("Chromium is missing in CI (.ci/run installs Debian's chromium)")
+        pytest.skip("Chromium is not installed here")
+    probe = tmp_path / "probe.html"
+    html = (report_folder / "report.html").read_text(encoding="utf-8")
+    probe.write_text(html.replace("</body>", PROBE), encoding="utf-8")
+    done = subprocess.run(
+        [
+            browser,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--host-resolver-rules=MAP * ~NOTFOUND",
+            f"--user-data-dir={tmp_path / 'profile'}",
+            "--enable-logging=stderr",
+            "--v=0",
+            "--virtual-time-budget=10000",
+            "--dump-dom",
+            probe.as_uri(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    title = re.search(r"<title>(.*?)</title>", done.stdout)
+    assert title and title.group(1) == f"IMAGES {len(FIGURES)}/{len(FIGURES)}", done.stdout[:500]
+    console = [line for line in done.stderr.splitlines() if "CONSOLE" in line]
+    assert not console, console
+    assert "net::ERR" not in done.stderr
