@@ -364,6 +364,17 @@ SWEPT = (
 )
 
 
+SHORT = {
+    "refund_hours_p50": "refund\np50",
+    "refund_hours_p90": "refund\np90",
+    "self_cancel_share": "self-\ncancel",
+    "request_cancel_share": "on\nrequest",
+    "failed_cancel_share": "failed",
+    "seller_cancel_rate": "seller\nrate",
+    "sellers_over_threshold_share": "sellers\nover",
+}
+
+
 def print_sweep_table(results: Results) -> None:
     """One row per sweep point and policy; key metrics as columns."""
     summary = results.summary
@@ -371,20 +382,31 @@ def print_sweep_table(results: Results) -> None:
     table = Table(
         title=f"{summary['scenario']}: sweep of {', '.join(keys)}; "
         f"{summary['replications']} replication(s), seed {summary['seed']}"
+        + (
+            ""
+            if len(summary["points"][0]["policies"]) > 1
+            else f"; policy {next(iter(summary['points'][0]['policies']))}"
+        )
     )
+    several = len(summary["points"][0]["policies"]) > 1
     for key in keys:
-        table.add_column(key.split(".")[-1])
-    table.add_column("policy")
+        table.add_column(key.split(".")[-1], no_wrap=True)
+    if several:
+        table.add_column("policy")
     for metric in SWEPT:
         label = "%" if BY_NAME[metric].unit == "share" else BY_NAME[metric].unit
-        table.add_column(f"{metric} ({label})", justify="right")
+        table.add_column(f"{SHORT.get(metric, metric)} ({label})", justify="right", no_wrap=True)
     for point in summary["points"]:
         for key, entry in point["policies"].items():
             cells = [format_cell(entry["metrics"][m], BY_NAME[m].unit) for m in SWEPT]
-            table.add_row(*[point["point"][k] for k in keys], key, *cells)
+            table.add_row(*[point["point"][k] for k in keys], *([key] if several else []), *cells)
     out_console.print(table)
-    if summary["replications"] > 1:
-        out_console.print("mean ± half-width of the 95% confidence interval across replications")
+    out_console.print(
+        "refund p50, p90: refund_hours_p50, _p90; self-cancel, on request, failed: "
+        "self_cancel_share, request_cancel_share, failed_cancel_share; seller rate: "
+        "seller_cancel_rate; sellers over: sellers_over_threshold_share"
+        + ("; mean ± half-width of the 95% interval" if summary["replications"] > 1 else "")
+    )
 
 
 def _unit_label(unit: str, currency: str) -> str:
@@ -399,7 +421,8 @@ def format_cell(value: dict[str, Any], unit: str = "") -> str:
     scale, fmt = (100.0, "{:.2f}") if unit == "share" else (1.0, "{:.4g}")
     text = fmt.format(mean * scale)
     if ci is not None:
-        text += " ± " + fmt.format((ci[1] - ci[0]) / 2 * scale)
+        half = (ci[1] - ci[0]) / 2 * scale
+        text += " ± " + (fmt.format(half) if unit == "share" else f"{half:.2g}")
     return text
 
 
