@@ -275,6 +275,174 @@ def report_command(folder: Path) -> None:
     out_console.print(f"Report: {path}")
 
 
+@main.command("test")
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option(
+    "-k",
+    "expression",
+    metavar="EXPR",
+    help="Only cases whose name, file or keywords match, e.g. 'amazon and not metric'.",
+)
+@click.option(
+    "--jobs",
+    type=click.IntRange(1, 1024),
+    default=default_jobs,
+    show_default="all cores",
+    help="Runs at once.",
+)
+@input_errors_exit_2
+def test_command(paths: tuple[Path, ...], expression: str | None, jobs: int) -> None:
+    """Run policy regression tests (expectation files; default: tests/policies/).
+
+    Exit status 0 when every case passes, 1 when one fails, 2 on a bad file.
+    """
+    from sim.checks.runner import judge, load_file, matches, run_file
+
+    files = _expectation_files(paths or (Path("tests/policies"),))
+    loaded = [load_file(f) for f in files]
+    passed = failed = 0
+    for item in loaded:
+        chosen = [
+            i
+            for i, case in enumerate(item.spec.cases)
+            if not expression or _matches(matches, expression, item.case_keywords(case))
+        ]
+        if not chosen:
+            continue
+        with err_console.status(f"running {item.path}"):
+            results = run_file(item, jobs=jobs)
+        for i in chosen:
+            verdict = judge(item, i, results)
+            if verdict.passed:
+                passed += 1
+                out_console.print(f"PASS {item.path}:{verdict.line}: {verdict.case}", markup=False)
+            else:
+                failed += 1
+                for line in verdict.failure().splitlines():
+                    out_console.print(f"FAIL {line}", markup=False, soft_wrap=True)
+    out_console.print(f"{passed} passed, {failed} failed")
+    sys.exit(1 if failed else 0)
+
+
+def _matches(match: Any, expression: str, words: set[str]) -> bool:
+    try:
+        return bool(match(expression, words))
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
+
+
+def _expectation_files(paths: tuple[Path, ...]) -> list[Path]:
+    files: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            files += sorted(p for p in path.iterdir() if p.suffix in (".yaml", ".yml"))
+        elif path.is_file():
+            files.append(path)
+        else:
+            raise InputError.single(str(path), "no such file or folder of expectation files")
+    if not files:
+        raise InputError.single(", ".join(map(str, paths)), "no expectation files (*.yaml) here")
+    return files
+
+
+@main.command("diff")
+@click.argument("old")
+@click.argument("new")
+@click.option(
+    "--scenario",
+    "scenario_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=Path("scenarios/baseline.yaml"),
+    show_default=True,
+    help="The market to play both versions in.",
+)
+@click.option(
+    "--reps", type=click.IntRange(2, 10_000), help="Replications [default: the scenario's]."
+)
+@click.option("--seed", type=click.IntRange(0), help="Root seed [default: the scenario's].")
+@click.option(
+    "--jobs",
+    type=click.IntRange(1, 1024),
+    default=default_jobs,
+    show_default="all cores",
+    help="Runs at once.",
+)
+@input_errors_exit_2
+def diff_command(
+    old: str, new: str, scenario_path: Path, reps: int | None, seed: int | None, jobs: int
+) -> None:
+    """Compare two versions of a policy: OLD and NEW are files or path@gitrev.
+
+    Lists the rule changes, then plays both versions through the scenario under common
+    random numbers. Exit status 0 when no metric moved significantly, 1 when some did,
+    2 on bad input.
+    """
+    from sim.checks.diff import paired_study, read_source, rule_changes
+
+    before, after = read_source(old), read_source(new)
+    changes = rule_changes(before.doc.data, after.doc.data)
+    out_console.print(f"Rule changes, {old} -> {new}:", markup=False)
+    for line in changes or ["(none)"]:
+        out_console.print(f"  {line}", markup=False, soft_wrap=True)
+    study = paired_study(before, after, scenario_path)
+    reps = reps or max(study.scenario.replications, 2)
+    with err_console.status("simulating both versions"):
+        results = run_points(*_single_point(study), replications=reps, seed=seed, jobs=jobs)
+    moved = print_diff_table(results, old, new)
+    if moved:
+        out_console.print(f"{len(moved)} metric(s) moved significantly: {', '.join(moved)}")
+    else:
+        out_console.print("No metric moved significantly.")
+    sys.exit(1 if moved else 0)
+
+
+def _single_point(study: Any) -> tuple[list[Any], list[Any]]:
+    from sim.experiment.plan import sweep_points
+
+    return sweep_points([]), [study]
+
+
+def print_diff_table(results: Results, old: str, new: str) -> list[str]:
+    """Every metric: old, new, the paired difference; returns the metrics that moved."""
+    summary = results.summary
+    policies, diff = summary["policies"], summary["comparisons"]["new-vs-old"]
+    currency = results.study.scenario.currency
+    table = Table(
+        title=f"{summary['scenario']}: {summary['replications']} replications, "
+        f"seed {summary['seed']}; new = {new}, old = {old}"
+    )
+    for column in ("metric", "unit", "old", "new", "new - old"):
+        table.add_column(column, justify="left" if column in ("metric", "unit") else "right")
+    moved = []
+    for m in CATALOGUE:
+        d = diff[m.name]
+        cell = format_cell(d, m.unit)
+        if d["significant"]:
+            moved.append(m.name)
+            cell += " *"
+        table.add_row(
+            m.name,
+            _unit_label(m.unit, currency),
+            format_cell(policies["old"]["metrics"][m.name], m.unit),
+            format_cell(policies["new"]["metrics"][m.name], m.unit),
+            cell,
+        )
+    out_console.print(table)
+    out_console.print("* the 95% interval of the paired difference excludes 0")
+    return moved
+
+
+@main.command("schema")
+@click.argument("kind", type=click.Choice(["policy", "scenario", "test"]))
+def schema_command(kind: str) -> None:
+    """Print the JSON Schema (draft-07) of policy, scenario or test (expectation) files."""
+    import json
+
+    from sim.model.schema import json_schema
+
+    click.echo(json.dumps(json_schema(kind), indent=2, ensure_ascii=False))
+
+
 @main.command("metrics")
 def metrics_command() -> None:
     """Print the metric catalogue: name, unit, better direction, meaning."""
@@ -418,12 +586,14 @@ def format_cell(value: dict[str, Any], unit: str = "") -> str:
     mean, ci = value["mean"], value["ci95"]
     if mean is None or (isinstance(mean, float) and math.isnan(mean)):
         return "n/a"
-    scale, fmt = (100.0, "{:.2f}") if unit == "share" else (1.0, "{:.4g}")
-    text = fmt.format(mean * scale)
-    if ci is not None:
-        half = (ci[1] - ci[0]) / 2 * scale
-        text += " ± " + (fmt.format(half) if unit == "share" else f"{half:.2g}")
-    return text
+    if unit == "share":
+        text = f"{mean * 100:.2f}"
+        return text if ci is None else f"{text} ± {(ci[1] - ci[0]) / 2 * 100:.2f}"
+    text = f"{mean:,.0f}" if abs(mean) >= 10_000 else f"{mean:.4g}"
+    if ci is None:
+        return text
+    half = (ci[1] - ci[0]) / 2
+    return f"{text} ± " + (f"{half:,.0f}" if half >= 100 else f"{half:.2g}")
 
 
 if __name__ == "__main__":

@@ -206,12 +206,14 @@ class GammaAmount(Gamma[NonNegative]): ...
 class EmpiricalAmount(Empirical[NonNegative]): ...
 
 
-def _family(union: Any) -> Any:
-    return Annotated[union, Field(discriminator="dist"), BeforeValidator(_shorthand)]
+def _family(union: Any, bare: Any) -> Any:
+    shorthand = BeforeValidator(_shorthand, json_schema_input_type=bare | union)
+    return Annotated[union, Field(discriminator="dist"), shorthand]
 
 
 TimeDist = _family(
-    FixedTime | ExponentialTime | LogNormalTime | UniformTime | GammaTime | EmpiricalTime
+    FixedTime | ExponentialTime | LogNormalTime | UniformTime | GammaTime | EmpiricalTime,
+    DurationField,
 )
 """A distribution of durations (clock time or business days)."""
 AmountDist = _family(
@@ -220,7 +222,8 @@ AmountDist = _family(
     | LogNormalAmount
     | UniformAmount
     | GammaAmount
-    | EmpiricalAmount
+    | EmpiricalAmount,
+    NonNegative,
 )
 """A distribution of non-negative amounts (money)."""
 Distribution = _Dist[Any]

@@ -97,7 +97,7 @@ def load_study(path: str | Path, overrides: list[Override] = ()) -> Study:  # ty
                 problems.extend(exc.problems)
             continue
         if scenario is not None:
-            problems += _fit_problems(scenario, policies[file.stem], doc, index)
+            problems += fit_problems(scenario, policies[file.stem], doc, index)
     if scenario is not None and scenario.baseline is not None and not problems:
         problems += _baseline_problems(scenario.baseline, list(policies), doc)
     if problems or scenario is None:
@@ -159,7 +159,7 @@ def policy_problems(policy: Policy, doc: Document) -> list[Problem]:
     return problems
 
 
-def _fit_problems(scenario: Scenario, policy: Policy, doc: Document, index: int) -> list[Problem]:
+def fit_problems(scenario: Scenario, policy: Policy, doc: Document, index: int) -> list[Problem]:
     """Does the scenario give this policy all it needs (payment methods, causes, money)?"""
     problems = []
     for method in scenario.policies[index].payment_mix:

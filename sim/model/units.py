@@ -6,7 +6,15 @@ import math
 import re
 from typing import Annotated, Any, NamedTuple
 
-from pydantic import AfterValidator, BeforeValidator, Field, PlainSerializer, Strict, StrictBool
+from pydantic import (
+    AfterValidator,
+    BeforeValidator,
+    Field,
+    PlainSerializer,
+    Strict,
+    StrictBool,
+    WithJsonSchema,
+)
 
 HOURS_PER_UNIT = {
     "s": 1 / 3600,
@@ -130,8 +138,32 @@ def _sums_to_one(shares: dict[str, float]) -> dict[str, float]:
     return shares
 
 
-DurationField = Annotated[Duration, BeforeValidator(parse_duration), PlainSerializer(str)]
-ClockTime = Annotated[float, BeforeValidator(parse_clock_time)]
+DURATION_PATTERN = (
+    r"^\s*(\d+(\.\d+)?\s*(business days?|working days?|bd)"
+    r"|(\d+(\.\d+)?\s*[a-zA-Z]+\s*)+)$"
+)
+DurationField = Annotated[
+    Duration,
+    BeforeValidator(parse_duration),
+    PlainSerializer(str),
+    WithJsonSchema(
+        {
+            "anyOf": [{"type": "string", "pattern": DURATION_PATTERN}, {"const": 0}],
+            "description": "a duration with its unit: 30m, 2h, 1.5d, 1h30m or 3 business days",
+        }
+    ),
+]
+ClockTime = Annotated[
+    float,
+    BeforeValidator(parse_clock_time),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": r"^([01]?\d|2[0-3]):[0-5]\d$",
+            "description": "a clock time, HH:MM",
+        }
+    ),
+]
 # Numbers and flags are strict: YAML already typed them, so `true` is no 1 and `no` no false.
 Flag = StrictBool
 Count = Annotated[int, Strict()]

@@ -1,0 +1,1 @@
+"""Policy regression tests: expectation files, their runner, the pytest plugin, diffs."""

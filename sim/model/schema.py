@@ -1,0 +1,70 @@
+"""JSON Schemas (draft-07) of the file formats, for editors: completion and checking.
+
+Generated from the models, so they cannot drift from what cancelsim accepts; a test
+keeps the copies in schemas/ in sync. Every bundled YAML file names its schema in a
+first-line comment `# yaml-language-server: $schema=...`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel
+from pydantic.json_schema import GenerateJsonSchema
+from pydantic_core import core_schema
+
+DATE_KEY = r"^\d{4}-\d{2}-\d{2}$"
+
+
+class Draft7(GenerateJsonSchema):
+    """Pydantic's generator, with dated values written as a value or a date mapping."""
+
+    def dict_schema(self, schema: core_schema.DictSchema) -> dict[str, Any]:
+        keys = schema.get("keys_schema", {})
+        if keys.get("type") != "date":
+            return super().dict_schema(schema)
+        value = self.generate_inner(schema["values_schema"]) if "values_schema" in schema else {}
+        dated = {
+            "type": "object",
+            "patternProperties": {DATE_KEY: value},
+            "additionalProperties": False,
+            "minProperties": 1,
+            "description": "a value, or a mapping from effective date (YYYY-MM-DD) to "
+            "the value in force from that date",
+        }
+        return {"anyOf": [value, dated]}
+
+
+def json_schema(kind: str) -> dict[str, Any]:
+    """The schema of `policy`, `scenario` or `test` files."""
+    from sim.checks.expectations import ExpectationFile
+    from sim.model.policy import Policy
+    from sim.model.scenario import Scenario
+
+    models: dict[str, type[BaseModel]] = {"policy": Policy, "scenario": Scenario,
+                                          "test": ExpectationFile}
+    schema = models[kind].model_json_schema(
+        schema_generator=Draft7, ref_template="#/definitions/{model}"
+    )
+    schema = _draft7(schema)
+    schema["definitions"] = schema.pop("$defs", {})
+    return {
+        "$schema": "http://json-schema.org/draft-07/schema#",
+        "$id": f"https://cancelsim.invalid/schemas/{kind}.schema.json",
+        **schema,
+    }
+
+
+def _draft7(node: Any) -> Any:
+    """Draft 2020-12 constructs that draft-07 spells differently."""
+    if isinstance(node, list):
+        return [_draft7(n) for n in node]
+    if not isinstance(node, dict):
+        return node
+    out = {k: _draft7(v) for k, v in node.items() if k != "prefixItems"}
+    if "prefixItems" in node:
+        out["items"] = _draft7(node["prefixItems"])
+        out.setdefault("additionalItems", False)
+    if "$defs" in node:
+        out["$defs"] = _draft7(node["$defs"])
+    return out

@@ -1,0 +1,243 @@
+"""Policy regression tests, policy diffs, effective dates end to end, editor schemas."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import jsonschema
+import pytest
+import yaml
+from click.testing import CliRunner
+
+import sim
+from sim.checks.runner import matches
+from sim.cli import main
+from sim.model.schema import json_schema
+from sim.model.yamlfile import read_document
+
+BAD = Path("tests/fixtures/bad_tests")
+
+
+def copy_of_the_project(root: Path, tmp_path: Path) -> Path:
+    """Policies, scenarios and expectation files in a folder the test may edit."""
+    for folder in ("policies", "scenarios", "tests/policies"):
+        shutil.copytree(root / folder, tmp_path / folder)
+    return tmp_path
+
+
+def edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text(encoding="utf-8")
+    assert old in text
+    path.write_text(text.replace(old, new), encoding="utf-8")
+
+
+def test_the_bundled_expectations_pass(root, monkeypatch):
+    monkeypatch.chdir(root)
+    result = CliRunner().invoke(main, ["test", "-k", "amazon and not metric", "--jobs", "1"])
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines()[-1] == "4 passed, 0 failed"
+
+
+def test_a_four_hour_amazon_window_fails_naming_the_moved_metrics(root, tmp_path, monkeypatch):
+    copy = copy_of_the_project(root, tmp_path)
+    edit(copy / "policies" / "amazon.yaml", "  window: 30m ", "  window: 4h  ")
+    monkeypatch.chdir(copy)
+    result = CliRunner().invoke(main, ["test", "tests/policies/amazon.yaml", "--jobs", "1"])
+    assert result.exit_code == 1
+    failures = [line for line in result.output.splitlines() if line.startswith("FAIL")]
+    assert any(
+        "'buyers cancel alone within the 30-minute window': self_cancel_share = " in line
+        and "expected about 0.0185" in line
+        for line in failures
+    )
+    assert any("request_cancel_share = " in line for line in failures)
+    assert result.output.splitlines()[-1] == "2 passed, 1 failed"
+
+
+def test_removing_taobaos_24_hour_rule_fails(root, tmp_path, monkeypatch):
+    copy = copy_of_the_project(root, tmp_path)
+    edit(
+        copy / "policies" / "taobao.yaml",
+        "  platform_approves_after: 24h ",
+        "  platform_approves_after: null",
+    )
+    monkeypatch.chdir(copy)
+    result = CliRunner().invoke(
+        main, ["test", "tests/policies/taobao.yaml", "-k", "silence", "--jobs", "1"]
+    )
+    assert result.exit_code == 1
+    assert "auto_approved_share = 0 [0, 0], expected about 0.0018" in result.output
+
+
+@pytest.mark.parametrize(
+    "name", sorted(p.name for p in BAD.glob("*.yaml") if p.name != "expected.yaml")
+)
+def test_a_broken_expectation_file_gets_its_one_line_errors(root, monkeypatch, name):
+    monkeypatch.chdir(root)
+    expected = yaml.safe_load((BAD / "expected.yaml").read_text(encoding="utf-8"))[name]
+    result = CliRunner().invoke(main, ["test", str(BAD / name), "--jobs", "1"])
+    assert result.exit_code == 2
+    assert result.stderr.splitlines() == expected
+    assert "Traceback" not in result.output
+
+
+def test_the_pytest_plugin_reports_a_broken_file_without_a_traceback(root, tmp_path):
+    folder = tmp_path / "tests" / "policies"
+    folder.mkdir(parents=True)
+    shutil.copy(root / BAD / "unknown_key.yaml", folder / "typo.yaml")
+    edit(
+        folder / "typo.yaml",
+        "../../../scenarios/quick.yaml",
+        str(root / "scenarios" / "quick.yaml"),
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(folder)],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        check=False,
+    )
+    assert done.returncode == 1, done.stdout
+    assert (
+        "typo.yaml:7:5: cases[0].expct: unknown key 'expct'; did you mean 'expect'?" in done.stdout
+    )
+    assert "Traceback" not in done.stdout
+
+
+def test_k_expressions():
+    words = {"amazon headline outcomes", "amazon", "metric"}
+    assert matches("amazon", words) and not matches("taobao", words)
+    assert matches("amazon and not taobao", words)
+    assert matches("(taobao or metric) and amazon", words)
+    with pytest.raises(ValueError, match="not closed"):
+        matches("(amazon", words)
+
+
+def test_diff_lists_the_rule_change_and_exits_1(root, tmp_path, monkeypatch):
+    changed = tmp_path / "amazon.yaml"
+    shutil.copy(root / "policies" / "amazon.yaml", changed)
+    edit(changed, "  window: 30m ", "  window: 4h  ")
+    monkeypatch.chdir(root)
+    result = CliRunner().invoke(
+        main,
+        [
+            "diff",
+            "policies/amazon.yaml",
+            str(changed),
+            "--scenario",
+            "scenarios/quick.yaml",
+            "--reps",
+            "3",
+            "--jobs",
+            "1",
+        ],
+    )
+    assert result.exit_code == 1, result.output
+    assert "  self_cancel.window: 30m -> 4h" in result.output
+    assert "moved significantly: " in result.output and "self_cancel_share" in result.output
+
+
+def test_diff_against_git_finds_nothing_when_nothing_changed(root, tmp_path):
+    repo = tmp_path / "repo"
+    shutil.copytree(root / "policies", repo / "policies")
+    shutil.copytree(root / "scenarios", repo / "scenarios")
+    git = ["git", "-c", "user.email=t@t", "-c", "user.name=t"]
+    subprocess.run([*git, "init", "-q", str(repo)], check=True)
+    subprocess.run([*git, "-C", str(repo), "add", "."], check=True)
+    subprocess.run([*git, "-C", str(repo), "commit", "-qm", "policies"], check=True)
+    edit(
+        repo / "policies" / "jd.yaml", "# yaml-language-server", "# edited\n# yaml-language-server"
+    )
+    result = CliRunner().invoke(
+        main,
+        [
+            "diff",
+            str(repo / "policies" / "jd.yaml") + "@HEAD",
+            str(repo / "policies" / "jd.yaml"),
+            "--scenario",
+            str(repo / "scenarios" / "quick.yaml"),
+            "--reps",
+            "2",
+            "--jobs",
+            "1",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert "(none)" in result.output and "No metric moved significantly." in result.output
+
+
+def test_diff_of_a_revision_that_git_does_not_have(root, monkeypatch):
+    monkeypatch.chdir(root)
+    result = CliRunner().invoke(
+        main, ["diff", "policies/amazon.yaml@no-such-rev", "policies/amazon.yaml"]
+    )
+    assert result.exit_code == 2
+    assert result.stderr.startswith("policies/amazon.yaml@no-such-rev: cannot read it from git")
+
+
+def test_auto_cancel_timing_switches_on_2020_09_30(root, tmp_path):
+    import pandas as pd
+
+    sim.run(
+        str(root / "scenarios" / "amazon-autocancel-2020.yaml"), replications=1, trace_dir=tmp_path
+    )
+    trace = pd.read_csv(tmp_path / "amazon-r0.csv")
+    auto = trace[trace.outcome == "auto_cancelled"]
+    days = (auto.closed_h - auto.placed_h) / 24
+    switch = 16 * 24.0  # 2020-09-30 00:00 local, 16 days after the start
+    before, after = days[auto.placed_h < switch], days[auto.placed_h >= switch]
+    assert len(before) > 100 and len(after) > 100
+    assert before.min() > 30  # 30 days after ship-by (2 business days after ordering)
+    assert after.max() < 16  # 7 business days after ship-by
+    assert after.min() >= 9
+
+
+@pytest.mark.parametrize("kind", ["policy", "scenario", "test"])
+def test_shipped_schemas_match_the_models(root, kind):
+    shipped = json.loads((root / "schemas" / f"{kind}.schema.json").read_text())
+    assert shipped == json_schema(kind), (
+        f"run: cancelsim schema {kind} > schemas/{kind}.schema.json"
+    )
+    jsonschema.Draft7Validator.check_schema(shipped)
+
+
+def bundled_files(root: Path) -> list[tuple[Path, str]]:
+    kinds = [("policies", "policy"), ("scenarios", "scenario"), ("tests/policies", "test")]
+    files = [(p, kind) for folder, kind in kinds for p in sorted((root / folder).glob("*.yaml"))]
+    files += [
+        (root / "benchmarks" / "reference.yaml", "scenario"),
+        (root / "benchmarks" / "reference-policy.yaml", "policy"),
+    ]
+    return files
+
+
+def plain(value):
+    """YAML data as JSON sees it: dates (also as keys) become ISO text."""
+    if isinstance(value, dict):
+        return {str(k): plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [plain(v) for v in value]
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return value
+
+
+def test_every_bundled_yaml_names_its_schema_and_follows_it(root):
+    for path, kind in bundled_files(root):
+        first = path.read_text(encoding="utf-8").splitlines()[0]
+        assert first.startswith("# yaml-language-server: $schema="), path
+        target = (path.parent / first.split("=", 1)[1]).resolve()
+        assert target == (root / "schemas" / f"{kind}.schema.json").resolve(), path
+        data = plain(read_document(path).data)
+        errors = list(jsonschema.Draft7Validator(json_schema(kind)).iter_errors(data))
+        assert not errors, (path, [e.message for e in errors[:3]])
+
+
+def test_schema_command_prints_json(root):
+    result = CliRunner().invoke(main, ["schema", "scenario"])
+    assert result.exit_code == 0
+    assert json.loads(result.output)["$schema"] == "http://json-schema.org/draft-07/schema#"
