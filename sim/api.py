@@ -228,7 +228,8 @@ def run_points(
         ]
     store = RunStore(Path(out) / "runs") if out is not None else None
     with open_executor(executor, jobs, scheduler) as pool:
-        results, failures = execute(specs, pool, store, progress)
+        window = len(specs) if scheduler else 2 * jobs + 2  # a cluster may have more workers
+        results, failures = execute(specs, pool, store, progress, window=window)
     summary = summarize(studies, points, results, reps, root_seed, failures)
     keys = {(s.point, s.policy_key, s.replication): run_key(s) for s in specs}
     meta = _meta(
@@ -250,8 +251,8 @@ def _points(
     parsed = [Override.parse(o) for o in overrides]
     axes = [Axis.parse(s) for s in sweep]
     if isinstance(study, Study):
-        if axes or study.scenario.sweep or parsed:
-            return load_points(study.path, parsed, axes)
+        if axes or study.scenario.sweep or parsed:  # reload, keeping the study's own overrides
+            return load_points(study.path, [*study.overrides, *parsed], axes)
         return sweep_points([]), [study]
     return load_points(study, parsed, axes)
 

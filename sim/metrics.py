@@ -23,8 +23,8 @@ CATALOGUE: tuple[Metric, ...] = (
         "refund_hours_p50",
         "h",
         False,
-        "Median time from the start of a cancellation (the buyer's intent, or the seller's "
-        "or platform's cancel) to the money being back with the buyer.",
+        "Median time from the start of a cancellation (the buyer's wish to cancel, or else "
+        "the seller's or platform's cancel) to the money being back with the buyer.",
     ),
     Metric("refund_hours_p90", "h", False, "90th percentile of the refund time."),
     Metric("refund_hours_p99", "h", False, "99th percentile of the refund time."),
@@ -33,8 +33,7 @@ CATALOGUE: tuple[Metric, ...] = (
         "cancel_intent_share",
         "share",
         None,
-        "Orders whose buyer wanted to cancel before delivery (same in every policy under "
-        "common random numbers).",
+        "Orders whose buyer wanted to cancel (same in every policy under common random numbers).",
     ),
     Metric("self_cancel_share", "share", None, "Orders the buyer cancelled alone, at once."),
     Metric(

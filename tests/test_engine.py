@@ -213,3 +213,60 @@ def test_a_longer_window_never_lowers_the_self_cancel_share(root, short, extra, 
         return run(study, "amazon", seed=seed).metrics["self_cancel_share"]
 
     assert share(short + extra) >= share(short)
+
+
+def test_no_empty_day_after_a_horizon_that_ends_at_midnight(quick_study):
+    result = run(quick_study, "amazon")
+    assert len(result.daily_orders) == 8 and result.daily_orders[-1] > 0
+
+
+def test_after_delivery_only_a_return_is_left(root):
+    """Buyers who want out only days after shipment: no interception, no refusal."""
+    study = study_with(
+        root,
+        "buyers.intent_delay=20d",
+        "buyers.pursue_after_shipment=1",
+        "buyers.cancel_intent=0.2",
+        "delivery.transit=2d",
+    )
+    for key in ("amazon", "taobao"):
+        counts = run(study, key).outcome_counts
+        assert counts["returned"] > 0
+        assert counts["intercepted"] == counts["refused_delivery"] == 0
+
+
+def test_before_delivery_the_parcel_is_refused_or_intercepted(root):
+    study = study_with(root, "buyers.pursue_after_shipment=1", "delivery.transit=30d")
+    counts = run(study, "taobao").outcome_counts
+    assert counts["intercepted"] > 0 and counts["refused_delivery"] > 0
+    assert counts["returned"] == 0
+
+
+def test_the_refund_clock_starts_at_the_buyers_wish(root):
+    """A buyer who asked to cancel, then saw the order auto-cancelled: the wait counts."""
+    study = study_with(
+        root,
+        "buyers.cancel_intent=0",
+        "buyers.chase_unshipped_after=1h",
+        "sellers.types.home.never_ships=1",
+        "sellers.types.home.cancels={}",
+        "amazon.auto_cancel.after=1d",
+        "sellers.types.home.answers={accept: 0, refuse: 0, ignore: 1}",
+    )
+    result = run(study, "amazon")
+    auto = result.refund_hist[list(Outcome).index(Outcome.AUTO_CANCELLED)]
+    assert auto.sum() > 0
+    # ship-by (2 business days) + 1 day after the chase at 1 h: at least about 2 days
+    assert quantile_from_hist(auto, 0.01) > 40
+
+
+def test_first_full_day_after_the_warmup():
+    import datetime as dt
+
+    from sim.engine.simulate import first_full_day
+    from sim.model.calendar import BusinessCalendar
+
+    midnight = BusinessCalendar("none", dt.date(2026, 3, 2), 10, hour_offset=0.0)
+    noon = BusinessCalendar("none", dt.date(2026, 3, 2), 10, hour_offset=12.0)
+    assert first_full_day(midnight, 24.0) == 1
+    assert first_full_day(noon, 24.0) == 2  # the warm-up ends at noon of day 1

@@ -221,3 +221,79 @@ def test_ci_half_widths_shrink_with_replications(quick):
 
     assert width(many) < width(few)
     assert not math.isnan(many["policies"]["amazon"]["metrics"]["self_cancel_share"]["mean"])
+
+
+def test_the_order_of_a_payment_mix_is_part_of_the_run_key(quick):
+    from sim.experiment.store import run_key
+
+    a = sim.load(quick, SMALL)
+    b = sim.load(
+        quick,
+        [*SMALL, "policies.0.payment_mix={gift_card: 0.1, credit_card: 0.6, debit_card: 0.3}"],
+    )
+    spec_a = sim.RunSpec("amazon", a.policies["amazon"], a.scenario, 0, 1)
+    spec_b = sim.RunSpec("amazon", b.policies["amazon"], b.scenario, 0, 1)
+    assert run_key(spec_a) != run_key(spec_b)
+    assert sim.simulate(spec_a).metrics != sim.simulate(spec_b).metrics
+
+
+def test_a_trace_asked_for_later_is_written(quick, tmp_path):
+    out = tmp_path / "o"
+    sim.run(quick, replications=1, out=out, overrides=SMALL)
+    sim.run(quick, replications=1, out=out, overrides=SMALL, trace_dir=tmp_path / "trace")
+    assert sorted(p.name for p in (tmp_path / "trace").iterdir()) == [
+        "amazon-r0.csv",
+        "jd-r0.csv",
+        "taobao-r0.csv",
+    ]
+
+
+def test_a_loaded_study_keeps_its_overrides_in_a_sweep(quick):
+    study = sim.load(quick, [*SMALL, "buyers.cancel_intent=0.5"])
+    results = sim.run(study, replications=1, sweep=["amazon.self_cancel.window=30m"])
+    share = results.summary["points"][0]["policies"]["amazon"]["metrics"]["cancel_intent_share"]
+    assert share["mean"] > 0.4
+
+
+def test_an_interrupted_inline_run_keeps_the_runs_before_it(quick, tmp_path, monkeypatch):
+    import sim.experiment.runner as runner
+
+    calls = []
+    real = runner.simulate
+
+    def third_is_interrupted(spec):
+        calls.append(spec)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return real(spec)
+
+    monkeypatch.setattr(runner, "simulate", third_is_interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        sim.run(quick, replications=2, out=tmp_path, overrides=SMALL, jobs=1)
+    assert len(list((tmp_path / "runs").glob("*.json"))) == 2
+
+
+def test_a_dead_worker_is_a_failed_run_not_a_crash(quick):
+    from concurrent.futures import Executor, Future
+    from concurrent.futures.process import BrokenProcessPool
+
+    from sim.experiment.runner import execute
+
+    class Broken(Executor):
+        def submit(self, fn, /, *args, **kwargs):
+            future = Future()
+            future.set_exception(BrokenProcessPool("a worker died"))
+            return future
+
+    study = sim.load(quick, SMALL)
+    specs = [
+        sim.RunSpec("amazon", study.policies["amazon"], study.scenario, r, 1) for r in range(2)
+    ]
+    results, failures = execute(specs, Broken(), None)
+    assert not results and len(failures) == 2
+    assert "the worker failed: BrokenProcessPool: a worker died" in failures[0].error
+
+
+def test_the_seed_cannot_be_swept(quick):
+    with pytest.raises(sim.InputError, match="seed cannot be swept"):
+        sim.run(quick, sweep=["seed=1,2"])

@@ -11,6 +11,7 @@ computed when a cancellation happens, so they need no event of their own.
 
 from __future__ import annotations
 
+import math
 from collections import deque
 from collections.abc import Generator
 from typing import Any, cast
@@ -108,7 +109,7 @@ class Market:
         self.chase_after = chase.hours if chase is not None else None
         self.mix = np.cumsum([payment_mix[m] for m in compiled.methods])
         self.open: dict[int, Order] = {}
-        days = self.calendar.day_of(scenario.horizon.amount) + 1
+        days = math.ceil((scenario.horizon.amount + self.calendar.hour_offset) / 24)
         self.recorder = Recorder(
             self.people.count, days, len(compiled.methods), self.warmup, self.end
         )
@@ -296,37 +297,30 @@ class Market:
         )
 
     def after_shipment(self, order: Order) -> None:
-        """A buyer who wanted out of a shipped order: intercept, refuse or return, or keep."""
+        """A buyer who wanted out of a shipped order: before delivery the carrier may stop
+        the parcel, or the buyer refuses it at the door; after delivery only a return is
+        left. Without a path (or the wish to use one) the buyer keeps it."""
         facts, row, now = order.facts, order.row, self.env.now
         after = self.compiled.policy.after_shipment
+        delivered = order.shipped_at + facts.transit[row]
+        u = facts.u_after[row]
         outcome, approved = Outcome.KEPT_AFTER_FAILED_CANCEL, 0.0
-        delivered = max(order.shipped_at + facts.transit[row], now)
-        if facts.pursue[row]:
-            for path in self.compiled.after_shipment_order:
-                if path == "interception":
-                    assert after.interception is not None
-                    if facts.u_intercept[row] < after.interception.success:
-                        outcome = Outcome.INTERCEPTED
-                        approved = self.delay(
-                            now, after.interception.refund_after, facts.u_after[row]
-                        )
-                        break
-                elif path == "refuse_delivery":
-                    assert after.refuse_delivery is not None
-                    outcome = Outcome.REFUSED_DELIVERY
-                    approved = self.delay(
-                        delivered, after.refuse_delivery.refund_after, facts.u_after[row]
-                    )
-                    break
-                else:
-                    assert after.return_ is not None
-                    outcome = Outcome.RETURNED
-                    approved = self.delay(
-                        delivered + facts.return_transit[row],
-                        after.return_.refund_after,
-                        facts.u_after[row],
-                    )
-                    break
+        if not facts.pursue[row]:
+            pass
+        elif (
+            now < delivered
+            and after.interception is not None
+            and (facts.u_intercept[row] < after.interception.success)
+        ):
+            outcome = Outcome.INTERCEPTED
+            approved = self.delay(now, after.interception.refund_after, u)
+        elif now < delivered and after.refuse_delivery is not None:
+            outcome = Outcome.REFUSED_DELIVERY
+            approved = self.delay(delivered, after.refuse_delivery.refund_after, u)
+        elif after.return_ is not None:
+            outcome = Outcome.RETURNED
+            sent = max(delivered, now)  # the parcel goes back once the buyer has it
+            approved = self.delay(sent + facts.return_transit[row], after.return_.refund_after, u)
         if outcome is Outcome.KEPT_AFTER_FAILED_CANCEL:
             self.close(order, outcome)
         else:
@@ -336,8 +330,13 @@ class Market:
     def cancel(
         self, order: Order, outcome: Outcome, at: float, started: float, cause: Cause | None = None
     ) -> None:
-        """Close the order and refund it: platform processing, then the payment rail."""
+        """Close the order and refund it: platform processing, then the payment rail.
+
+        The refund time runs from `started`, or from the buyer's own wish to cancel if
+        that came first (a buyer who asked, then saw the seller or platform cancel)."""
         facts, row, rules = order.facts, order.row, order.rules
+        if 0 <= order.intent_at < started:
+            started = order.intent_at
         processed = self.delay(at, rules.processing, facts.u_processing[row])
         release = rules.rail_release[order.method]
         if release is not None and not self.charged_at_order and order.stage < SHIPPED:

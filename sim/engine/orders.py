@@ -64,9 +64,7 @@ class OrderFacts:
         ).tolist()
         self.pack = _by_type(people, kind, u["pack"][:n], lambda t: t.pack_time)
         self.response = _by_type(people, kind, u["response"][:n], lambda t: t.response_time)
-        self.cause = _causes(people, kind, u["cancel"][:n])
-        never = np.array([people.types[k].never_ships for k in range(len(people.types))])
-        self.never_ships = (u["never_ships"][:n] < never[kind]).tolist()
+        self.cause, self.never_ships = _seller_fates(people, kind, u["cancel"][:n])
         accept = np.array([t.answers.accept for t in people.types])[kind]
         refuse = accept + np.array([t.answers.refuse for t in people.types])[kind]
         answer = u["answer"][:n]
@@ -92,14 +90,19 @@ def _by_type(people: Population, kind: np.ndarray, u: np.ndarray, dist_of) -> li
     return out.tolist()
 
 
-def _causes(people: Population, kind: np.ndarray, u: np.ndarray) -> list[Cause | None]:
-    """Which orders the seller will cancel on its own, and why (None: it will not)."""
-    table = np.zeros((len(people.types), len(CAUSES)))
+def _seller_fates(
+    people: Population, kind: np.ndarray, u: np.ndarray
+) -> tuple[list[Cause | None], list[bool]]:
+    """Which orders the seller cancels on its own (and why), and which it never ships.
+
+    One uniform per order, cut into the type's shares in order (each cause, then
+    never-ships, then the rest), so that the fates exclude each other as the shares say."""
+    shares = np.zeros((len(people.types), len(CAUSES) + 1))
     for k, seller_type in enumerate(people.types):
-        table[k] = [seller_type.cancels.get(c, 0.0) for c in CAUSES]
-    bounds = np.cumsum(table, axis=1)[kind]
-    index = (u[:, None] >= bounds).sum(axis=1)
-    return [CAUSES[i] if i < len(CAUSES) else None for i in index.tolist()]
+        shares[k] = [*(seller_type.cancels.get(c, 0.0) for c in CAUSES), seller_type.never_ships]
+    index = (u[:, None] >= np.cumsum(shares, axis=1)[kind]).sum(axis=1)
+    causes = [CAUSES[i] if i < len(CAUSES) else None for i in index.tolist()]
+    return causes, (index == len(CAUSES)).tolist()
 
 
 class Batch:

@@ -53,7 +53,6 @@ class CompiledPolicy:
     counted_outcomes: frozenset[Outcome]
     counted_causes: frozenset[Cause]
     fx: float  # scenario currency per unit of policy currency
-    after_shipment_order: tuple[str, ...]
 
     def rules_at(self, hours: float) -> Rules:
         return self.versions[bisect.bisect_right(self.starts, hours) - 1]
@@ -82,16 +81,6 @@ def compile_policy(
     metric = policy.seller_metric
     counted = frozenset(metric.counts) if metric else frozenset()
     causes = frozenset(r.cause for r in policy.seller_cancel.reasons.values() if r.counted)
-    after = policy.after_shipment
-    order = tuple(
-        name
-        for name, part in (
-            ("interception", after.interception),
-            ("refuse_delivery", after.refuse_delivery),
-            ("return", after.return_),
-        )
-        if part is not None
-    )
     return CompiledPolicy(
         key=key,
         policy=policy,
@@ -102,7 +91,6 @@ def compile_policy(
         counted_outcomes=counted,
         counted_causes=causes,
         fx=fx,
-        after_shipment_order=order,
     )
 
 

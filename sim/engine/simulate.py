@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -65,7 +66,7 @@ def simulate(spec: RunSpec) -> RunResult:
         compiled.counted_outcomes,
         metric.threshold if metric else None,
         int(metric.window.amount // 24) if metric else None,
-        calendar.day_of(scenario.warmup.amount),
+        first_full_day(calendar, scenario.warmup.amount),
     )
     return RunResult(
         policy=spec.policy_key,
@@ -82,6 +83,11 @@ def simulate(spec: RunSpec) -> RunResult:
         events=next(market.env._eid),  # SimPy's event counter: events scheduled in the run
         wall_seconds=time.perf_counter() - started,
     )
+
+
+def first_full_day(calendar: BusinessCalendar, warmup: float) -> int:
+    """The first local day that lies wholly after the warm-up: seller metrics count days."""
+    return math.ceil((warmup + calendar.hour_offset) / 24 - 1e-9)
 
 
 def _stem(file: str) -> str:

@@ -18,7 +18,7 @@ STREAMS: dict[str, tuple[str, ...]] = {
     "arrivals": ("gap",),
     "orders": ("seller", "value", "payment", "good_record"),
     "buyers": ("intent", "intent_delay", "pursue", "transit", "return_transit"),
-    "sellers": ("pack", "cancel", "never_ships", "response", "answer"),
+    "sellers": ("pack", "cancel", "response", "answer"),
     "rails": ("processing", "rail", "release", "intercept", "after_refund"),
 }
 """Stream name -> the uniform columns it yields for each order, in drawing order."""

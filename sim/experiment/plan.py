@@ -18,6 +18,8 @@ from sim.errors import InputError
 from sim.model.load import Override, Study, load_study
 from sim.model.yamlfile import parse_document
 
+UNSWEPT = {"seed", "replications", "sweep"}
+
 
 @dataclass(frozen=True)
 class Axis:
@@ -76,6 +78,13 @@ def load_points(
     path: str | Path, overrides: list[Override], cli_axes: list[Axis]
 ) -> tuple[list[Point], list[Study]]:
     """Every sweep point's study; the command line's axes replace the scenario's block."""
+    for axis in cli_axes:
+        if axis.key in UNSWEPT:
+            raise InputError.single(
+                "--sweep",
+                f"{axis.key} cannot be swept: every point uses "
+                "the experiment's seed and replications; use --seed/--reps",
+            )
     base = load_study(path, overrides)
     axes = cli_axes or [Axis.from_scenario(k, v) for k, v in base.scenario.sweep.items()]
     points = sweep_points(axes)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import traceback
 from collections.abc import Callable
-from concurrent.futures import Executor, as_completed
+from concurrent.futures import FIRST_COMPLETED, Executor, Future, as_completed, wait
 from dataclasses import dataclass
+from pathlib import Path
 
 from sim.engine.result import RunResult
 from sim.engine.simulate import RunSpec, simulate
@@ -45,34 +46,52 @@ def run_safely(spec: RunSpec) -> RunResult | RunFailure:
 
 
 def execute(
-    specs: list[RunSpec], executor: Executor, store: RunStore | None, done: Done | None = None
+    specs: list[RunSpec],
+    executor: Executor,
+    store: RunStore | None,
+    done: Done | None = None,
+    window: int = 8,
 ) -> tuple[list[RunResult], list[RunFailure]]:
-    """Results (stored ones reused) and failures, in the plan's order."""
+    """Results (stored ones reused) and failures, in the plan's order.
+
+    At most `window` runs are in flight at once, and each is stored and reported as soon
+    as it finishes, so an interruption keeps every finished run, whatever the executor.
+    """
     outcomes: dict[int, RunResult | RunFailure] = {}
     todo = []
     for index, spec in enumerate(specs):
-        cached = store.load(spec) if store else None
+        cached = store.load(spec) if store and _reusable(spec) else None
         if cached is None:
             todo.append(index)
             continue
         outcomes[index] = cached
         if done:
             done(spec, cached, True)
-    futures = {executor.submit(run_safely, specs[i]): i for i in todo}
+
+    def finish(future: Future[RunResult | RunFailure], index: int) -> None:
+        outcome = _outcome(future, specs[index])
+        outcomes[index] = outcome
+        if store is not None:
+            if isinstance(outcome, RunFailure):
+                store.save_failure(specs[index], outcome.__dict__)
+            else:
+                store.save(specs[index], outcome)
+        if done:
+            done(specs[index], outcome, False)
+
+    pending: dict[Future[RunResult | RunFailure], int] = {}
     try:
-        for future in as_completed(futures):
-            index = futures[future]
-            outcome = future.result()
-            outcomes[index] = outcome
-            if store is not None:
-                if isinstance(outcome, RunFailure):
-                    store.save_failure(specs[index], outcome.__dict__)
-                else:
-                    store.save(specs[index], outcome)
-            if done:
-                done(specs[index], outcome, False)
+        for index in todo:
+            pending[executor.submit(run_safely, specs[index])] = index
+            finished, _ = wait(
+                pending, timeout=0 if len(pending) < window else None, return_when=FIRST_COMPLETED
+            )
+            for future in finished:
+                finish(future, pending.pop(future))
+        for future in as_completed(list(pending)):
+            finish(future, pending.pop(future))
     except BaseException:
-        for future in futures:
+        for future in pending:
             future.cancel()
         raise
     ordered = [outcomes[i] for i in range(len(specs))]
@@ -80,3 +99,23 @@ def execute(
         [o for o in ordered if isinstance(o, RunResult)],
         [o for o in ordered if isinstance(o, RunFailure)],
     )
+
+
+def _reusable(spec: RunSpec) -> bool:
+    """A stored run serves unless a trace is asked for and not written yet."""
+    return spec.trace_path is None or Path(spec.trace_path).is_file()
+
+
+def _outcome(future: Future[RunResult | RunFailure], spec: RunSpec) -> RunResult | RunFailure:
+    """The run's result, or a failure also when its worker died (a broken pool, a killed
+    Dask worker), so that one crash does not end the batch without a report."""
+    try:
+        return future.result()
+    except Exception as exc:  # noqa: BLE001 - the worker itself failed
+        return RunFailure(
+            spec.policy_key,
+            spec.replication,
+            spec.point,
+            f"the worker failed: {type(exc).__name__}: {exc}",
+            traceback.format_exc(),
+        )

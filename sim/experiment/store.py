@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -21,8 +22,12 @@ NOT_IN_KEY = {"replications", "seed", "sweep", "baseline", "name", "description"
 
 
 def run_key(spec: RunSpec) -> str:
-    from sim import __version__
+    """The content hash of a run's inputs.
 
+    Mapping order is kept, not sorted: the order of payment methods and seller types
+    decides which order gets which (common random numbers). The code of the package and
+    the version of the holiday calendars are part of it too.
+    """
     scenario = spec.scenario.model_dump(mode="json", exclude=NOT_IN_KEY)
     content = {
         "policy_key": spec.policy_key,
@@ -30,10 +35,25 @@ def run_key(spec: RunSpec) -> str:
         "scenario": scenario,
         "seed": spec.seed,
         "replication": spec.replication,
-        "version": __version__,
+        "code": code_digest(),
     }
-    text = json.dumps(content, sort_keys=True, default=str)
+    text = json.dumps(content, default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+@lru_cache(maxsize=1)
+def code_digest() -> str:
+    """What the simulator is: its version, its Python sources, the holidays package."""
+    import holidays
+
+    from sim import __version__
+
+    digest = hashlib.sha256(f"{__version__} holidays {holidays.__version__}".encode())
+    package = Path(__file__).resolve().parent.parent
+    for source in sorted(package.rglob("*.py")):
+        digest.update(source.relative_to(package).as_posix().encode())
+        digest.update(source.read_bytes())
+    return digest.hexdigest()
 
 
 class RunStore:

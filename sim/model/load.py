@@ -47,6 +47,7 @@ class Study:
     policies: dict[str, Policy]
     path: str
     policy_paths: dict[str, str] = field(default_factory=dict)
+    overrides: tuple[Override, ...] = ()  # the --set values it was loaded with
 
 
 def load_policy(path: str | Path, overrides: list[Override] = ()) -> Policy:  # type: ignore[assignment]
@@ -103,7 +104,7 @@ def load_study(path: str | Path, overrides: list[Override] = ()) -> Study:  # ty
     if problems or scenario is None:
         raise InputError(problems)
     paths = {file.stem: str(file) for file, _ in files}
-    return Study(scenario, policies, str(path), paths)
+    return Study(scenario, policies, str(path), paths, tuple(overrides))
 
 
 def _policy_files(doc: Document, base: Path) -> list[tuple[Path, int]]:

@@ -155,6 +155,18 @@ class Scenario(Model):
     policies: list[PolicyRun] = Field(min_length=1)
     baseline: str | None = None  # compare every other policy with this one (a file stem)
     sweep: dict[str, Annotated[list[Any], Field(min_length=1)]] = {}
+
+    @field_validator("sweep")
+    @classmethod
+    def _sweepable(cls, value: dict[str, list[Any]]) -> dict[str, list[Any]]:
+        for key in value:
+            if key in ("seed", "replications", "sweep"):
+                raise ValueError(
+                    f"{key} cannot be swept: every point uses the experiment's "
+                    "seed and replications"
+                )
+        return value
+
     orders: OrderStream
     sellers: Sellers
     buyers: Buyers

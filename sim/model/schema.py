@@ -41,8 +41,11 @@ def json_schema(kind: str) -> dict[str, Any]:
     from sim.model.policy import Policy
     from sim.model.scenario import Scenario
 
-    models: dict[str, type[BaseModel]] = {"policy": Policy, "scenario": Scenario,
-                                          "test": ExpectationFile}
+    models: dict[str, type[BaseModel]] = {
+        "policy": Policy,
+        "scenario": Scenario,
+        "test": ExpectationFile,
+    }
     schema = models[kind].model_json_schema(
         schema_generator=Draft7, ref_template="#/definitions/{model}"
     )

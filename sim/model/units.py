@@ -58,7 +58,7 @@ class Duration(NamedTuple):
 
     def __str__(self) -> str:
         if self.business_days:
-            return f"{self.amount:g} business days"
+            return f"{self.amount:.12g} business days"
         return format_hours(self.amount)
 
 
@@ -67,10 +67,10 @@ def format_hours(hours: float) -> str:
     if hours == 0:
         return "0h"
     if hours % 24 == 0 and hours >= 48:
-        return f"{hours / 24:g}d"
+        return f"{hours / 24:.12g}d"
     if hours < 1 and (hours * 60) == round(hours * 60, 6):
-        return f"{hours * 60:g}m"
-    return f"{hours:g}h"
+        return f"{hours * 60:.12g}m"
+    return f"{hours:.12g}h"
 
 
 def parse_duration(value: Any) -> Duration:
