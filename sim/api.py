@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from sim.engine.result import RunResult
 from sim.engine.simulate import RunSpec
 from sim.experiment.executors import open_executor
-from sim.experiment.output import json_text, write_atomic, write_results
+from sim.experiment.output import json_text, open_results_folder, write_atomic, write_results
 from sim.experiment.plan import Axis, Point, load_points, plan, sweep_points
 from sim.experiment.runner import RunFailure, execute
 from sim.experiment.store import RunStore, run_key
@@ -131,7 +131,7 @@ class Results:
     def write(self, out: str | Path) -> Path:
         """Write summary.json, runs.csv, meta.json and what `cancelsim report` needs:
         every run under runs/, their list (manifest.json) and report_inputs.json."""
-        folder = Path(out)
+        folder = open_results_folder(Path(out))
         store = RunStore(folder / "runs")
         manifest = []
         for r in self.runs:
@@ -226,7 +226,7 @@ def run_points(
             replace(s, trace_path=str(Path(trace_dir) / _trace_name(s, trace_format)))
             for s in specs
         ]
-    store = RunStore(Path(out) / "runs") if out is not None else None
+    store = RunStore(open_results_folder(Path(out)) / "runs") if out is not None else None
     with open_executor(executor, jobs, scheduler) as pool:
         window = len(specs) if scheduler else 2 * jobs + 2  # a cluster may have more workers
         results, failures = execute(specs, pool, store, progress, window=window)

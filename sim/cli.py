@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import os
+import signal
 import sys
 from collections.abc import Callable
 from functools import wraps
@@ -21,7 +22,9 @@ from rich.table import Table
 from sim.api import Results, run_points
 from sim.engine.trace import parquet_available
 from sim.errors import InputError
+from sim.experiment.budget import too_big
 from sim.experiment.executors import default_jobs
+from sim.experiment.output import open_results_folder
 from sim.experiment.plan import Axis, load_points
 from sim.experiment.runner import RunFailure
 from sim.metrics import BY_NAME, CATALOGUE
@@ -140,6 +143,11 @@ def main() -> None:
     help="Trace file format; parquet needs pyarrow installed.",
 )
 @click.option("--no-report", is_flag=True, help="Skip report.html and plots/.")
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Run even when the scenario seems too large for this machine's memory.",
+)
 @input_errors_exit_2
 def run_command(
     scenario: Path,
@@ -154,6 +162,7 @@ def run_command(
     trace: bool,
     trace_format: str,
     no_report: bool,
+    force: bool,
 ) -> None:
     """Simulate SCENARIO under each of its policies and compare them.
 
@@ -165,11 +174,17 @@ def run_command(
     points, studies = load_points(
         scenario, [Override.parse(o) for o in overrides], [Axis.parse(a) for a in sweep]
     )
-    folder = out or Path("results") / studies[0].scenario.name
+    if not force:
+        for study in studies:
+            message = too_big(study.scenario, jobs)
+            if message:
+                raise InputError.single(str(scenario), message)
+    folder = open_results_folder(out or Path("results") / studies[0].scenario.name)
     reps = reps or studies[0].scenario.replications
     total = reps * sum(len(s.policies) for s in studies)
     failed: list[str] = []
     finished = 0
+    signal.signal(signal.SIGTERM, _terminate)
     with _progress_bar() as bar:
         task = bar.add_task("runs", total=total, failed=0)
 
@@ -194,20 +209,29 @@ def run_command(
                 trace_dir=folder / "trace" if trace else None,
                 trace_format=trace_format,
             )
-        except KeyboardInterrupt:
+        except KeyboardInterrupt as stop:
             bar.stop()
             err_console.print(
-                f"Interrupted: {finished} of {total} runs are kept in {folder}/runs/; "
-                "run the same command again to resume."
+                f"{'Stopped' if isinstance(stop, Terminated) else 'Interrupted'}: {finished} "
+                f"of {total} runs are kept in {folder}/runs/; run the same command again to "
+                "resume.",
+                markup=False,
+                soft_wrap=True,
             )
-            sys.exit(130)
-    results.write(folder)
-    print_tables(results)
-    written = "summary.json, runs.csv, meta.json"
-    if not no_report and results.runs:
-        with err_console.status("drawing the report"):
-            results.report(folder)
-        written += ", report.html, plots/"
+            sys.exit(143 if isinstance(stop, Terminated) else 130)
+        except OSError as exc:
+            bar.stop()
+            _cannot_write(folder, exc)
+    try:
+        results.write(folder)
+        print_tables(results)
+        written = "summary.json, runs.csv, meta.json"
+        if not no_report and results.runs:
+            with err_console.status("drawing the report"):
+                results.report(folder)
+            written += ", report.html, plots/"
+    except OSError as exc:
+        _cannot_write(folder, exc)
     out_console.print(
         f"Results in {folder}/ ({written}); {total} runs in {results.meta['wall_seconds']:.1f} s."
     )
@@ -216,6 +240,25 @@ def run_command(
         for line in sorted(failed):
             err_console.print(f"  {line}", markup=False)
         sys.exit(1)
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, handled like Ctrl-C: finished runs are kept, the command can be resumed."""
+
+
+def _terminate(signum: int, frame: Any) -> None:
+    raise Terminated
+
+
+def _cannot_write(folder: Path, exc: OSError) -> None:
+    err_console.print(
+        f"{folder}: cannot write the results: {exc.strerror or exc}; finished "
+        "runs are kept in runs/, free space or choose another --out and run "
+        "again",
+        markup=False,
+        soft_wrap=True,
+    )
+    sys.exit(1)
 
 
 def _progress_bar() -> Any:

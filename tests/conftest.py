@@ -12,6 +12,17 @@ _SCRATCH = tempfile.mkdtemp(prefix="cancelsim-tests-")
 os.environ.setdefault("MPLCONFIGDIR", os.path.join(_SCRATCH, "matplotlib"))
 os.environ.setdefault("DASK_TEMPORARY_DIRECTORY", os.path.join(_SCRATCH, "dask"))
 os.environ.setdefault("MPLBACKEND", "Agg")
+os.environ.setdefault("HYPOTHESIS_STORAGE_DIRECTORY", os.path.join(_SCRATCH, "hypothesis"))
+
+from hypothesis import settings  # noqa: E402
+from hypothesis.configuration import set_hypothesis_home_dir  # noqa: E402
+from hypothesis.database import DirectoryBasedExampleDatabase  # noqa: E402
+
+set_hypothesis_home_dir(os.path.join(_SCRATCH, "hypothesis"))
+settings.register_profile(
+    "cancelsim", database=DirectoryBasedExampleDatabase(os.path.join(_SCRATCH, "examples"))
+)
+settings.load_profile("cancelsim")
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -21,7 +21,7 @@ import simpy
 
 from sim.engine.arrivals import ArrivalClock
 from sim.engine.orders import ACCEPT, IGNORE, Batch, Order, OrderFacts, Population
-from sim.engine.recorder import Recorder
+from sim.engine.recorder import InvariantError, Recorder
 from sim.engine.rules import CompiledPolicy
 from sim.engine.streams import BLOCK, RandomStreams
 from sim.engine.trace import TraceWriter
@@ -32,6 +32,15 @@ from sim.model.scenario import Scenario, SellerType
 RELEASED, PACKING, PACKED, SHIPPED = (
     STAGE_ORDER[s] for s in ("released", "packing", "packed", "shipped")
 )
+
+
+def describe(order: Order) -> str:
+    """An order, for the report of an internal error."""
+    return (
+        f"order {order.seq} (placed at {order.placed:.3f} h, seller {order.seller}, "
+        f"stage {order.stage}, intent at {order.intent_at:.3f} h, shipped at "
+        f"{order.shipped_at:.3f} h)"
+    )
 
 
 class Desk:
@@ -343,6 +352,11 @@ class Market:
             refunded = self.delay(processed, release, facts.u_release[row])
         else:
             refunded = self.delay(processed, rules.rail_delay[order.method], facts.u_rail[row])
+        if refunded < started:
+            raise InvariantError(
+                f"{describe(order)}: refund at {refunded:.3f} h, before its "
+                f"cancellation at {started:.3f} h ({outcome})"
+            )
         self.close(order, outcome, cause, refunded, at)
         self.recorder.refund(outcome, order.measured, order.cents, order.method, started, refunded)
 
@@ -357,6 +371,8 @@ class Market:
         counted = outcome in self.counted_outcomes and (
             outcome is not Outcome.SELLER_CANCELLED or cause in self.compiled.counted_causes
         )
+        if order.closed:
+            raise InvariantError(f"{describe(order)} was given a second outcome, {outcome}")
         order.closed = True
         del self.open[order.seq]
         self.recorder.close(outcome, order.measured, order.cents, order.seller, order.day, counted)

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from sim.engine.recorder import EDGES, FAILED, OUTCOME_INDEX, OUTCOMES, Recorder
+from sim.engine.recorder import EDGES, FAILED, OUTCOME_INDEX, OUTCOMES, InvariantError, Recorder
 from sim.model.policy import Outcome
 
 
@@ -139,7 +139,20 @@ def metrics_of(
         "buyer_money_hours_held": rec.money_hours / n,
     }
     rates = _seller_metrics(rec, m, counted_outcomes, threshold, window_days, first_day)
+    check_bounds(m)
     return m, rates
+
+
+def check_bounds(metrics: dict[str, float]) -> None:
+    """Shares lie in [0, 1], times, amounts and counts are not negative (NaN: undefined)."""
+    from sim.metrics import BY_NAME
+
+    for name, value in metrics.items():
+        if math.isnan(value):
+            continue
+        share = BY_NAME[name].unit == "share" or name == "seller_cancel_rate"
+        if value < 0 or (share and value > 1 + 1e-12) or math.isinf(value):
+            raise InvariantError(f"metric {name} = {value!r} is out of its bounds")
 
 
 def _seller_metrics(

@@ -44,3 +44,30 @@ def write_results(out: Path, summary: dict, rows: list[dict[str, Any]], meta: di
     write_atomic(out / "summary.json", json_text(summary))
     write_atomic(out / "runs.csv", csv_text(rows))
     write_atomic(out / "meta.json", json_text(meta))
+
+
+MARKER = ".cancelsim"
+
+
+def open_results_folder(folder: Path) -> Path:
+    """Create (or reopen) a results folder; refuse a folder that holds something else.
+
+    A results folder carries a `.cancelsim` marker file, so that `--out` can never write
+    into, or later clean, a folder of the user's own files.
+    """
+    from sim.errors import InputError
+
+    if folder.exists() and not folder.is_dir():
+        raise InputError.single(str(folder), "is a file; --out needs a folder")
+    if folder.is_dir() and any(folder.iterdir()) and not (folder / MARKER).is_file():
+        raise InputError.single(
+            str(folder),
+            "exists and is not a cancelsim results folder; "
+            "choose another --out, or an empty or new folder",
+        )
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / MARKER).write_text("cancelsim results folder\n", encoding="utf-8")
+    except OSError as exc:
+        raise InputError.single(str(folder), f"cannot write here: {exc.strerror}") from None
+    return folder

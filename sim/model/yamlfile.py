@@ -147,7 +147,7 @@ def parse_document(raw: bytes | str, name: str) -> Document:
     except yaml.MarkedYAMLError as exc:
         raise _syntax_problem(exc, name) from None
     except yaml.YAMLError as exc:
-        raise InputError.single(name, f"not valid YAML: {exc}") from None
+        raise _other_problem(exc, text, name) from None
     if root is None:
         raise InputError.single(name, "no YAML document; expected a YAML mapping", line=1, col=1)
     doc = Document(name, None)
@@ -223,7 +223,24 @@ def _check_depth(text: str, name: str) -> None:
     except yaml.MarkedYAMLError as exc:
         raise _syntax_problem(exc, name) from None
     except yaml.YAMLError as exc:
-        raise InputError.single(name, f"not valid YAML: {exc}") from None
+        raise _other_problem(exc, text, name) from None
+
+
+def _other_problem(exc: yaml.YAMLError, text: str, name: str) -> InputError:
+    """A YAML error without a mark: a character YAML forbids, or something rarer."""
+    if isinstance(exc, yaml.reader.ReaderError):
+        before = text[: exc.position]
+        line = before.count("\n") + 1
+        col = exc.position - (before.rfind("\n") + 1) + 1
+        char = exc.character if isinstance(exc.character, int) else ord(str(exc.character)[0])
+        return InputError.single(
+            name,
+            f"a control character (U+{char:04X}) that YAML does not allow; remove it",
+            line=line,
+            col=col,
+        )
+    first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return InputError.single(name, f"not valid YAML: {first}", line=1, col=1)
 
 
 def _syntax_problem(exc: yaml.MarkedYAMLError, name: str) -> InputError:
@@ -252,13 +269,28 @@ class _Builder:
         self.constructor = constructor
         self.problems: list[Problem] = []
         self.nodes = 0
+        self.ancestors: set[int] = set()  # the collections being built, to catch cycles
 
     def build(self, node: Node, path: Path_) -> Any:
         self.nodes += 1
         if self.nodes > MAX_NODES:
             self._too_many(path)
         self.doc.value_at[path] = (node.start_mark.line + 1, node.start_mark.column + 1)
-        return self._value(node, path)
+        if id(node) in self.ancestors:
+            self._problem(
+                node,
+                path,
+                "an alias (*name) refers to data that contains it; "
+                "expected plain data without cycles",
+            )
+            return None
+        if not isinstance(node, MappingNode | SequenceNode):
+            return self._value(node, path)
+        self.ancestors.add(id(node))
+        try:
+            return self._value(node, path)
+        finally:
+            self.ancestors.discard(id(node))
 
     def _too_many(self, path: Path_) -> None:
         """Report at the innermost key: positions inside aliased data point at its anchor."""

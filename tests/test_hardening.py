@@ -1,0 +1,361 @@
+"""Hostile input, invariants in every run, crash-safe and resumable outputs."""
+
+from __future__ import annotations
+
+import errno
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import sim
+from sim.checks.runner import load_file
+from sim.cli import main
+from sim.engine.market import Market
+from sim.engine.recorder import InvariantError
+from sim.engine.result import check_bounds
+from sim.engine.rules import compile_policy
+from sim.engine.streams import RandomStreams
+from sim.errors import InputError
+from sim.model.calendar import BusinessCalendar
+from sim.model.load import load_policy, load_study
+from sim.model.policy import Outcome
+
+ROOT = Path(__file__).resolve().parent.parent
+SMALL = ["--set", "horizon=3d", "--set", "warmup=1d"]
+
+
+# ----------------------------------------------------------------- too large a scenario
+def test_a_scenario_too_large_for_memory_is_refused_with_an_estimate(tmp_path, monkeypatch):
+    import sim.experiment.budget as budget
+
+    monkeypatch.setattr(budget, "physical_memory", lambda: 2**30)  # a 1 GiB machine
+    scenario = str(ROOT / "scenarios" / "baseline.yaml")
+    result = CliRunner().invoke(
+        main,
+        [
+            "run",
+            scenario,
+            "--out",
+            str(tmp_path / "o"),
+            "--jobs",
+            "4",
+            "--set",
+            "orders.rate_per_hour=100000",
+        ],
+    )
+    assert result.exit_code == 2
+    assert re.match(
+        r".*baseline\.yaml: the scenario needs about [\d,]+ orders open at once, "
+        r"about [\d,.]+ GiB for 4 run\(s\) at a time, more than half of this "
+        r"machine's 1 GiB; .* --force",
+        result.stderr,
+    )
+    assert not (tmp_path / "o").exists()
+
+
+def test_force_runs_it_anyway(tmp_path, monkeypatch):
+    import sim.experiment.budget as budget
+
+    monkeypatch.setattr(budget, "physical_memory", lambda: 2**20)  # every scenario is "large"
+    result = CliRunner().invoke(
+        main,
+        [
+            "run",
+            str(ROOT / "scenarios" / "quick.yaml"),
+            "--out",
+            str(tmp_path / "o"),
+            "--reps",
+            "1",
+            "--no-report",
+            "--force",
+            *SMALL,
+        ],
+    )
+    assert result.exit_code == 0, result.output
+
+
+def test_the_estimate_grows_with_the_rate():
+    from sim.experiment.budget import estimate
+
+    small = load_study(ROOT / "scenarios" / "quick.yaml").scenario
+    big = small.model_copy(
+        update={"orders": small.orders.model_copy(update={"rate_per_hour": 1e6})}
+    )
+    assert estimate(big).open_orders > 1000 * estimate(small).open_orders
+
+
+# ----------------------------------------------------------------- the output folder
+def test_out_refuses_a_folder_of_other_files(tmp_path):
+    (tmp_path / "thesis.tex").write_text("precious")
+    result = CliRunner().invoke(
+        main, ["run", str(ROOT / "scenarios" / "quick.yaml"), "--out", str(tmp_path), *SMALL]
+    )
+    assert result.exit_code == 2
+    assert result.stderr.strip() == (
+        f"{tmp_path}: exists and is not a cancelsim results "
+        "folder; choose another --out, or an empty or new folder"
+    )
+    assert [p.name for p in tmp_path.iterdir()] == ["thesis.tex"]
+
+
+def test_out_that_cannot_be_created(tmp_path):
+    (tmp_path / "a-file").write_text("x")
+    result = CliRunner().invoke(
+        main,
+        [
+            "run",
+            str(ROOT / "scenarios" / "quick.yaml"),
+            "--out",
+            str(tmp_path / "a-file" / "results"),
+            *SMALL,
+        ],
+    )
+    assert result.exit_code == 2
+    assert "a-file/results: cannot write here: Not a directory" in result.stderr
+
+
+def test_a_full_disk_gives_a_clear_message(tmp_path, monkeypatch):
+    import sim.experiment.store as store
+
+    def full(path, text):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(store, "write_atomic", full)
+    result = CliRunner().invoke(
+        main,
+        [
+            "run",
+            str(ROOT / "scenarios" / "quick.yaml"),
+            "--out",
+            str(tmp_path / "o"),
+            "--reps",
+            "1",
+            "--jobs",
+            "1",
+            *SMALL,
+        ],
+    )
+    assert result.exit_code == 1
+    assert "cannot write the results: No space left on device" in result.stderr
+    assert "Traceback" not in result.output
+
+
+def test_every_output_is_written_whole_or_not_at_all(tmp_path, monkeypatch):
+    from sim.experiment import output
+
+    target = tmp_path / "summary.json"
+    target.write_text("old")
+
+    def broken(fd, *args, **kwargs):
+        raise OSError(errno.EIO, "I/O error")
+
+    monkeypatch.setattr(output.os, "fdopen", broken)
+    with pytest.raises(OSError):
+        output.write_atomic(target, "new")
+    assert target.read_text() == "old"
+    assert [p.name for p in tmp_path.iterdir()] == ["summary.json"]
+
+
+# ----------------------------------------------------------------- signals
+def _run(out: Path, *extra: str) -> subprocess.Popen:
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "sim",
+            "run",
+            str(ROOT / "scenarios" / "quick.yaml"),
+            "--out",
+            str(out),
+            "--reps",
+            "4",
+            "--jobs",
+            "1",
+            "--no-report",
+            *SMALL,
+            *extra,
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+@pytest.mark.parametrize("delay", [0.8, 1.6, 2.4])
+def test_sigterm_at_any_moment_resumes_to_the_same_summary(tmp_path, delay):
+    whole = tmp_path / "whole"
+    assert _run(whole).wait(timeout=120) == 0
+    out = tmp_path / "stopped"
+    process = _run(out)
+    time.sleep(delay)
+    process.send_signal(signal.SIGTERM)
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode in (0, 143), stderr
+    assert "Traceback" not in stderr
+    if process.returncode == 143:
+        assert "Stopped: " in stderr and "run the same command again to resume" in stderr
+    assert not list(out.rglob("*.tmp"))
+    again = _run(out)
+    assert again.wait(timeout=120) == 0
+    assert (out / "summary.json").read_bytes() == (whole / "summary.json").read_bytes()
+
+
+# ----------------------------------------------------------------- invariants
+def test_an_order_given_two_outcomes_is_an_internal_error_naming_it():
+    study = load_study(ROOT / "scenarios" / "quick.yaml")
+    scenario, policy = study.scenario, study.policies["amazon"]
+    calendar = BusinessCalendar("US", scenario.start.date(), 800)
+    run = scenario.policies[0]
+    compiled = compile_policy("amazon", policy, calendar, tuple(run.payment_mix), 1.0, 24 * 40)
+    market = Market(scenario, compiled, RandomStreams(1, 0), run.payment_mix)
+    market.env.run(until=5)
+    order = next(iter(market.open.values()))
+    market.close(order, Outcome.SHIPPED)
+    with pytest.raises(
+        InvariantError,
+        match=r"order \d+ \(placed at [\d.]+ h, seller \d+.*"
+        r"was given a second outcome",
+    ):
+        market.close(order, Outcome.SELF_CANCELLED)
+
+
+def test_metric_bounds_are_checked():
+    check_bounds({"self_cancel_share": 0.5, "refund_hours_p50": float("nan")})
+    with pytest.raises(InvariantError, match="self_cancel_share = 1.5 is out of its bounds"):
+        check_bounds({"self_cancel_share": 1.5})
+    with pytest.raises(InvariantError, match="refund_hours_p90"):
+        check_bounds({"refund_hours_p90": -1.0})
+
+
+def test_scenario_paths_are_relative_to_the_scenario_file(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    study = sim.load(str(ROOT / "scenarios" / "quick.yaml"))
+    assert Path(study.policy_paths["amazon"]) == ROOT / "policies" / "amazon.yaml"
+
+
+# ----------------------------------------------------------------- fuzzing
+FUZZ_FILES = [
+    "policies/amazon.yaml",
+    "policies/taobao.yaml",
+    "policies/jd.yaml",
+    "policies/jd-pop.yaml",
+    "scenarios/quick.yaml",
+    "tests/policies/amazon.yaml",
+]
+TOKENS = [
+    "",
+    "no",
+    "yes",
+    "1:30",
+    "-1",
+    "1e999",
+    ".nan",
+    "[",
+    "{",
+    "}",
+    "'",
+    '"',
+    "~",
+    "0x1F",
+    "010",
+    "2020-13-45",
+    "2019-02-29",
+    "&a",
+    "*a",
+    "0",
+    "99999999999999999999",
+    "true",
+    "!!python/object/apply:os.system ['true']",
+    "!!binary aGk=",
+    "30 fortnights",
+    "- x",
+    "? x",
+    "%YAML 1.1",
+    "---",
+    "...",
+    "<<: *a",
+    "\t",
+    "x: y: z",
+    "[[[[[[[[",
+]
+_PROJECT = Path(tempfile.mkdtemp(prefix="cancelsim-fuzz-"))
+for _folder in ("policies", "scenarios", "tests/policies"):
+    shutil.copytree(ROOT / _folder, _PROJECT / _folder)
+
+
+def mutate(lines: list[str], data: st.DataObject) -> list[str]:
+    lines = list(lines)
+    for _ in range(data.draw(st.integers(1, 3))):
+        if not lines:
+            lines.append(data.draw(st.text(max_size=20)))
+            continue
+        i = data.draw(st.integers(0, len(lines) - 1))
+        action = data.draw(
+            st.sampled_from(
+                ["delete", "duplicate", "swap", "value", "garbage", "truncate", "indent"]
+            )
+        )
+        if action == "delete":
+            del lines[i]
+        elif action == "duplicate":
+            lines.insert(i, lines[i])
+        elif action == "swap":
+            j = data.draw(st.integers(0, len(lines) - 1))
+            lines[i], lines[j] = lines[j], lines[i]
+        elif action == "value" and ":" in lines[i]:
+            key = lines[i].split(":", 1)[0]
+            lines[i] = f"{key}: {data.draw(st.sampled_from(TOKENS))}"
+        elif action == "garbage":
+            lines.insert(i, data.draw(st.one_of(st.sampled_from(TOKENS), st.text(max_size=30))))
+        elif action == "truncate":
+            lines = lines[:i]
+        else:
+            lines[i] = " " * data.draw(st.integers(1, 5)) + lines[i]
+    return lines
+
+
+def load_any(relative: str, path: Path) -> None:
+    if relative.startswith("policies/"):
+        load_policy(path)
+    elif relative.startswith("scenarios/"):
+        load_study(path)
+    else:
+        load_file(path)
+
+
+@settings(
+    max_examples=int(os.environ.get("CANCELSIM_FUZZ_EXAMPLES", "120")),
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+@given(data=st.data())
+def test_mutated_files_are_valid_or_refused_line_by_line(data):
+    relative = data.draw(st.sampled_from(FUZZ_FILES))
+    path = _PROJECT / relative
+    original = (ROOT / relative).read_text(encoding="utf-8")
+    text = "\n".join(mutate(original.splitlines(), data)) + "\n"
+    path.write_text(text, encoding="utf-8")
+    try:
+        load_any(relative, path)
+    except InputError as exc:
+        assert exc.problems
+        for problem in exc.problems:
+            line = str(problem)
+            assert "\n" not in line and "Traceback" not in line
+            assert problem.file and problem.message
+            if problem.file != "--set":
+                assert problem.line >= 1, line
+                assert re.match(r"^\S.*:\d+:\d+: ", line), line
+    finally:
+        path.write_text(original, encoding="utf-8")
