@@ -74,6 +74,18 @@ def input_errors_exit_2(command: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
+jobs_option = click.option(
+    "--jobs",
+    type=click.IntRange(1, 1024),
+    default=default_jobs,
+    show_default="all cores",
+    help="Runs at once (local processes, or Dask workers).",
+)
+seed_option = click.option(
+    "--seed", type=click.IntRange(0), help="Root seed [default: the scenario's]."
+)
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="cancelsim")
 def main() -> None:
@@ -95,7 +107,7 @@ def main() -> None:
 @click.option(
     "--reps", type=click.IntRange(1, 10_000), help="Replications [default: the scenario's]."
 )
-@click.option("--seed", type=click.IntRange(0), help="Root seed [default: the scenario's].")
+@seed_option
 @click.option(
     "--set",
     "overrides",
@@ -111,13 +123,7 @@ def main() -> None:
     help="Run every combination of these values (full factorial; replaces the scenario's "
     "sweep: block). KEY as for --set. Repeatable.",
 )
-@click.option(
-    "--jobs",
-    type=click.IntRange(1, 1024),
-    default=default_jobs,
-    show_default="all cores",
-    help="Runs at once (local processes, or Dask workers).",
-)
+@jobs_option
 @click.option(
     "--executor",
     type=click.Choice(["process", "dask"]),
@@ -326,13 +332,7 @@ def report_command(folder: Path) -> None:
     metavar="EXPR",
     help="Only cases whose name, file or keywords match, e.g. 'amazon and not metric'.",
 )
-@click.option(
-    "--jobs",
-    type=click.IntRange(1, 1024),
-    default=default_jobs,
-    show_default="all cores",
-    help="Runs at once.",
-)
+@jobs_option
 @input_errors_exit_2
 def test_command(paths: tuple[Path, ...], expression: str | None, jobs: int) -> None:
     """Run policy regression tests (expectation files; default: tests/policies/).
@@ -402,14 +402,8 @@ def _expectation_files(paths: tuple[Path, ...]) -> list[Path]:
 @click.option(
     "--reps", type=click.IntRange(2, 10_000), help="Replications [default: the scenario's]."
 )
-@click.option("--seed", type=click.IntRange(0), help="Root seed [default: the scenario's].")
-@click.option(
-    "--jobs",
-    type=click.IntRange(1, 1024),
-    default=default_jobs,
-    show_default="all cores",
-    help="Runs at once.",
-)
+@seed_option
+@jobs_option
 @input_errors_exit_2
 def diff_command(
     old: str, new: str, scenario_path: Path, reps: int | None, seed: int | None, jobs: int
