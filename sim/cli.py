@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import signal
 import sys
 from collections.abc import Callable
@@ -180,28 +181,29 @@ def run_command(
     points, studies = load_points(
         scenario, [Override.parse(o) for o in overrides], [Axis.parse(a) for a in sweep]
     )
-    if not force:
-        for study in studies:
-            message = too_big(study.scenario, jobs)
-            if message:
-                raise InputError.single(str(scenario), message)
-    folder = open_results_folder(out or Path("results") / studies[0].scenario.name)
     reps = reps or studies[0].scenario.replications
     total = reps * sum(len(s.policies) for s in studies)
+    if not force and not scheduler:  # a remote cluster's workers have their own memory
+        for study in studies:
+            message = too_big(study.scenario, min(jobs, total))
+            if message:
+                raise InputError.single(str(scenario), message)
+    folder = open_results_folder(out or Path("results") / safe_name(studies[0].scenario.name))
     failed: list[str] = []
     finished = 0
+
+    def done(spec: Any, outcome: Any, cached: bool) -> None:
+        nonlocal finished
+        finished += 1
+        if isinstance(outcome, RunFailure):
+            failed.append(outcome.describe())
+        bar.update(task, advance=1, failed=len(failed))
+
     signal.signal(signal.SIGTERM, _terminate)
-    with _progress_bar() as bar:
-        task = bar.add_task("runs", total=total, failed=0)
-
-        def done(spec: Any, outcome: Any, cached: bool) -> None:
-            nonlocal finished
-            finished += 1
-            if isinstance(outcome, RunFailure):
-                failed.append(outcome.describe())
-            bar.update(task, advance=1, failed=len(failed))
-
-        try:
+    bar = _progress_bar()
+    try:
+        with bar:
+            task = bar.add_task("runs", total=total, failed=0)
             results = run_points(
                 points,
                 studies,
@@ -215,20 +217,6 @@ def run_command(
                 trace_dir=folder / "trace" if trace else None,
                 trace_format=trace_format,
             )
-        except KeyboardInterrupt as stop:
-            bar.stop()
-            err_console.print(
-                f"{'Stopped' if isinstance(stop, Terminated) else 'Interrupted'}: {finished} "
-                f"of {total} runs are kept in {folder}/runs/; run the same command again to "
-                "resume.",
-                markup=False,
-                soft_wrap=True,
-            )
-            sys.exit(143 if isinstance(stop, Terminated) else 130)
-        except OSError as exc:
-            bar.stop()
-            _cannot_write(folder, exc)
-    try:
         results.write(folder)
         print_tables(results)
         written = "summary.json, runs.csv, meta.json"
@@ -236,7 +224,18 @@ def run_command(
             with err_console.status("drawing the report"):
                 results.report(folder)
             written += ", report.html, plots/"
+    except KeyboardInterrupt as stop:
+        bar.stop()
+        err_console.print(
+            f"{'Stopped' if isinstance(stop, Terminated) else 'Interrupted'}: {finished} "
+            f"of {total} runs are kept in {folder}/runs/; run the same command again to "
+            "resume.",
+            markup=False,
+            soft_wrap=True,
+        )
+        sys.exit(143 if isinstance(stop, Terminated) else 130)
     except OSError as exc:
+        bar.stop()
         _cannot_write(folder, exc)
     out_console.print(
         f"Results in {folder}/ ({written}); {total} runs in {results.meta['wall_seconds']:.1f} s."
@@ -246,6 +245,12 @@ def run_command(
         for line in sorted(failed):
             err_console.print(f"  {line}", markup=False)
         sys.exit(1)
+
+
+def safe_name(name: str) -> str:
+    """A scenario name as a folder name: no separators, no leading dots."""
+    cleaned = re.sub(r"[^\w.-]+", "-", name).strip(".-")
+    return cleaned or "scenario"
 
 
 class Terminated(KeyboardInterrupt):
@@ -363,6 +368,9 @@ def test_command(paths: tuple[Path, ...], expression: str | None, jobs: int) -> 
                 failed += 1
                 for line in verdict.failure().splitlines():
                     out_console.print(f"FAIL {line}", markup=False, soft_wrap=True)
+    if not passed and not failed:
+        err_console.print(f"no case matches -k {expression!r}", markup=False)
+        sys.exit(5)  # as pytest: nothing was tested
     out_console.print(f"{passed} passed, {failed} failed")
     sys.exit(1 if failed else 0)
 
@@ -426,6 +434,11 @@ def diff_command(
     with err_console.status("simulating both versions"):
         results = run_points(*_single_point(study), replications=reps, seed=seed, jobs=jobs)
     moved = print_diff_table(results, old, new)
+    if results.failures:
+        for failure in results.failures:
+            err_console.print(f"failed: {failure.describe()}", markup=False, soft_wrap=True)
+        err_console.print(f"{len(results.failures)} run(s) failed; the comparison is incomplete")
+        sys.exit(1)
     if moved:
         out_console.print(f"{len(moved)} metric(s) moved significantly: {', '.join(moved)}")
     else:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+MAX_PROBLEMS = 100
+
 
 @dataclass(frozen=True, order=True)
 class Problem:
@@ -24,7 +26,14 @@ class InputError(ValueError):
     """Bad user input; carries every problem found, each printable on one line."""
 
     def __init__(self, problems: list[Problem]):
-        self.problems = sorted(problems)
+        ordered = sorted(problems)
+        if len(ordered) > MAX_PROBLEMS:  # a hostile file can make thousands
+            rest = len(ordered) - MAX_PROBLEMS
+            ordered = [
+                *ordered[:MAX_PROBLEMS],
+                Problem(ordered[0].file, 0, 0, "", f"... and {rest:,} more problems"),
+            ]
+        self.problems = ordered
         super().__init__("\n".join(str(p) for p in self.problems))
 
     @classmethod
@@ -41,5 +50,7 @@ def join_path(parts: tuple[object, ...]) -> str:
         if isinstance(part, int) and not isinstance(part, bool):
             out += f"[{part}]"
         else:
-            out += ("." if out else "") + str(part)
+            text = str(part)
+            text = text if text.isprintable() and len(text) <= 60 else repr(text)[:60]
+            out += ("." if out else "") + text
     return out

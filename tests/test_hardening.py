@@ -359,3 +359,84 @@ def test_mutated_files_are_valid_or_refused_line_by_line(data):
                 assert re.match(r"^\S.*:\d+:\d+: ", line), line
     finally:
         path.write_text(original, encoding="utf-8")
+
+
+# ----------------------------------------------------------------- more hostile YAML
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("v: !!bool maybe\n", "v: 'maybe' cannot be read as bool"),
+        ("v: !!timestamp hello\n", "v: 'hello' is not a real date"),
+        ("m: !!map abc\n", "m: 'abc' is plain text, but its tag says it is a mapping"),
+        ("? !!timestamp hello\n: 1\n", "is not a real date"),
+    ],
+)
+def test_explicit_tags_on_wrong_values_are_one_line_problems(tmp_path, text, message):
+    path = tmp_path / "t.yaml"
+    path.write_text(text)
+    with pytest.raises(InputError) as caught:
+        load_policy(path)
+    assert any(message in str(p) and str(p).count("\n") == 0 for p in caught.value.problems)
+
+
+def test_aliases_nested_in_aliases_stop_at_the_depth_limit(tmp_path):
+    lines = ["a0: &a0 [1]"]
+    for i in range(1, 15):
+        nest = "[" * 35 + f"*a{i - 1}" + "]" * 35
+        lines.append(f"a{i}: &a{i} {nest}")
+    path = tmp_path / "deep.yaml"
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(InputError, match="nested more than 40 levels deep through aliases"):
+        load_policy(path)
+
+
+def test_huge_values_are_shortened_and_problems_capped(tmp_path):
+    blob = "x" * 50_000
+    path = tmp_path / "blob.yaml"
+    path.write_text(f"name: &b {blob}\nsources: [" + ", ".join(["*b"] * 4000) + "]\n")
+    with pytest.raises(InputError) as caught:
+        load_policy(path)
+    text = str(caught.value)
+    assert len(text) < 20_000 and len(caught.value.problems) <= 101
+
+
+def test_a_key_with_a_newline_stays_on_one_line(tmp_path):
+    path = tmp_path / "nl.yaml"
+    path.write_text('"bad\\nkey": 1\nname: x\n')
+    with pytest.raises(InputError) as caught:
+        load_policy(path)
+    assert all("\n" not in str(p) for p in caught.value.problems)
+
+
+def test_a_device_is_not_read(tmp_path):
+    with pytest.raises(InputError, match="not a regular file"):
+        load_policy("/dev/zero")
+
+
+def test_a_git_revision_may_not_be_an_option(root, monkeypatch):
+    monkeypatch.chdir(root)
+    result = CliRunner().invoke(
+        main, ["diff", "policies/amazon.yaml@--output=/tmp/x", "policies/amazon.yaml"]
+    )
+    assert result.exit_code == 2 and "may not be empty or start with -" in result.stderr
+
+
+def test_outputs_are_readable_by_others_as_usual(tmp_path):
+    from sim.experiment.output import write_atomic
+
+    old = os.umask(0o022)
+    try:
+        write_atomic(tmp_path / "summary.json", "{}")
+    finally:
+        os.umask(old)
+    assert (tmp_path / "summary.json").stat().st_mode & 0o777 == 0o644
+
+
+def test_a_scenario_name_cannot_steer_the_output_folder():
+    from sim.cli import safe_name
+
+    assert safe_name("../../etc") == "etc"
+    evil = safe_name("/tmp/evil/../x")
+    assert "/" not in evil and not evil.startswith(".") and len(Path(evil).parts) == 1
+    assert safe_name("...") == "scenario"
+    assert safe_name("window-sweep") == "window-sweep"

@@ -36,6 +36,13 @@ def read_source(spec: str) -> PolicySource:
     path, rev = spec, None
     if "@" in spec and not Path(spec).exists():
         path, rev = spec.rsplit("@", 1)
+        if not rev or rev.startswith("-"):
+            raise InputError.single(
+                spec,
+                "expected path@revision, e.g. "
+                "policies/amazon.yaml@HEAD~1 (a revision may not be empty "
+                "or start with -)",
+            )
     doc = read_document(path) if rev is None else parse_document(_git_show(path, rev), spec)
     policy: Policy = validate(Policy, doc)
     problems = policy_problems(policy, doc)
@@ -62,7 +69,9 @@ def _git_show(path: str, rev: str) -> bytes:
         raise InputError.single(f"{path}@{rev}", "git is not installed") from None
     except (subprocess.CalledProcessError, ValueError) as exc:
         detail = getattr(exc, "stderr", b"") or b""
-        text = detail.decode(errors="replace").strip().splitlines()
+        if isinstance(detail, bytes):
+            detail = detail.decode(errors="replace")
+        text = detail.strip().splitlines()
         reason = text[0] if text else "not in a git repository"
         raise InputError.single(f"{path}@{rev}", f"cannot read it from git: {reason}") from None
     return shown.stdout

@@ -23,7 +23,7 @@ Shares are fractions (0.0178, not 1.78%), times are hours, as in summary.json.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
@@ -45,13 +45,16 @@ class Margin(Model):
         return max(self.abs, self.rel * abs(value))
 
 
+Finite = Annotated[float, Field(allow_inf_nan=False)]
+
+
 class Expectation(Model):
     """One condition on one metric; exactly one of approx, min, max, between."""
 
-    approx: float | None = None
-    min: float | None = None
-    max: float | None = None
-    between: tuple[float, float] | None = None
+    approx: Finite | None = None
+    min: Finite | None = None
+    max: Finite | None = None
+    between: tuple[Finite, Finite] | None = None
     abs: NonNegative | None = None
     rel: NonNegative | None = None
 

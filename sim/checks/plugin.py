@@ -1,9 +1,9 @@
 """The pytest plugin (entry point `pytest11`): expectation files become test items.
 
-Every `*.yaml` file in a folder `tests/policies/` (or matching the ini option
-`cancelsim_expectations`) is collected; each case is one item; the file's scenario is
-run once, when its first item runs. A bad file is one failing item with its one-line
-problems, never a traceback.
+Every file matching the ini option `cancelsim_expectations` (glob patterns relative to
+the rootdir, e.g. `tests/policies/*.yaml`; nothing by default) is collected; each case is
+one item; the file's scenario is run once, when its first item runs. A bad file is one
+failing item with its one-line problems, never a traceback.
 """
 
 from __future__ import annotations
@@ -22,17 +22,23 @@ from sim.errors import InputError
 def pytest_addoption(parser: Any) -> None:
     parser.addini(
         "cancelsim_expectations",
-        "glob patterns of cancelsim expectation files",
+        "glob patterns (relative to the rootdir) of cancelsim expectation files; "
+        "none: the plugin collects nothing",
         type="linelist",
-        default=["*/tests/policies/*.yaml"],
+        default=[],
     )
 
 
 def pytest_collect_file(parent: Any, file_path: Path) -> Any:
+    """Opt-in: only files matching the project's `cancelsim_expectations` patterns."""
     if file_path.suffix not in (".yaml", ".yml"):
         return None
     patterns = parent.config.getini("cancelsim_expectations")
-    if any(fnmatch.fnmatch(str(file_path), p) for p in patterns):
+    try:
+        relative = file_path.relative_to(Path(str(parent.config.rootpath))).as_posix()
+    except ValueError:
+        return None
+    if any(fnmatch.fnmatch(relative, p) for p in patterns):
         return ExpectationFileNode.from_parent(parent, path=file_path)
     return None
 

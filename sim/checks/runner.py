@@ -77,6 +77,8 @@ def run_file(loaded: LoadedFile, jobs: int = 1) -> Any:
             [loaded.doc.problem(("scenario",), f"scenario file {str(scenario)!r} not found")]
         )
     study = sim.load(str(scenario), loaded.spec.set)
+    # One point: a sweep block of the scenario is not played by a regression test.
+    study = replace(study, scenario=study.scenario.model_copy(update={"sweep": {}}))
     if loaded.spec.policies:
         study = _only(loaded, study, loaded.spec.policies)
     _check_policies(loaded, list(study.policies))

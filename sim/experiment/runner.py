@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import traceback
 from collections.abc import Callable
-from concurrent.futures import FIRST_COMPLETED, Executor, Future, as_completed, wait
+from concurrent.futures import (
+    FIRST_COMPLETED,
+    BrokenExecutor,
+    Executor,
+    Future,
+    as_completed,
+    wait,
+)
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -81,8 +88,13 @@ def execute(
 
     pending: dict[Future[RunResult | RunFailure], int] = {}
     try:
-        for index in todo:
-            pending[executor.submit(run_safely, specs[index])] = index
+        for position, index in enumerate(todo):
+            try:
+                pending[executor.submit(run_safely, specs[index])] = index
+            except BrokenExecutor as exc:  # a worker died: the pool takes no more runs
+                for lost in todo[position:]:
+                    finish(_failed(exc), lost)
+                break
             finished, _ = wait(
                 pending, timeout=0 if len(pending) < window else None, return_when=FIRST_COMPLETED
             )
@@ -99,6 +111,12 @@ def execute(
         [o for o in ordered if isinstance(o, RunResult)],
         [o for o in ordered if isinstance(o, RunFailure)],
     )
+
+
+def _failed(exc: BaseException) -> Future[RunResult | RunFailure]:
+    future: Future[RunResult | RunFailure] = Future()
+    future.set_exception(exc)
+    return future
 
 
 def _reusable(spec: RunSpec) -> bool:

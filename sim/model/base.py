@@ -128,7 +128,8 @@ def _shown(value: Any) -> str:
         return value.isoformat()
     if isinstance(value, dict | list):
         return "a mapping" if isinstance(value, dict) else "a list"
-    return repr(value)
+    text = repr(value)
+    return text if len(text) <= 60 else text[:55] + "...'"
 
 
 def _message(err: Any) -> str:

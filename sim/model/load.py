@@ -74,6 +74,15 @@ def load_study(path: str | Path, overrides: list[Override] = ()) -> Study:  # ty
         problems += exc.problems
     policies: dict[str, Policy] = {}
     for file, index in files:
+        if "-vs-" in file.stem:
+            problems.append(
+                doc.problem(
+                    ("policies", index, "file"),
+                    f"{file.stem!r}: a policy "
+                    "file name may not contain '-vs-' (it names comparisons)",
+                )
+            )
+            continue
         if file.stem in policies:
             problems.append(
                 doc.problem(

@@ -22,6 +22,7 @@ from sim.model.units import (
 )
 
 Weights = Annotated[list[NonNegative], Field(min_length=1)]
+MAX_SPAN_HOURS = 3650 * 24
 
 
 class Promotion(Model):
@@ -177,6 +178,20 @@ class Scenario(Model):
     def _clock_units(cls, value: Duration) -> Duration:
         if value.business_days:
             raise ValueError(f"{value} is in business days; expected clock units (d, h)")
+        if value.amount > MAX_SPAN_HOURS:
+            raise ValueError(
+                f"{value} is longer than the limit of {MAX_SPAN_HOURS // 24:,} days (10 years)"
+            )
+        return value
+
+    @field_validator("start")
+    @classmethod
+    def _plausible_start(cls, value: dt.datetime) -> dt.datetime:
+        if not 1970 <= value.year <= 2200:
+            raise ValueError(
+                f"{value.isoformat()} is outside 1970-2200; expected a date "
+                "within the calendars' range"
+            )
         return value
 
     @field_validator("warmup")

@@ -120,7 +120,13 @@ def read_document(path: str | Path, *, display: str | None = None) -> Document:
     """Read and parse one YAML file; every problem raises one `InputError`."""
     name = display or str(path)
     try:
-        raw = Path(path).read_bytes()
+        file = Path(path)
+        if file.exists() and not file.is_dir() and not file.is_file():
+            raise InputError.single(
+                name, "is not a regular file (a device or a pipe?); expected a YAML file"
+            )
+        with file.open("rb") as handle:
+            raw = handle.read(MAX_BYTES + 1)  # enough to tell that it is too large
     except FileNotFoundError:
         raise InputError.single(name, "file not found") from None
     except IsADirectoryError:
@@ -177,9 +183,7 @@ _KINDS = {
 
 def _decode(raw: bytes, name: str) -> str:
     if len(raw) > MAX_BYTES:
-        raise InputError.single(
-            name, f"the file is {len(raw):,} bytes; the limit is {MAX_BYTES:,} bytes"
-        )
+        raise InputError.single(name, f"the file is larger than the limit of {MAX_BYTES:,} bytes")
     if b"\x00" in raw:
         line, col = _byte_position(raw, raw.index(b"\x00"))
         raise InputError.single(
@@ -257,6 +261,12 @@ def _syntax_problem(exc: yaml.MarkedYAMLError, name: str) -> InputError:
     return InputError.single(name, f"YAML syntax error: {what}", line=line, col=col)
 
 
+def _short(value: str, limit: int = 60) -> str:
+    """A value as shown in a message: quoted, one line, at most `limit` characters."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 5] + "...'"
+
+
 class _TooManyValues(Exception):
     """Raised once the node budget is spent, to stop building at once."""
 
@@ -275,6 +285,13 @@ class _Builder:
         self.nodes += 1
         if self.nodes > MAX_NODES:
             self._too_many(path)
+        if len(path) > MAX_DEPTH + 1:  # deeper than the text is: aliases nested in aliases
+            self._problem(
+                node,
+                path[:MAX_DEPTH],
+                f"nested more than {MAX_DEPTH} levels deep through aliases; expected plain data",
+            )
+            raise _TooManyValues
         self.doc.value_at[path] = (node.start_mark.line + 1, node.start_mark.column + 1)
         if id(node) in self.ancestors:
             self._problem(
@@ -320,18 +337,30 @@ class _Builder:
         if isinstance(node, SequenceNode):
             return [self.build(item, (*path, i)) for i, item in enumerate(node.value)]
         assert isinstance(node, ScalarNode)
+        shown = _short(node.value)
+        if node.tag in (_STD + "map", _STD + "seq"):
+            self._problem(
+                node,
+                path,
+                f"{shown} is plain text, but its tag says it is a "
+                f"{'mapping' if node.tag.endswith('map') else 'list'}",
+            )
+            return None
         try:
             if node.tag == _STD + "int":  # YAML 1.2: no octal `010`, no sexagesimal
                 text = node.value.replace("_", "")
                 return int(text, 0) if text[:2] in ("0o", "0x") else int(text, 10)
             return self.constructor.construct_object(node, deep=True)
-        except (yaml.YAMLError, ValueError) as exc:
+        except Exception as exc:  # noqa: BLE001 - any constructor failure is a bad value
+            reason = getattr(exc, "problem", None) or str(exc).strip().splitlines()[0:1]
+            reason = reason if isinstance(reason, str) else (reason[0] if reason else "")
             if node.tag == _STD + "timestamp":
                 self._problem(
-                    node, path, f"{node.value!r} is not a real date ({exc}); expected YYYY-MM-DD"
+                    node, path, f"{shown} is not a real date ({reason}); expected YYYY-MM-DD"
                 )
             else:
-                self._problem(node, path, f"cannot read {node.value!r}: {exc}")
+                kind = node.tag.replace(_STD, "", 1)
+                self._problem(node, path, f"{shown} cannot be read as {kind} ({reason})")
             return None
 
     def _mapping(self, node: MappingNode, path: Path_) -> dict[Any, Any]:

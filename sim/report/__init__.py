@@ -26,18 +26,20 @@ def rebuild(folder: str | Path) -> Path:
         summary, meta, manifest, inputs = (
             json.loads((root / n).read_text(encoding="utf-8")) for n in needed
         )
-        runs = [
-            RunResult.from_dict(
-                json.loads((root / "runs" / f"{r['key']}.json").read_text(encoding="utf-8"))[
-                    "result"
-                ]
-            )
-            for r in manifest["runs"]
-        ]
-    except (OSError, ValueError, KeyError) as exc:
+        runs = []
+        for entry in manifest["runs"]:
+            stored = json.loads((root / "runs" / f"{entry['key']}.json").read_text("utf-8"))
+            run = RunResult.from_dict(stored["result"])
+            run.point = entry["point"]
+            runs.append(run)
+        if not isinstance(summary, dict) or not {"policies", "points"} & set(summary):
+            raise ValueError("summary.json holds no policies")
+        if not isinstance(inputs, dict) or {"scenario", "policies"} - set(inputs):
+            raise ValueError("report_inputs.json is incomplete")
+        return build_report(root, summary, runs, inputs, meta)
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, IndexError) as exc:
         raise InputError.single(
-            str(root), f"the results folder is damaged ({exc}); run the experiment again"
+            str(root),
+            f"the results folder is damaged or from another version ({type(exc).__name__}: "
+            f"{exc}); run the experiment again",
         ) from None
-    for run, entry in zip(runs, manifest["runs"], strict=True):
-        run.point = entry["point"]
-    return build_report(root, summary, runs, inputs, meta)

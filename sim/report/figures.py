@@ -53,6 +53,16 @@ PATH_LABELS = {
 }
 
 
+def _colours(policies: dict[str, Any]) -> dict[str, str]:
+    """Each policy its platform's colour; a second policy of a platform gets a spare one."""
+    colours: dict[str, str] = {}
+    spare = iter(SPARE_COLOURS * 4)
+    for key, info in policies.items():
+        wanted = PLATFORM_COLOURS.get(info.get("platform", "")) or PLATFORM_COLOURS.get(key)
+        colours[key] = wanted if wanted and wanted not in colours.values() else next(spare)
+    return colours
+
+
 @dataclass
 class Figure:
     """A finished figure: its file stem, title, caption, and the matplotlib figure."""
@@ -73,14 +83,13 @@ class ReportData:
     keys: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        self.keys = list(self.inputs["policies"])
         self.first = [r for r in self.runs if r.point == 0]
+        ran = {r.policy for r in self.first}
+        self.keys = [k for k in self.inputs["policies"] if k in ran]  # failed policies: none
+        self.colours = _colours(self.inputs["policies"])
 
     def colour(self, key: str) -> str:
-        if key in PLATFORM_COLOURS:
-            return PLATFORM_COLOURS[key]
-        spare = [k for k in self.keys if k not in PLATFORM_COLOURS]
-        return SPARE_COLOURS[spare.index(key) % len(SPARE_COLOURS)]
+        return self.colours[key]
 
     def label(self, key: str) -> str:
         return plain(self.inputs["policies"][key]["name"])
@@ -315,7 +324,7 @@ def outcome_shares(data: ReportData) -> Figure | None:
 def seller_rates(data: ReportData) -> Figure | None:
     """Sellers' rates against each policy's threshold, and the daily rate over time."""
     keys = [k for k in data.keys if data.inputs["policies"][k]["metric_name"]]
-    if not keys:
+    if not keys:  # (data.keys holds only policies with finished runs)
         return None
     plt = _plt()
     fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2))
@@ -429,7 +438,7 @@ def paired_forest(data: ReportData) -> Figure | None:
                 ms=6,
                 markerfacecolor=colour if v["significant"] else "white",
             )
-            if metric == "refund_hours_p50" and (best is None or v["mean"] < best[1]):
+            if metric == "refund_hours_p50" and (best is None or abs(v["mean"]) > abs(best[1])):
                 best = (name, v["mean"], lo, hi)
         ax.axvline(0, color="#777777", lw=0.8)
         ax.set_yticks(
@@ -441,7 +450,7 @@ def paired_forest(data: ReportData) -> Figure | None:
             if scale == 100
             else "hours"
             if "hours_p" in metric
-            else "USD·h per order"
+            else f"{data.inputs['scenario']['currency']}·h per order"
         )
         ax.set_xlabel(unit, fontsize=8)
         ax.set_title(metric, fontsize=9)
@@ -453,7 +462,7 @@ def paired_forest(data: ReportData) -> Figure | None:
     )
     if best:
         caption = (
-            f"Largest cut in median refund time: {best[0]}, {best[1]:+.1f} h "
+            f"Largest change in median refund time: {best[0]}, {best[1]:+.1f} h "
             f"[{best[2]:.1f}, {best[3]:.1f}]. " + caption
         )
     return Figure("paired_differences", "Paired differences", caption + data.point_note(), fig)
