@@ -199,8 +199,8 @@ def run_command(
             failed.append(outcome.describe())
         bar.update(task, advance=1, failed=len(failed))
 
-    signal.signal(signal.SIGTERM, _terminate)
     bar = _progress_bar()
+    signal.signal(signal.SIGTERM, _terminate)  # from here on, SIGTERM stops like Ctrl-C
     try:
         with bar:
             task = bar.add_task("runs", total=total, failed=0)

@@ -241,3 +241,58 @@ def test_schema_command_prints_json(root):
     result = CliRunner().invoke(main, ["schema", "scenario"])
     assert result.exit_code == 0
     assert json.loads(result.output)["$schema"] == "http://json-schema.org/draft-07/schema#"
+
+
+def test_k_that_matches_nothing_exits_5(root, monkeypatch):
+    monkeypatch.chdir(root)
+    result = CliRunner().invoke(main, ["test", "-k", "no-such-case", "--jobs", "1"])
+    assert result.exit_code == 5
+    assert "no case matches -k 'no-such-case'" in result.stderr
+
+
+def test_diff_with_failed_runs_is_not_a_pass(root, tmp_path, monkeypatch):
+    broken = tmp_path / "taobao.yaml"
+    shutil.copy(root / "policies" / "taobao.yaml", broken)
+    edit(
+        broken,
+        "delay: {dist: uniform, low: 1 business days, high: 5 business days}",
+        "delay: {dist: uniform, low: 900 business days, high: 901 business days}",
+    )
+    monkeypatch.chdir(root)
+    result = CliRunner().invoke(
+        main,
+        [
+            "diff",
+            "policies/taobao.yaml",
+            str(broken),
+            "--scenario",
+            "scenarios/quick.yaml",
+            "--reps",
+            "2",
+            "--jobs",
+            "1",
+        ],
+    )
+    assert result.exit_code == 1
+    assert "run(s) failed; the comparison is incomplete" in result.stderr
+
+
+def test_an_expectation_file_on_a_sweep_scenario_plays_one_point(root, tmp_path):
+    path = tmp_path / "sweep.yaml"
+    path.write_text(
+        f"name: on a sweep scenario\nscenario: {root / 'scenarios' / 'window-sweep.yaml'}\n"
+        "policies: [amazon]\nset: [horizon=3d, warmup=1d]\nreplications: 2\ncases:\n"
+        "  - name: some self-cancels\n    policy: amazon\n    expect:\n"
+        "      self_cancel_share: {min: 0.001}\n"
+    )
+    result = CliRunner().invoke(main, ["test", str(path), "--jobs", "1"])
+    assert result.exit_code == 0, result.output
+
+
+def test_a_policy_file_named_like_a_comparison_is_refused(root, tmp_path):
+    shutil.copytree(root / "policies", tmp_path / "policies")
+    shutil.copytree(root / "scenarios", tmp_path / "scenarios")
+    shutil.copy(tmp_path / "policies" / "jd.yaml", tmp_path / "policies" / "a-vs-b.yaml")
+    edit(tmp_path / "scenarios" / "quick.yaml", "../policies/jd.yaml", "../policies/a-vs-b.yaml")
+    with pytest.raises(sim.InputError, match="may not contain '-vs-'"):
+        sim.load(str(tmp_path / "scenarios" / "quick.yaml"))

@@ -201,7 +201,8 @@ def test_sigterm_at_any_moment_resumes_to_the_same_summary(tmp_path, delay):
     time.sleep(delay)
     process.send_signal(signal.SIGTERM)
     _, stderr = process.communicate(timeout=120)
-    assert process.returncode in (0, 143), stderr
+    # 143: stopped by its handler; -15: SIGTERM came before Python had set the handler up
+    assert process.returncode in (0, 143, -signal.SIGTERM), stderr
     assert "Traceback" not in stderr
     if process.returncode == 143:
         assert "Stopped: " in stderr and "run the same command again to resume" in stderr

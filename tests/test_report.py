@@ -216,3 +216,26 @@ def test_the_report_renders_in_a_browser(report_folder, tmp_path):
     console = [line for line in done.stderr.splitlines() if "CONSOLE" in line]
     assert not console, console
     assert "net::ERR" not in done.stderr
+
+
+def test_a_report_with_a_policy_whose_runs_all_failed(root, tmp_path):
+    result = CliRunner().invoke(
+        main,
+        [
+            "run",
+            str(root / "scenarios" / "quick.yaml"),
+            "--out",
+            str(tmp_path / "o"),
+            "--reps",
+            "2",
+            "--jobs",
+            "1",
+            *[f"--set={s}" for s in SMALL],
+            "--set",
+            "taobao.refunds.rails.bank_card.delay=900 business days",
+        ],
+    )
+    assert result.exit_code == 1, result.output
+    assert "run(s) failed" in result.stderr and "Traceback" not in result.output
+    html = (tmp_path / "o" / "report.html").read_text(encoding="utf-8")
+    assert "Failed runs (left out of every number)" in html

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 from collections.abc import Callable, Iterator
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from contextlib import contextmanager
@@ -44,18 +45,28 @@ def open_executor(
     elif jobs == 1:
         yield InlineExecutor()
     else:
-        pool = ProcessPoolExecutor(jobs)
+        pool = ProcessPoolExecutor(jobs, initializer=_worker_defaults)
         try:
             yield pool
         except BaseException:
             _stop(pool)
             raise
-        pool.shutdown(wait=True)
+        if getattr(pool, "_broken", False):  # a worker died: the others may still be busy
+            _stop(pool)
+        else:
+            pool.shutdown(wait=True)
+
+
+def _worker_defaults() -> None:
+    """A worker dies on SIGTERM, whatever handler the command installed before forking it."""
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 def _stop(pool: ProcessPoolExecutor) -> None:
-    """Stop at once: cancel what waits, end the workers (their runs are not wanted now)."""
-    workers = list(getattr(pool, "_processes", {}).values())  # no public API before 3.14
+    """Stop at once: cancel what waits, end the workers (their runs are not wanted now).
+
+    Python 3.11 has no public way to end a pool's workers: `_processes` is private."""
+    workers = list((getattr(pool, "_processes", None) or {}).values())
     pool.shutdown(wait=False, cancel_futures=True)
     for worker in workers:
         if worker.is_alive():
