@@ -347,7 +347,14 @@ def test_command(paths: tuple[Path, ...], expression: str | None, jobs: int) -> 
     from sim.checks.runner import judge, load_file, matches, run_file
 
     files = _expectation_files(paths or (Path("tests/policies"),))
-    loaded = [load_file(f) for f in files]
+    loaded, problems = [], []
+    for file in files:  # report the problems of every file, not only the first bad one
+        try:
+            loaded.append(load_file(file))
+        except InputError as exc:
+            problems += exc.problems
+    if problems:
+        raise InputError(problems)
     passed = failed = 0
     for item in loaded:
         chosen = [
@@ -610,7 +617,7 @@ def print_sweep_table(results: Results) -> None:
     for key in keys:
         table.add_column(key.split(".")[-1], no_wrap=True)
     if several:
-        table.add_column("policy")
+        table.add_column("policy", no_wrap=True)
     for metric in SWEPT:
         label = "%" if BY_NAME[metric].unit == "share" else BY_NAME[metric].unit
         table.add_column(f"{SHORT.get(metric, metric)} ({label})", justify="right", no_wrap=True)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 import os
 from dataclasses import dataclass
+from pathlib import Path
 
 from sim.engine.arrivals import hourly_rates
 from sim.model.scenario import Scenario
@@ -45,10 +46,18 @@ def estimate(scenario: Scenario) -> Estimate:
 
 
 def physical_memory() -> int | None:
+    """The machine's memory, or the container's limit (cgroup v2) if that is lower."""
     try:
-        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+        memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     except (ValueError, OSError, AttributeError):  # pragma: no cover - not on Linux
         return None
+    try:
+        limit = Path("/sys/fs/cgroup/memory.max").read_text().strip()
+        if limit.isdigit():
+            memory = min(memory, int(limit))
+    except OSError:
+        pass
+    return memory
 
 
 def too_big(scenario: Scenario, jobs: int) -> str | None:

@@ -35,8 +35,12 @@ class Override:
                 f"{text!r} is not KEY=VALUE, e.g. "
                 "buyers.cancel_intent=0.1 or amazon.self_cancel.window=2h",
             )
-        value = parse_document(f"v: {raw}" if raw.strip() else "v: ''", "--set").data["v"]
-        return cls(tuple(key.strip().split(".")), value, text)
+        data = parse_document(f"v: {raw}" if raw.strip() else "v: ''", "--set").data
+        if set(data) != {"v"}:
+            raise InputError.single(
+                "--set", f"{text!r}: the value must be one YAML value; use {{...}} for a mapping"
+            )
+        return cls(tuple(key.strip().split(".")), data["v"], text)
 
 
 @dataclass(frozen=True)

@@ -57,21 +57,35 @@ for _tag, _pattern, _first in [
     _Core12Resolver.add_implicit_resolver(_STD + _tag, re.compile(_pattern), list(_first))
 
 
-class _Loader(
-    yaml.reader.Reader,
-    yaml.scanner.Scanner,
-    yaml.parser.Parser,
-    yaml.composer.Composer,
-    SafeConstructor,
-    _Core12Resolver,
-):
-    def __init__(self, stream: str) -> None:
-        yaml.reader.Reader.__init__(self, stream)
-        yaml.scanner.Scanner.__init__(self)
-        yaml.parser.Parser.__init__(self)
-        yaml.composer.Composer.__init__(self)
-        SafeConstructor.__init__(self)
-        _Core12Resolver.__init__(self)
+if yaml.__with_libyaml__:
+    from yaml._yaml import CParser
+
+    class _Loader(CParser, SafeConstructor, _Core12Resolver):  # libyaml: fast parsing
+        def __init__(self, stream: str) -> None:
+            CParser.__init__(self, stream)
+            SafeConstructor.__init__(self)
+            _Core12Resolver.__init__(self)
+
+    _EVENTS: Any = yaml.CSafeLoader
+else:  # pragma: no cover - PyYAML built without libyaml
+
+    class _Loader(  # type: ignore[no-redef]
+        yaml.reader.Reader,
+        yaml.scanner.Scanner,
+        yaml.parser.Parser,
+        yaml.composer.Composer,
+        SafeConstructor,
+        _Core12Resolver,
+    ):
+        def __init__(self, stream: str) -> None:
+            yaml.reader.Reader.__init__(self, stream)
+            yaml.scanner.Scanner.__init__(self)
+            yaml.parser.Parser.__init__(self)
+            yaml.composer.Composer.__init__(self)
+            SafeConstructor.__init__(self)
+            _Core12Resolver.__init__(self)
+
+    _EVENTS = yaml.SafeLoader
 
 
 Path_ = tuple[Any, ...]
@@ -151,7 +165,7 @@ def parse_document(raw: bytes | str, name: str) -> Document:
         finally:
             loader.dispose()
     except yaml.MarkedYAMLError as exc:
-        raise _syntax_problem(exc, name) from None
+        raise _syntax_problem(exc, text, name) from None
     except yaml.YAMLError as exc:
         raise _other_problem(exc, text, name) from None
     if root is None:
@@ -210,7 +224,7 @@ def _check_depth(text: str, name: str) -> None:
     """Refuse deep nesting before composing (PyYAML's composer recurses)."""
     depth = 0
     try:
-        for event in yaml.parse(text, Loader=yaml.SafeLoader):
+        for event in yaml.parse(text, Loader=_EVENTS):
             if isinstance(event, yaml.CollectionStartEvent):
                 depth += 1
                 if depth > MAX_DEPTH:
@@ -225,7 +239,7 @@ def _check_depth(text: str, name: str) -> None:
             elif isinstance(event, yaml.CollectionEndEvent):
                 depth -= 1
     except yaml.MarkedYAMLError as exc:
-        raise _syntax_problem(exc, name) from None
+        raise _syntax_problem(exc, text, name) from None
     except yaml.YAMLError as exc:
         raise _other_problem(exc, text, name) from None
 
@@ -247,11 +261,13 @@ def _other_problem(exc: yaml.YAMLError, text: str, name: str) -> InputError:
     return InputError.single(name, f"not valid YAML: {first}", line=1, col=1)
 
 
-def _syntax_problem(exc: yaml.MarkedYAMLError, name: str) -> InputError:
+def _syntax_problem(exc: yaml.MarkedYAMLError, text: str, name: str) -> InputError:
     mark = exc.problem_mark or exc.context_mark
     line, col = (mark.line + 1, mark.column + 1) if mark else (0, 0)
     what = exc.problem or "syntax error"
-    if "'\\t'" in what:
+    lines = text.splitlines()
+    at = lines[line - 1][col - 1 : col] if 0 < line <= len(lines) else ""
+    if "'\\t'" in what or at == "\t":
         what = "a tab character; YAML indents with spaces only"
     elif exc.context and exc.context_mark:
         start = exc.context_mark

@@ -43,9 +43,13 @@ def build_report(
     meta: dict[str, Any],
 ) -> Path:
     """Render every figure to plots/ and the whole report to report.html."""
+    import warnings
+
     data = ReportData(summary, inputs, runs)
-    figures = all_figures(data)
-    images = {f.name: _save(f, folder / "plots") for f in figures}
+    with warnings.catch_warnings():  # figures use plain() labels; stray glyphs are boxes
+        warnings.filterwarnings("ignore", message="Glyph .* missing from font")
+        figures = all_figures(data)
+        images = {f.name: _save(f, folder / "plots") for f in figures}
     html = _template().render(
         summary=summary,
         inputs=inputs,
