@@ -224,19 +224,21 @@ def run_command(
             with err_console.status("drawing the report"):
                 results.report(folder)
             written += ", report.html, plots/"
-    except KeyboardInterrupt as stop:
+    except (KeyboardInterrupt, Exception) as exc:
         bar.stop()
-        err_console.print(
-            f"{'Stopped' if isinstance(stop, Terminated) else 'Interrupted'}: {finished} "
-            f"of {total} runs are kept in {folder}/runs/; run the same command again to "
-            "resume.",
-            markup=False,
-            soft_wrap=True,
-        )
-        sys.exit(143 if isinstance(stop, Terminated) else 130)
-    except OSError as exc:
-        bar.stop()
-        _cannot_write(folder, exc)
+        stop = _interruption(exc)
+        if stop is not None:
+            err_console.print(
+                f"{'Stopped' if isinstance(stop, Terminated) else 'Interrupted'}: {finished} "
+                f"of {total} runs are kept in {folder}/runs/; run the same command again to "
+                "resume.",
+                markup=False,
+                soft_wrap=True,
+            )
+            sys.exit(143 if isinstance(stop, Terminated) else 130)
+        if isinstance(exc, OSError):
+            _cannot_write(folder, exc)
+        raise
     out_console.print(
         f"Results in {folder}/ ({written}); {total} runs in {results.meta['wall_seconds']:.1f} s."
     )
@@ -259,6 +261,17 @@ class Terminated(KeyboardInterrupt):
 
 def _terminate(signum: int, frame: Any) -> None:
     raise Terminated
+
+
+def _interruption(exc: BaseException) -> KeyboardInterrupt | None:
+    """The Ctrl-C or SIGTERM behind an exception: a signal can land inside an import or a
+    C extension, which then fails with an error of its own that wraps it."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, KeyboardInterrupt):
+            return seen
+        seen = seen.__cause__ or seen.__context__
+    return None
 
 
 def _cannot_write(folder: Path, exc: OSError) -> None:

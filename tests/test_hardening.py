@@ -441,3 +441,16 @@ def test_a_scenario_name_cannot_steer_the_output_folder():
     assert "/" not in evil and not evil.startswith(".") and len(Path(evil).parts) == 1
     assert safe_name("...") == "scenario"
     assert safe_name("window-sweep") == "window-sweep"
+
+
+def test_a_signal_inside_an_import_still_counts_as_a_stop():
+    from sim.cli import Terminated, _interruption
+
+    try:
+        try:
+            raise Terminated
+        except Terminated as inner:
+            raise ImportError("initialization failed") from inner
+    except ImportError as outer:
+        assert isinstance(_interruption(outer), Terminated)
+    assert _interruption(ValueError("plain")) is None
