@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import base64
 import io
-import json
 import math
 from pathlib import Path
 from typing import Any
@@ -65,7 +64,6 @@ def build_report(
         sources=_sources(inputs),
         cell=_cell,
         colour=data.colour,
-        meta_json=json.dumps(meta.get("versions", {})),
     )
     path = folder / "report.html"
     write_atomic(path, html)
