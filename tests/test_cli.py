@@ -175,3 +175,35 @@ def test_trace_streams_one_row_per_order(root, tmp_path, monkeypatch):
             if r["refunded_h"]:
                 assert float(r["refunded_h"]) >= float(r["closed_h"]) - 1e-6
     assert not list((out / "trace").glob(".*partial"))
+
+
+def test_a_parquet_trace_when_pyarrow_is_installed(root, tmp_path, monkeypatch):
+    pytest = __import__("pytest")
+    pd = pytest.importorskip("pandas")
+    pytest.importorskip("pyarrow")
+    import sim.engine.trace as trace
+
+    monkeypatch.setattr(trace, "CHUNK", 300)  # chunks, some with a column of nulls only
+    out = tmp_path / "o"
+    result = CliRunner().invoke(
+        main,
+        [
+            "run",
+            str(root / "scenarios" / "quick.yaml"),
+            "--reps",
+            "1",
+            "--out",
+            str(out),
+            "--no-report",
+            "--trace",
+            "--trace-format",
+            "parquet",
+            "--set",
+            "horizon=3d",
+            "--set",
+            "warmup=1d",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    frame = pd.read_parquet(out / "trace" / "amazon-r0.parquet")
+    assert len(frame) > 1000 and frame["order"].is_unique

@@ -454,3 +454,17 @@ def test_a_signal_inside_an_import_still_counts_as_a_stop():
     except ImportError as outer:
         assert isinstance(_interruption(outer), Terminated)
     assert _interruption(ValueError("plain")) is None
+
+
+def test_the_too_large_fixture_is_refused_with_its_estimate(tmp_path):
+    fixture = ROOT / "tests" / "fixtures" / "too_large" / "scenario_too_large.yaml"
+    result = CliRunner().invoke(main, ["run", str(fixture), "--out", str(tmp_path / "o")])
+    assert result.exit_code == 2
+    assert re.fullmatch(
+        r".*scenario_too_large\.yaml: the scenario needs about 720,000,000 orders open at once,"
+        r" about [\d,.]+ GiB for 1 run\(s\) at a time, more than half of this machine's "
+        r"[\d,]+ GiB; shorten it, lower the rate, use fewer --jobs, or run anyway with --force",
+        result.stderr.strip(),
+        flags=re.S,
+    )
+    assert not (tmp_path / "o").exists()

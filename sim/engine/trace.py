@@ -29,6 +29,24 @@ COLUMNS = (
 )
 
 
+def _arrow_types() -> dict[str, Any]:
+    import pyarrow as pa
+
+    return {
+        "order": pa.int64,
+        "seller": pa.int64,
+        "placed_h": pa.float64,
+        "outcome": pa.string,
+        "closed_h": pa.float64,
+        "intent_h": pa.float64,
+        "shipped_h": pa.float64,
+        "refunded_h": pa.float64,
+        "amount": pa.float64,
+        "payment_method": pa.string,
+        "measured": pa.bool_,
+    }
+
+
 def parquet_available() -> bool:
     try:
         import pyarrow  # noqa: F401
@@ -88,7 +106,11 @@ class TraceWriter:
         import pyarrow as pa
         import pyarrow.parquet as pq
 
-        table = pa.Table.from_pylist([dict(zip(COLUMNS, r, strict=True)) for r in self.rows])
+        types = _arrow_types()
+        schema = pa.schema([(name, types[name]()) for name in COLUMNS])  # fixed: a chunk may
+        table = pa.Table.from_pylist(  # hold only nulls in a column
+            [dict(zip(COLUMNS, r, strict=True)) for r in self.rows], schema=schema
+        )
         if self._parquet_writer is None:
-            self._parquet_writer = pq.ParquetWriter(self.partial, table.schema)
+            self._parquet_writer = pq.ParquetWriter(self.partial, schema)
         self._parquet_writer.write_table(table)
