@@ -33,13 +33,6 @@ def hourly_rates(scenario: Scenario) -> np.ndarray:
     return rates
 
 
-def expected_count(scenario: Scenario) -> float:
-    """The mean number of orders of one run."""
-    rates = hourly_rates(scenario)
-    full = int(scenario.horizon.amount)
-    return float(rates[:full].sum() + rates[full:].sum() * (scenario.horizon.amount - full))
-
-
 class ArrivalClock:
     """Turns blocks of exponential gaps into arrival times, until the horizon."""
 

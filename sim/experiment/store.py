@@ -84,9 +84,5 @@ class RunStore:
     def has(self, key: str) -> bool:
         return (self.folder / f"{key}.json").is_file()
 
-    def load_key(self, key: str) -> RunResult:
-        data = json.loads((self.folder / f"{key}.json").read_text(encoding="utf-8"))
-        return RunResult.from_dict(data["result"])
-
     def save_failure(self, spec: RunSpec, failure: dict[str, Any]) -> None:
         write_atomic(self.folder / f"{run_key(spec)}.failed.json", json_text(failure))

@@ -201,13 +201,3 @@ class Scenario(Model):
         if horizon is not None and horizon.amount <= value.amount:
             raise ValueError(f"the warm-up ({value}) must be shorter than the horizon ({horizon})")
         return value
-
-    @property
-    def measured_hours(self) -> float:
-        return self.horizon.amount - self.warmup.amount
-
-    def expected_orders(self) -> float:
-        """Orders per policy and replication, from the rate, profiles and promotions."""
-        from sim.engine.arrivals import expected_count
-
-        return expected_count(self)
