@@ -40,23 +40,33 @@ def assert_refused(result: Result, expected: list[str]) -> None:
     assert result.stderr.splitlines() == expected
 
 
-def test_catalogue_is_complete() -> None:
+def test_every_fixture_in_the_folder_is_refused_and_has_expected_lines() -> None:
+    """Run the validator over the folder as a user would (a glob): every file in it is
+    refused, and every file it names has an entry in expected.yaml."""
     assert len(FIXTURES) >= 30
     assert sorted(EXPECTED) == FIXTURES
+    refused = set()
+    for name in FIXTURES:
+        result = cancelsim("validate", str(BAD / name))
+        assert result.exit_code == 2, name
+        refused.update(line.split(":", 1)[0] for line in result.stderr.splitlines())
+    assert refused == {str(BAD / name) for name in FIXTURES}
 
 
 @pytest.mark.parametrize("name", FIXTURES)
-def test_bad_file_is_refused_with_its_messages(name: str) -> None:
-    assert_refused(cancelsim("validate", str(BAD / name)), EXPECTED[name])
-
-
-@pytest.mark.parametrize("name", FIXTURES)
-def test_every_message_names_its_file_and_place(name: str) -> None:
-    for line in EXPECTED[name]:
+def test_every_message_points_at_a_real_place_in_its_file(name: str) -> None:
+    """The validator's own lines (not the expectations): file:line:col inside the file."""
+    result = cancelsim("validate", str(BAD / name))
+    raw = (ROOT / BAD / name).read_bytes()
+    lines = raw.decode("utf-8", errors="replace").split("\n")
+    assert result.stderr.splitlines(), name
+    for line in result.stderr.splitlines():
         where, _, message = line.partition(": ")
-        file, line_no, col = where.rsplit(":", 2)
-        assert file == str(BAD / name)
-        assert int(line_no) >= 1 and int(col) >= 1
+        file, line_no_text, col_text = where.rsplit(":", 2)
+        assert file == str(BAD / name), line
+        line_no, col = int(line_no_text), int(col_text)
+        assert 1 <= line_no <= len(lines), line
+        assert 1 <= col <= len(lines[line_no - 1]) + 1, line
         assert message and "\n" not in message
 
 
@@ -65,8 +75,12 @@ def test_all_files_at_once_report_all_problems() -> None:
     assert_refused(cancelsim("validate", *(str(BAD / n) for n in FIXTURES)), expected)
 
 
-def test_multiple_problems_are_all_reported() -> None:
-    assert len(EXPECTED["scenario_multiple_problems.yaml"]) >= 3
+def test_multiple_problems_in_one_file_are_all_reported() -> None:
+    result = cancelsim("validate", str(BAD / "scenario_multiple_problems.yaml"))
+    problems = result.stderr.splitlines()
+    assert result.exit_code == 2
+    assert len(problems) >= 3 and len(set(problems)) == len(problems)
+    assert len({p.split(": ", 1)[0] for p in problems}) == len(problems)  # distinct places
 
 
 def test_oversized_file_is_refused_before_parsing(tmp_path: Path) -> None:

@@ -85,6 +85,7 @@ def test_a_broken_expectation_file_gets_its_one_line_errors(root, monkeypatch, n
     assert "Traceback" not in result.output
 
 
+@pytest.mark.external
 def test_the_pytest_plugin_reports_a_broken_file_without_a_traceback(root, tmp_path):
     folder = tmp_path / "tests" / "policies"
     folder.mkdir(parents=True)
@@ -296,3 +297,109 @@ def test_a_policy_file_named_like_a_comparison_is_refused(root, tmp_path):
     edit(tmp_path / "scenarios" / "quick.yaml", "../policies/jd.yaml", "../policies/a-vs-b.yaml")
     with pytest.raises(sim.InputError, match="may not contain '-vs-'"):
         sim.load(str(tmp_path / "scenarios" / "quick.yaml"))
+
+
+# ----------------------------------------------------------------- the verdict rule by hand
+def _verdict(expect: dict, mean: float, ci: list[float] | None, default: dict | None = None):
+    from sim.checks.expectations import Expectation, Margin
+    from sim.checks.runner import _check
+
+    exp = Expectation.model_validate(expect)
+    margin = exp.margin(Margin.model_validate(default or {}))
+    return _check("self_cancel_share", {"mean": mean, "ci95": ci}, exp, margin)[0]
+
+
+@pytest.mark.parametrize(
+    ("expect", "passes", "fails"),
+    [
+        # the interval [0.10, 0.20] must reach the expected value
+        ({"approx": 0.10}, [0.10], [0.099]),
+        ({"approx": 0.20}, [0.20], [0.201]),
+        ({"min": 0.20}, [0.20, 0.05], [0.2001]),  # min: the interval's top reaches it
+        ({"max": 0.10}, [0.10, 0.5], [0.0999]),  # max: the interval's bottom reaches it
+    ],
+)
+def test_an_expectation_meets_the_interval_at_its_edges(expect, passes, fails):
+    key = next(iter(expect))
+    for value in passes:
+        assert _verdict({key: value}, 0.15, [0.10, 0.20]), (key, value)
+    for value in fails:
+        assert not _verdict({key: value}, 0.15, [0.10, 0.20]), (key, value)
+
+
+def test_between_overlaps_the_interval():
+    interval = [0.10, 0.20]
+    assert _verdict({"between": [0.0, 0.10]}, 0.15, interval)
+    assert _verdict({"between": [0.20, 0.30]}, 0.15, interval)
+    assert _verdict({"between": [0.12, 0.13]}, 0.15, interval)
+    assert not _verdict({"between": [0.0, 0.0999]}, 0.15, interval)
+    assert not _verdict({"between": [0.2001, 0.3]}, 0.15, interval)
+
+
+def test_margins_widen_the_interval_by_the_larger_of_abs_and_rel():
+    interval = [0.10, 0.20]
+    assert not _verdict({"max": 0.09}, 0.15, interval)
+    assert _verdict({"max": 0.09, "abs": 0.011}, 0.15, interval)
+    assert not _verdict({"max": 0.09, "abs": 0.009}, 0.15, interval)
+    assert _verdict({"max": 0.09, "rel": 0.12}, 0.15, interval)  # 0.12 x 0.09 = 0.0108
+    assert not _verdict({"max": 0.09, "rel": 0.1}, 0.15, interval)  # 0.009 is not enough
+    assert _verdict({"max": 0.09, "abs": 0.001, "rel": 0.12}, 0.15, interval)
+    assert _verdict({"min": 0.21, "abs": 0.011}, 0.15, interval)
+    assert not _verdict({"min": 0.21, "abs": 0.009}, 0.15, interval)
+    # the file's default margin applies when a case gives none of its own
+    assert _verdict({"approx": 0.25}, 0.15, interval, default={"abs": 0.05})
+    assert not _verdict({"approx": 0.25}, 0.15, interval, default={"rel": 0.1})
+    assert _verdict({"approx": 0.25}, 0.15, interval, default={"rel": 0.2})
+    # a case's own margin replaces the default, even when only one kind is given
+    assert not _verdict({"approx": 0.25, "abs": 0.01}, 0.15, interval, default={"abs": 0.05})
+
+
+def test_a_value_without_an_interval_is_judged_on_its_mean():
+    assert _verdict({"approx": 0.15}, 0.15, None)
+    assert not _verdict({"approx": 0.16}, 0.15, None)
+    assert _verdict({"max": 0.15}, 0.15, None) and not _verdict({"max": 0.149}, 0.15, None)
+
+
+def test_an_undefined_metric_fails_its_expectation():
+    from sim.checks.expectations import Expectation, Margin
+    from sim.checks.runner import _check
+
+    ok, text = _check(
+        "seller_cancel_rate", {"mean": None, "ci95": None}, Expectation(max=0.1), Margin()
+    )
+    assert not ok and text == "seller_cancel_rate is not defined for this policy, expected <= 0.1"
+
+
+def test_the_failure_text_gives_value_interval_expectation_and_margin():
+    from sim.checks.expectations import Expectation, Margin
+    from sim.checks.runner import _check
+
+    _, text = _check(
+        "refund_hours_p50",
+        {"mean": 71.3, "ci95": [69.8, 72.9]},
+        Expectation(max=48),
+        Margin(abs=1, rel=0.1),
+    )
+    assert text == "refund_hours_p50 = 71.3 [69.8, 72.9], expected <= 48 (margin abs 1, rel 10%)"
+    descriptions = [
+        Expectation(approx=0.5).describe(),
+        Expectation(min=2).describe(),
+        Expectation(between=(1, 2)).describe(),
+    ]
+    assert descriptions == ["about 0.5", ">= 2", "between 1 and 2"]
+
+
+def test_rule_changes_list_changed_added_and_removed_keys():
+    from sim.checks.diff import rule_changes
+
+    old = {"a": 1, "b": {"c": "30m", "d": [1, 2]}, "gone": True}
+    new = {"a": 1, "b": {"c": "4h", "d": [1, 2], "e": None}, "new": {"x": 1}}
+    assert rule_changes(old, new) == [
+        "b.c: 30m -> 4h",
+        "b.e: (none) -> null",
+        "gone: true -> (removed)",
+        "new: (none) -> {x: 1}",
+    ]
+    assert rule_changes(old, old) == []
+    assert rule_changes({"d": [1, 2]}, {"d": [1, 3]}) == ["d: [1, 2] -> [1, 3]"]
+    assert rule_changes({"f": False}, {"f": True}) == ["f: false -> true"]

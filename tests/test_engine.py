@@ -270,3 +270,151 @@ def test_first_full_day_after_the_warmup():
     noon = BusinessCalendar("none", dt.date(2026, 3, 2), 10, hour_offset=12.0)
     assert first_full_day(midnight, 24.0) == 1
     assert first_full_day(noon, 24.0) == 2  # the warm-up ends at noon of day 1
+
+
+# ----------------------------------------------------------------- seller metrics by hand
+def _seller_recorder(orders, counted):
+    """A recorder whose per-seller-day counts are given (sellers x days)."""
+    orders, counted = np.array(orders), np.array(counted)
+    rec = Recorder(sellers=orders.shape[0], days=orders.shape[1], methods=1, warmup=0, end=1)
+    rec.seller_orders[:] = orders
+    rec.seller_counted[:] = counted
+    rec.measured = int(orders.sum())
+    return rec
+
+
+def _seller_metrics(rec, threshold=0.025, window=7, first_day=0):
+    from sim.engine.result import metrics_of
+
+    counted = frozenset({Outcome.SELLER_CANCELLED})
+    return metrics_of(rec, counted, threshold, window, first_day)
+
+
+def test_a_seller_exactly_at_the_threshold_is_not_over_it():
+    """40 orders and 1 cancel in the window is 2.5%: at the line, not over it."""
+    at = _seller_recorder([[40, 0], [39, 0]], [[1, 0], [1, 0]])
+    m, rates = _seller_metrics(at, window=2)
+    assert rates.tolist() == [1 / 40, 1 / 39]
+    assert m["sellers_over_threshold_share"] == 0.5  # only the second seller, at 2.56%
+    assert m["seller_days_over_threshold_share"] == 0.5  # its two days, of four
+    assert m["seller_cancel_rate"] == 2 / 79
+
+
+def test_the_window_slides_over_days_and_measures_from_the_first_full_day():
+    # seller 0: a cancel on day 0 (warm-up), orders every day; window 2 days
+    orders = [[10, 10, 10, 10], [0, 0, 5, 5]]
+    counted = [[1, 0, 0, 0], [0, 0, 0, 1]]
+    m, rates = _seller_metrics(_seller_recorder(orders, counted), 0.04, window=2, first_day=1)
+    # seller 0: day 1 window = days 0-1: 1/20 = 5% > 4% (the warm-up cancel still counts
+    # in the window), days 2 and 3: 0%; seller 1: day 3: 1/10 = 10%
+    assert m["seller_days_over_threshold_share"] == 2 / 5  # active seller-days: 3 + 2
+    assert m["sellers_over_threshold_share"] == 1.0
+    assert rates.tolist() == [0.0, 0.1]  # each seller's rate over the measured days only
+    assert m["seller_cancel_rate"] == 1 / 40
+    m, _ = _seller_metrics(_seller_recorder(orders, counted), 0.04, window=1, first_day=1)
+    assert m["seller_days_over_threshold_share"] == 1 / 5
+    assert m["sellers_over_threshold_share"] == 0.5
+
+
+def test_sellers_without_measured_orders_are_left_out():
+    orders = [[0, 0], [10, 10], [0, 0]]
+    counted = [[0, 0], [1, 0], [0, 0]]
+    m, rates = _seller_metrics(_seller_recorder(orders, counted), 0.04, window=7)
+    assert m["sellers_over_threshold_share"] == 1.0
+    assert np.isnan(rates[0]) and rates[1] == 0.05 and np.isnan(rates[2])
+
+
+def test_no_threshold_or_no_counted_outcomes_leave_the_metrics_undefined():
+    from sim.engine.result import metrics_of
+
+    rec = _seller_recorder([[10]], [[1]])
+    m, rates = metrics_of(rec, frozenset({Outcome.SELLER_CANCELLED}), None, 7, 0)
+    assert m["seller_cancel_rate"] == 0.1 and rates.tolist() == [0.1]
+    assert math.isnan(m["sellers_over_threshold_share"])
+    assert math.isnan(m["seller_days_over_threshold_share"])
+    m, rates = metrics_of(rec, frozenset(), 0.025, 7, 0)
+    assert math.isnan(m["seller_cancel_rate"]) and math.isnan(rates[0])
+    m, _ = metrics_of(rec, frozenset({Outcome.SELLER_CANCELLED}), 0.025, None, 0)
+    assert math.isnan(m["seller_cancel_rate"])
+
+
+def test_rolling_sums_over_longer_windows():
+    counts = np.array([[1, 2, 3, 4, 5], [0, 0, 0, 0, 9]])
+    assert _rolling(counts, 3).tolist() == [[1, 3, 6, 9, 12], [0, 0, 0, 0, 9]]
+    assert _rolling(counts, 5).tolist() == np.cumsum(counts, axis=1).tolist()
+    assert _rolling(counts, 1).tolist() == counts.tolist()
+
+
+# ----------------------------------------------------------------- histogram quantiles by hand
+def test_a_quantile_is_read_inside_its_own_bin():
+    hist = np.zeros(len(EDGES) + 1, dtype=np.int64)
+    b = bin_of(10.0)
+    hist[b] = 4
+    assert EDGES[b - 1] <= 10.0 < EDGES[b]
+    for q in (0.01, 0.5, 1.0):
+        assert EDGES[b - 1] <= quantile_from_hist(hist, q) <= EDGES[b]
+    assert quantile_from_hist(hist, 0.5) == pytest.approx(math.sqrt(EDGES[b - 1] * EDGES[b]))
+    assert quantile_from_hist(hist, 1.0) == pytest.approx(EDGES[b])
+    hist[0] = 4  # half the refunds are instant
+    assert quantile_from_hist(hist, 0.5) == 0.0
+    assert quantile_from_hist(hist, 0.75) == pytest.approx(math.sqrt(EDGES[b - 1] * EDGES[b]))
+    assert math.isnan(quantile_from_hist(np.zeros(len(EDGES) + 1, dtype=np.int64), 0.5))
+
+
+def test_bins_of_exact_values():
+    assert bin_of(0.0) == 0 and bin_of(-1.0) == 0
+    assert bin_of(1e-4) == 1  # below the first log edge: the first bin above zero
+    assert bin_of(1e9) == len(EDGES)  # the overflow bin
+    for hours in (0.001, 0.5, 1.0, 24.0, 1000.0):
+        b = bin_of(hours)
+        assert EDGES[b - 1] <= hours < EDGES[b] or b == len(EDGES)
+
+
+# ----------------------------------------------------------------- recorder money by hand
+def test_the_recorder_accounts_every_cent():
+    rec = Recorder(sellers=2, days=2, methods=2, warmup=0.0, end=100.0)
+    rec.place_batch(
+        np.array([0, 1, 1, 0]),
+        np.array([0, 0, 1, 1]),
+        np.array([100, 250, 400, 800]),
+        np.array([True, True, False, True]),
+        np.array([True, False, True, False]),
+    )
+    assert (rec.placed, rec.measured, rec.intents, rec.paid_cents) == (4, 3, 1, 1550)
+    assert rec.seller_orders.tolist() == [[1, 1], [1, 1]]
+    rec.close(Outcome.SELF_CANCELLED, True, 100, 0, 0, counted=False)
+    rec.refund(Outcome.SELF_CANCELLED, True, 100, 1, started=1.0, refunded=3.0)
+    rec.close(Outcome.SELLER_CANCELLED, True, 250, 1, 0, counted=True)
+    rec.refund(Outcome.SELLER_CANCELLED, True, 250, 0, started=90.0, refunded=120.0)
+    rec.close(Outcome.SHIPPED, False, 400, 1, 1, counted=False)
+    rec.close(Outcome.OPEN, True, 800, 0, 1, counted=False)
+    rec.finish()
+    assert (rec.kept_cents, rec.refunded_cents, rec.in_flight_cents, rec.open_cents) == (
+        400,
+        100,
+        250,
+        800,
+    )
+    assert rec.seller_counted.tolist() == [[0, 0], [1, 0]]
+    assert rec.refund_sum == 32.0 and rec.money_hours == pytest.approx(2 * 1 + 30 * 2.5)
+    assert rec.method_hist[1].sum() == 1 and rec.method_hist[0].sum() == 1
+    index = list(Outcome).index
+    assert rec.outcomes[index(Outcome.SHIPPED)] == 0  # not measured
+    assert rec.outcomes_all[index(Outcome.SHIPPED)] == 1
+    assert rec.refund_hist[index(Outcome.SELF_CANCELLED), bin_of(2.0)] == 1
+
+
+def test_the_recorder_refuses_time_going_back():
+    rec = Recorder(sellers=1, days=1, methods=1, warmup=0.0, end=10.0)
+    rec.clock(2.0)
+    rec.clock(2.0)
+    with pytest.raises(InvariantError, match="time went back from 2.0 to 1.0"):
+        rec.clock(1.0)
+
+
+def test_shipping_counts_late_parcels_and_compensation_when_measured():
+    rec = Recorder(sellers=1, days=1, methods=1, warmup=0.0, end=10.0)
+    rec.ship(True, True, 5.0)
+    rec.ship(True, False, 0.0)
+    rec.ship(False, True, 7.0)
+    assert (rec.shipped, rec.late, rec.compensation) == (2, 1, 5.0)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 
+import numpy as np
 import pytest
 from click.testing import CliRunner
 
@@ -27,6 +28,7 @@ def summary_bytes(results: sim.Results, folder) -> bytes:
     return (folder / "summary.json").read_bytes()
 
 
+@pytest.mark.external
 def test_results_do_not_depend_on_the_executor(quick, tmp_path):
     """Inline, a local process pool and a real Dask LocalCluster of two worker processes."""
     kwargs = {"replications": 3, "seed": 5, "overrides": SMALL}
@@ -297,3 +299,71 @@ def test_a_dead_worker_is_a_failed_run_not_a_crash(quick):
 def test_the_seed_cannot_be_swept(quick):
     with pytest.raises(sim.InputError, match="seed cannot be swept"):
         sim.run(quick, sweep=["seed=1,2"])
+
+
+# ----------------------------------------------------------------- paired statistics by hand
+def _result(policy: str, replication: int, **metrics: float):
+    from sim.engine.result import RunResult
+    from sim.metrics import NAMES
+
+    values = dict.fromkeys(NAMES, 0.0)
+    values.update(metrics)
+    empty = np.zeros((1, 1), dtype=np.int64)
+    return RunResult(
+        policy, replication, values, empty, empty, ("m",), np.zeros(1), np.zeros(1), np.zeros(1)
+    )
+
+
+def test_paired_differences_pair_replication_with_replication():
+    """Outcomes that co-vary across replications: the paired differences are exactly 1,
+    so the interval is a point; pairing across replications would be wide."""
+    from sim.experiment.compare import paired
+
+    base = [10.0, 20.0, 30.0, 40.0]
+    runs = [_result("a", r, orders=v) for r, v in enumerate(base)]
+    runs += [_result("b", r, orders=v + 1) for r, v in reversed(list(enumerate(base)))]
+    out = paired(runs, "b", "a")["orders"]
+    assert out["mean"] == pytest.approx(1.0)
+    assert out["ci95"] == pytest.approx([1.0, 1.0])
+    assert out["significant"]
+    _, a = mean_ci(base)
+    _, b = mean_ci([v + 1 for v in base])
+    assert (out["ci95"][1] - out["ci95"][0]) < (a[1] - a[0]) + (b[1] - b[0])
+
+
+def test_paired_differences_use_only_replications_that_both_policies_have():
+    from sim.experiment.compare import paired
+
+    runs = [_result("a", 0, orders=1.0), _result("a", 1, orders=2.0), _result("a", 2, orders=9.0)]
+    runs += [_result("b", 0, orders=4.0), _result("b", 1, orders=6.0)]
+    out = paired(runs, "b", "a")["orders"]
+    assert out["mean"] == pytest.approx(3.5)  # (4-1 + 6-2) / 2; replication 2 has no pair
+    assert out["ci95"] == pytest.approx([3.5 - 12.706204736 * 0.5, 3.5 + 12.706204736 * 0.5])
+    assert not out["significant"]  # the interval holds 0
+    assert paired(runs, "a", "b")["orders"]["mean"] == pytest.approx(-3.5)
+
+
+def test_a_difference_is_significant_only_when_its_interval_excludes_zero():
+    from sim.experiment.compare import paired
+
+    up = [_result("a", r, orders=0.0) for r in range(3)]
+    up += [_result("b", r, orders=v) for r, v in enumerate([1.0, 1.1, 0.9])]
+    assert paired(up, "b", "a")["orders"]["significant"]
+    assert paired(up, "a", "b")["orders"]["significant"]  # below zero counts too
+    one = [_result("a", 0, orders=0.0), _result("b", 0, orders=5.0)]
+    single = paired(one, "b", "a")["orders"]
+    assert single == {"mean": 5.0, "ci95": None, "significant": False}
+    nan = [_result("a", 0, orders=math.nan), _result("b", 0, orders=1.0)]
+    assert paired(nan, "b", "a")["orders"] == {"mean": None, "ci95": None, "significant": False}
+
+
+def test_mean_ci_is_the_t_interval():
+    mean, ci = mean_ci([1.0, 2.0, 3.0, 4.0])
+    half = 3.182446305284263 * math.sqrt((2.25 + 0.25 + 0.25 + 2.25) / 3 / 4)
+    assert mean == 2.5 and ci == pytest.approx([2.5 - half, 2.5 + half])
+    assert mean_ci([7.0]) == (7.0, None)
+    assert mean_ci([math.nan, 2.0, 4.0])[0] == 3.0
+    nan_mean, nan_ci = mean_ci([math.nan])
+    assert math.isnan(nan_mean) and nan_ci is None
+    _, wide = mean_ci([1.0, 2.0, 3.0, 4.0], level=0.99)
+    assert wide[1] - wide[0] > ci[1] - ci[0]

@@ -66,12 +66,45 @@ def report_folder(root, tmp_path_factory) -> Path:
     return out
 
 
+def _pixels(path: Path):
+    import numpy as np
+    from matplotlib.image import imread
+
+    return np.round(imread(path)[..., :3] * 255).astype(int)
+
+
+def _has_colour(pixels, hex_colour: str, at_least: int = 40) -> bool:
+    import numpy as np
+
+    rgb = np.array([int(hex_colour[i : i + 2], 16) for i in (1, 3, 5)])
+    return int((np.abs(pixels - rgb).max(axis=-1) <= 2).sum()) >= at_least
+
+
 def test_every_figure_is_written_as_png_and_svg(report_folder):
+    """Each figure is a real drawing: slide-sized, not blank, and its SVG twin the same."""
+    import numpy as np
+
     for name in FIGURES:
-        png = (report_folder / "plots" / f"{name}.png").read_bytes()
+        path = report_folder / "plots" / f"{name}.png"
+        assert path.read_bytes().startswith(b"\x89PNG")
+        pixels = _pixels(path)
+        height, width, _ = pixels.shape
+        assert width >= 600 and height >= 300, (name, width, height)
+        inked = float((pixels.min(axis=-1) < 250).mean())
+        assert 0.02 < inked < 0.9, (name, inked)  # neither blank nor a solid block
+        assert len(np.unique(pixels.reshape(-1, 3), axis=0)) > 20, name
         svg = (report_folder / "plots" / f"{name}.svg").read_text()
-        assert png.startswith(b"\x89PNG") and len(png) > 10_000
-        assert "<svg" in svg and len(svg) > 10_000
+        assert svg.lstrip().startswith("<?xml") and "<svg" in svg and "</svg>" in svg
+        assert svg.count("<path") > 20, name
+
+
+def test_every_policy_is_drawn_in_its_platform_colour(report_folder):
+    from sim.report.figures import PLATFORM_COLOURS
+
+    for name in ("refund_time_cdf", "refund_time_breakdown"):
+        pixels = _pixels(report_folder / "plots" / f"{name}.png")
+        for platform in ("amazon", "taobao", "jd"):
+            assert _has_colour(pixels, PLATFORM_COLOURS[platform]), (name, platform)
 
 
 def test_the_report_is_one_self_contained_file(report_folder):
@@ -177,6 +210,7 @@ window.addEventListener('load', function () {
 </script></body>"""
 
 
+@pytest.mark.external
 def test_the_report_renders_in_a_browser(report_folder, tmp_path):
     """Headless Chromium opens the report offline: every image loads, no console error."""
     browser = _chromium()
