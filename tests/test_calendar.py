@@ -55,3 +55,62 @@ def test_many_times_at_once_agree_with_one_at_a_time():
         each = cal.after_each(hours, duration)
         one = [cal.after(h, duration) for h in hours]
         assert np.allclose(each, one, rtol=0, atol=1e-9)
+
+
+def test_business_days_by_hand_in_a_plain_week():
+    """2026-03-02 is a Monday; the `US` calendar has no holiday that week."""
+    import numpy as np
+
+    cal = BusinessCalendar("US", dt.date(2026, 3, 2), 30)
+    assert cal.working[:14].tolist() == [1, 1, 1, 1, 1, 0, 0] * 2
+    monday = 0.0
+    assert cal.after(monday, Duration(0.5, True)) == pytest.approx(12.0)  # half of Monday
+    assert cal.after(monday, Duration(1, True)) == pytest.approx(24.0)  # Monday's end
+    assert cal.after(6.0, Duration(1, True)) == pytest.approx(30.0)  # Tuesday 06:00
+    assert cal.after(monday, Duration(5, True)) == pytest.approx(5 * 24.0)  # Friday's end
+    assert cal.after(monday, Duration(5.25, True)) == pytest.approx(7 * 24.0 + 6)  # next Mon
+    friday_noon = 4 * 24 + 12.0
+    assert cal.after(friday_noon, Duration(1, True)) == pytest.approx(7 * 24 + 12.0)
+    saturday_ten = 5 * 24 + 10.0  # a weekend start counts from the next working day
+    assert cal.after(saturday_ten, Duration(1, True)) == pytest.approx(8 * 24.0)
+    assert cal.after(saturday_ten, Duration(0.5, True)) == pytest.approx(7 * 24 + 12.0)
+    hours = np.array([monday, 6.0, friday_noon, saturday_ten])
+    assert cal.after_each(hours, Duration(1, True)).tolist() == pytest.approx(
+        [24.0, 30.0, 7 * 24 + 12.0, 8 * 24.0]
+    )
+    assert cal.after_each(hours, Duration(0, True)).tolist() == hours.tolist()
+    assert cal.after_each(hours, Duration(2.0)).tolist() == (hours + 2).tolist()
+
+
+def test_the_start_hour_shifts_local_days():
+    """Simulation time 0 is 20:00 local: 4 h later it is Tuesday 00:00."""
+    cal = BusinessCalendar("US", dt.date(2026, 3, 2), 30, hour_offset=20.0)
+    assert cal.day_of(3.99) == 0 and cal.day_of(4.0) == 1
+    assert cal.date_of(4.0) == dt.date(2026, 3, 3)
+    assert cal.first_day == dt.date(2026, 3, 2) and cal.country == "US"
+    # Monday 20:00 + 0.5 business days: the last 4 h of Monday, then 8 h of Tuesday
+    assert cal.after(0.0, Duration(0.5, True)) == pytest.approx(12.0)
+    # Friday 20:00 + 1 business day: Friday's last 4 h, then Monday until 20:00
+    friday = 4 * 24.0
+    assert cal.after(friday, Duration(1, True)) == pytest.approx(friday + 3 * 24)
+
+
+def test_no_calendar_counts_every_day():
+    cal = BusinessCalendar("none", dt.date(2026, 3, 7), 10)  # a Saturday
+    assert cal.working.tolist() == [1] * 10
+    assert cal.after(0.0, Duration(2, True)) == pytest.approx(48.0)
+
+
+def test_a_day_before_the_calendar_is_an_error():
+    cal = BusinessCalendar("none", dt.date(2026, 3, 2), 5)
+    with pytest.raises(ValueError, match="day -1 lies outside the 5-day calendar"):
+        cal.after(-1.0, Duration(1, True))
+    assert cal.after(4 * 24.0 - 1, Duration(0.5, True)) == pytest.approx(4 * 24 + 11.0)
+
+
+def test_known_calendars_list_countries_and_none():
+    from sim.model.calendar import known_calendars
+
+    names = known_calendars()
+    assert names[0] == "none" and {"US", "CN", "DE"} <= set(names)
+    assert names[1:] == sorted(names[1:])

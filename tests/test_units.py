@@ -53,3 +53,114 @@ def test_clock_times():
 
 def test_hours_print_shortest():
     assert [format_hours(h) for h in (0.5, 48, 1.25, 0)] == ["30m", "2d", "1.25h", "0h"]
+
+
+@pytest.mark.parametrize(
+    ("text", "hours"),
+    [
+        ("36s", 0.01),
+        ("36 sec", 0.01),
+        ("1 second", 1 / 3600),
+        ("36 seconds", 0.01),
+        ("15m", 0.25),
+        ("15min", 0.25),
+        ("15 mins", 0.25),
+        ("1 minute", 1 / 60),
+        ("45 minutes", 0.75),
+        ("3h", 3.0),
+        ("3hr", 3.0),
+        ("3 hrs", 3.0),
+        ("1 hour", 1.0),
+        ("3 hours", 3.0),
+        ("2d", 48.0),
+        ("1 day", 24.0),
+        ("2 days", 48.0),
+        ("2w", 336.0),
+        ("1 week", 168.0),
+        ("2 weeks", 336.0),
+        ("1d 12h", 36.0),
+        ("1h30m15s", 1.5 + 15 / 3600),
+        ("  2H ", 2.0),
+        ("1.25 Days", 30.0),
+    ],
+)
+def test_every_unit_has_its_own_length(text, hours):
+    duration = parse_duration(text)
+    assert duration.amount == pytest.approx(hours, rel=1e-12)
+    assert not duration.business_days
+
+
+@pytest.mark.parametrize(
+    ("text", "days"),
+    [("1 bd", 1.0), ("2.5 business days", 2.5), ("1 working day", 1.0), ("3 Business Days", 3.0)],
+)
+def test_business_days_are_counted_not_converted(text, days):
+    assert parse_duration(text) == Duration(days, True)
+
+
+@pytest.mark.parametrize(
+    ("text", "fragment"),
+    [
+        ("30m30", "not a duration"),
+        ("h", "not a duration"),
+        ("", "not a duration"),
+        ("2 h and 3 m", "'2 h and 3 m' is not a duration"),
+        ("2 hx", "unknown unit 'hx' in '2 hx'"),
+        ("3 fortnights", "units are s, m, h, d, w or business days"),
+        ("1:30:00", "clock time"),
+        ("2h working", "mixes business days"),
+        (None, "expected a duration"),
+        (1.5, "1.5 has no unit"),
+    ],
+)
+def test_more_bad_durations(text, fragment):
+    with pytest.raises(ValueError, match=fragment):
+        parse_duration(text)
+
+
+def test_a_duration_passes_through_and_a_zero_number_is_no_time():
+    d = Duration(2.0, True)
+    assert parse_duration(d) is d
+    assert parse_duration(0.0) == Duration(0.0)
+    assert Duration(2.0).hours == 2.0
+
+
+def test_durations_print_as_they_read():
+    assert str(Duration(3, True)) == "3 business days"
+    assert str(Duration(0.5, True)) == "0.5 business days"
+    assert str(Duration(0.5)) == "30m"
+    assert [format_hours(h) for h in (0.25, 0.1, 24, 72, 36, 1, 0.75)] == [
+        "15m",
+        "6m",
+        "24h",
+        "3d",
+        "36h",
+        "1h",
+        "45m",
+    ]
+    assert format_hours(1 / 7) == f"{1 / 7:.12g}h"  # not a whole number of minutes
+
+
+def test_more_clock_times():
+    assert parse_clock_time("7:05") == pytest.approx(7 + 5 / 60)
+    assert parse_clock_time(" 23:59 ") == pytest.approx(23 + 59 / 60)
+    assert parse_clock_time("00:00") == 0.0
+    assert parse_clock_time("20:00") == 20.0
+    for bad in ("24:00", "17:60", "1700", "7", True, "7:5"):
+        with pytest.raises(ValueError, match="is not a clock time"):
+            parse_clock_time(bad)
+
+
+def test_shares_must_sum_to_one():
+    from sim.model.units import _finite, _sums_to_one
+
+    assert _sums_to_one({"a": 0.5, "b": 0.5}) == {"a": 0.5, "b": 0.5}
+    assert _sums_to_one({"a": 0.5, "b": 0.5000005}) == {"a": 0.5, "b": 0.5000005}
+    assert _sums_to_one({}) == {}
+    with pytest.raises(ValueError, match="the shares sum to 0.9; they must sum to 1"):
+        _sums_to_one({"a": 0.5, "b": 0.4})
+    with pytest.raises(ValueError, match="sum to 1.00001"):
+        _sums_to_one({"a": 0.50001, "b": 0.5})
+    assert _finite(2.5) == 2.5
+    with pytest.raises(ValueError, match="finite"):
+        _finite(float("inf"))

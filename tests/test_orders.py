@@ -1,0 +1,152 @@
+"""Pre-drawn order facts: which seller, which fate, which answer, from given uniforms."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from sim.engine.orders import ACCEPT, IGNORE, REFUSE, OrderFacts, Population
+from sim.engine.streams import BLOCK, STREAMS, RandomStreams
+from sim.model.load import Override, load_study
+from sim.model.policy import Cause
+
+TYPES = (
+    "sellers.types={"
+    "a: {share: 0.5, popularity: 1, packing_stations: 1, pack_time: 1h, pickup_times: ['17:00'],"
+    " cancels: {out_of_stock: 0.1, pricing_error: 0.2}, never_ships: 0.3,"
+    " answers: {accept: 0.5, refuse: 0.25, ignore: 0.25}, response_time: 1h},"
+    "b: {share: 0.3, popularity: 2, packing_stations: 1, pack_time: 2h, pickup_times: ['17:00'],"
+    " cancels: {}, answers: {accept: 1, refuse: 0, ignore: 0}, response_time: 3h},"
+    "c: {share: 0.1, popularity: 4, packing_stations: 1, pack_time: 3h, pickup_times: ['17:00'],"
+    " cancels: {undeliverable_address: 1}, answers: {accept: 0, refuse: 1, ignore: 0},"
+    " response_time: 5h},"
+    "d: {share: 0.1, popularity: 8, packing_stations: 1, pack_time: 4h, pickup_times: ['17:00'],"
+    " answers: {accept: 0, refuse: 0, ignore: 1}, response_time: 7h}}"
+)
+
+
+@pytest.fixture(scope="module")
+def scenario(root):
+    study = load_study(root / "scenarios/quick.yaml", [Override.parse(TYPES)])
+    return study.scenario.model_copy(
+        update={"sellers": study.scenario.sellers.model_copy(update={"count": 10})}
+    )
+
+
+def test_seller_types_take_their_share_of_sellers_in_order(scenario):
+    people = Population(scenario)
+    assert people.type_of.tolist() == [0, 0, 0, 0, 0, 1, 1, 1, 2, 3]
+    assert people.names == ["a", "b", "c", "d"] and people.count == 10
+
+
+def test_orders_pick_sellers_in_proportion_to_popularity(scenario):
+    people = Population(scenario)
+    weights = np.array([1] * 5 + [2] * 3 + [4] + [8], dtype=float)
+    assert people.cumulative.tolist() == pytest.approx((np.cumsum(weights) / 23).tolist())
+    assert people.cumulative[-1] == 1.0
+    # a uniform just below a seller's cumulative bound picks that seller, at it the next
+    edges = people.cumulative[:-1]
+    u = np.concatenate([edges - 1e-9, edges, [0.0, 1.0 - 1e-12]])
+    facts = OrderFacts(scenario, people, _uniforms(seller=u), len(u))
+    assert facts.seller == [*range(9), *range(1, 10), 0, 9]
+    assert facts.kind == [people.type_of[s] for s in facts.seller]
+
+
+def test_each_order_s_fate_follows_its_type_s_shares(scenario):
+    """Type a: out of stock below 0.1, pricing error below 0.3, never ships below 0.6."""
+    people = Population(scenario)
+    u = np.array([0.0, 0.0999, 0.1, 0.2999, 0.30001, 0.5999, 0.60001, 0.99])
+    facts = OrderFacts(scenario, people, _uniforms(seller=np.zeros(len(u)), cancel=u), len(u))
+    assert facts.cause == [
+        Cause.OUT_OF_STOCK,
+        Cause.OUT_OF_STOCK,
+        Cause.PRICING_ERROR,
+        Cause.PRICING_ERROR,
+        None,
+        None,
+        None,
+        None,
+    ]
+    assert facts.never_ships == [False, False, False, False, True, True, False, False]
+    # type c cancels everything for an undeliverable address; type d never cancels
+    c = np.full(3, people.cumulative[7] + 1e-9)
+    d = np.full(3, 0.999)
+    for seller_u, cause in ((c, Cause.UNDELIVERABLE_ADDRESS), (d, None)):
+        facts = OrderFacts(
+            scenario, people, _uniforms(seller=seller_u, cancel=np.array([0, 0.5, 0.99])), 3
+        )
+        assert facts.cause == [cause] * 3 and facts.never_ships == [False] * 3
+
+
+def test_answers_and_times_follow_the_seller_s_type(scenario):
+    people = Population(scenario)
+    answer = np.array([0.0, 0.4999, 0.5, 0.7499, 0.75, 0.9999])
+    n = len(answer)
+    facts = OrderFacts(scenario, people, _uniforms(seller=np.zeros(n), answer=answer), n)
+    assert facts.answer == [ACCEPT, ACCEPT, REFUSE, REFUSE, IGNORE, IGNORE]
+    assert facts.pack == [1.0] * n and facts.response == [1.0] * n
+    seller_u = np.array([people.cumulative[i] - 1e-9 for i in (0, 5, 8, 9)])
+    facts = OrderFacts(scenario, people, _uniforms(seller=seller_u, answer=np.full(4, 0.6)), 4)
+    assert facts.answer == [REFUSE, ACCEPT, REFUSE, IGNORE]
+    assert facts.pack == [1.0, 2.0, 3.0, 4.0]
+    assert facts.response == [1.0, 3.0, 5.0, 7.0]
+
+
+def test_buyer_facts_are_thresholds_on_their_uniforms(scenario):
+    """quick.yaml: 6% intend to cancel, 80% have a good record, 40% pursue."""
+    u = np.array([0.0, 0.0599, 0.06, 0.3999, 0.4, 0.7999, 0.8, 0.99])
+    n = len(u)
+    facts = OrderFacts(
+        scenario,
+        Population(scenario),
+        _uniforms(intent=u, good_record=u, pursue=u),
+        n,
+    )
+    assert facts.intent == [True, True, False, False, False, False, False, False]
+    assert facts.pursue == [True, True, True, True, False, False, False, False]
+    assert facts.good_record == [True, True, True, True, True, True, False, False]
+
+
+def test_order_values_are_whole_cents_and_never_zero(scenario):
+    u = np.array([1e-300, 0.5, 0.9])
+    facts = OrderFacts(scenario, Population(scenario), _uniforms(value=u), 3)
+    assert facts.cents[0] == 1  # a value that rounds to nothing is one cent
+    assert facts.cents[1] == 3000  # the median, 30 USD
+    assert facts.cents[2] == round(30 * np.exp(0.8 * 1.2815515655446004) * 100)
+
+
+def test_streams_are_fixed_per_seed_and_replication():
+    a, b = RandomStreams(5, 0).block(), RandomStreams(5, 0).block()
+    other = RandomStreams(5, 1).block()
+    names = [name for columns in STREAMS.values() for name in columns]
+    assert sorted(a) == sorted(names)
+    for name in names:
+        assert a[name].shape == (BLOCK,)
+        assert np.array_equal(a[name], b[name])
+        assert not np.array_equal(a[name], other[name])
+    assert (a["gap"] > 0).all() and a["gap"].mean() == pytest.approx(1.0, rel=0.05)
+    for name in names:
+        if name != "gap":
+            assert ((a[name] >= 0) & (a[name] < 1)).all()
+            assert a[name].mean() == pytest.approx(0.5, abs=0.03)
+    # the second block continues each stream, it does not repeat it
+    streams = RandomStreams(5, 0)
+    first, second = streams.block(), streams.block()
+    assert not np.array_equal(first["seller"], second["seller"])
+
+
+def test_each_stream_is_independent_of_the_others():
+    """Drawing more columns in one stream would not shift another stream's numbers."""
+    one = RandomStreams(9, 0)
+    block = one.block()
+    gens = one._generators
+    assert len(gens) == len(STREAMS)
+    assert not np.array_equal(block["seller"], block["intent"])
+    assert not np.array_equal(block["pack"], block["processing"])
+
+
+def _uniforms(**given: np.ndarray) -> dict[str, np.ndarray]:
+    n = max(len(v) for v in given.values())
+    columns = {name: np.full(n, 0.5) for cols in STREAMS.values() for name in cols}
+    columns.update({k: np.asarray(v, dtype=float) for k, v in given.items()})
+    return columns
