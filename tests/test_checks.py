@@ -35,6 +35,7 @@ def edit(path: Path, old: str, new: str) -> None:
     path.write_text(text.replace(old, new), encoding="utf-8")
 
 
+@pytest.mark.slow
 def test_the_bundled_expectations_pass(root, monkeypatch):
     monkeypatch.chdir(root)
     result = CliRunner().invoke(main, ["test", "-k", "amazon and not metric", "--jobs", "1"])
@@ -42,6 +43,7 @@ def test_the_bundled_expectations_pass(root, monkeypatch):
     assert result.output.splitlines()[-1] == "4 passed, 0 failed"
 
 
+@pytest.mark.slow
 def test_a_four_hour_amazon_window_fails_naming_the_moved_metrics(root, tmp_path, monkeypatch):
     copy = copy_of_the_project(root, tmp_path)
     edit(copy / "policies" / "amazon.yaml", "  window: 30m ", "  window: 4h  ")
@@ -58,6 +60,7 @@ def test_a_four_hour_amazon_window_fails_naming_the_moved_metrics(root, tmp_path
     assert result.output.splitlines()[-1] == "2 passed, 1 failed"
 
 
+@pytest.mark.slow
 def test_removing_taobaos_24_hour_rule_fails(root, tmp_path, monkeypatch):
     copy = copy_of_the_project(root, tmp_path)
     edit(
@@ -180,6 +183,7 @@ def test_diff_of_a_revision_that_git_does_not_have(root, monkeypatch):
     assert result.stderr.startswith("policies/amazon.yaml@no-such-rev: cannot read it from git")
 
 
+@pytest.mark.slow
 def test_auto_cancel_timing_switches_on_2020_09_30(root, tmp_path):
     import pandas as pd
 

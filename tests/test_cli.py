@@ -16,13 +16,14 @@ from sim.cli import main
 from sim.metrics import NAMES
 
 
+@pytest.mark.slow
 def test_run_writes_a_deterministic_results_folder(root, tmp_path):
     runner = CliRunner()
     scenario = str(root / "scenarios" / "quick.yaml")
     first, second = tmp_path / "a", tmp_path / "b"
     for out in (first, second):
         result = runner.invoke(
-            main, ["run", scenario, "--out", str(out), "--reps", "2", "--seed", "3"]
+            main, ["run", "--jobs", "1", scenario, "--out", str(out), "--reps", "2", "--seed", "3"]
         )
         assert result.exit_code == 0, result.output
     assert (first / "summary.json").read_bytes() == (second / "summary.json").read_bytes()
@@ -40,12 +41,15 @@ def test_run_writes_a_deterministic_results_folder(root, tmp_path):
     assert "refund_hours_p50" in result.output and "taobao" in result.output
 
 
+@pytest.mark.slow
 def test_set_changes_a_policy_and_the_scenario(root, tmp_path):
     runner = CliRunner()
     result = runner.invoke(
         main,
         [
             "run",
+            "--jobs",
+            "1",
             str(root / "scenarios" / "quick.yaml"),
             "--reps",
             "1",
@@ -68,6 +72,8 @@ def test_bad_set_is_an_input_error(root, tmp_path):
         main,
         [
             "run",
+            "--jobs",
+            "1",
             str(root / "scenarios" / "quick.yaml"),
             "--out",
             str(tmp_path / "o"),
@@ -137,6 +143,8 @@ def test_a_bad_set_value_names_the_option(root, tmp_path):
         main,
         [
             "run",
+            "--jobs",
+            "1",
             str(root / "scenarios" / "quick.yaml"),
             "--out",
             str(tmp_path / "o"),
@@ -164,6 +172,7 @@ def test_readme_error_example_is_real(root, monkeypatch):
         assert line in readme
 
 
+@pytest.mark.slow
 def test_trace_streams_one_row_per_order(root, tmp_path, monkeypatch):
     import csv
 
@@ -175,6 +184,8 @@ def test_trace_streams_one_row_per_order(root, tmp_path, monkeypatch):
         main,
         [
             "run",
+            "--jobs",
+            "1",
             str(root / "scenarios" / "quick.yaml"),
             "--reps",
             "1",
@@ -211,6 +222,8 @@ def test_a_parquet_trace_holds_the_same_rows_as_the_csv_trace(root, tmp_path, mo
             main,
             [
                 "run",
+                "--jobs",
+                "1",
                 str(root / "scenarios" / "quick.yaml"),
                 "--reps",
                 "1",

@@ -75,6 +75,7 @@ def test_a_changed_input_is_not_reused(quick, tmp_path):
     assert dict(reused) == {"amazon": True, "taobao": False, "jd": True}
 
 
+@pytest.mark.slow
 def test_a_failing_run_is_recorded_and_the_others_finish(root, tmp_path):
     """A bank-card delay longer than the run's calendar makes only those runs fail."""
     result = CliRunner().invoke(
@@ -171,11 +172,14 @@ def test_sweeps_are_full_factorial_and_keyed_by_point(quick, tmp_path):
     assert len(rows) == 4 * 2 * 3
 
 
+@pytest.mark.slow
 def test_the_window_sweep_scenario_runs_and_prints_a_table(root, tmp_path):
     result = CliRunner().invoke(
         main,
         [
             "run",
+            "--jobs",
+            "1",
             str(root / "scenarios" / "window-sweep.yaml"),
             "--out",
             str(tmp_path / "o"),
@@ -199,15 +203,28 @@ def test_the_window_sweep_scenario_runs_and_prints_a_table(root, tmp_path):
 
 
 def test_a_bad_sweep_value_names_the_option(quick):
-    result = CliRunner().invoke(main, ["run", quick, "--sweep", "amazon.self_cancel.window=1h,x"])
+    result = CliRunner().invoke(
+        main, ["run", "--jobs", "1", quick, "--sweep", "amazon.self_cancel.window=1h,x"]
+    )
     assert result.exit_code == 2
     assert result.stderr.startswith("--sweep: self_cancel.window: 'x' is not a duration")
 
 
+@pytest.mark.slow
 def test_the_cli_prints_paired_differences(quick, tmp_path):
     result = CliRunner().invoke(
         main,
-        ["run", quick, "--reps", "3", "--out", str(tmp_path / "o"), *[f"--set={s}" for s in SMALL]],
+        [
+            "run",
+            "--jobs",
+            "1",
+            quick,
+            "--reps",
+            "3",
+            "--out",
+            str(tmp_path / "o"),
+            *[f"--set={s}" for s in SMALL],
+        ],
     )
     assert result.exit_code == 0, result.output
     assert "paired differences" in result.output and "taobao-vs-amazon" in result.output

@@ -72,6 +72,8 @@ def test_force_runs_it_anyway(tmp_path, monkeypatch):
         main,
         [
             "run",
+            "--jobs",
+            "1",
             str(ROOT / "scenarios" / "quick.yaml"),
             "--out",
             str(tmp_path / "o"),
@@ -99,7 +101,16 @@ def test_the_estimate_grows_with_the_rate():
 def test_out_refuses_a_folder_of_other_files(tmp_path):
     (tmp_path / "thesis.tex").write_text("precious")
     result = CliRunner().invoke(
-        main, ["run", str(ROOT / "scenarios" / "quick.yaml"), "--out", str(tmp_path), *SMALL]
+        main,
+        [
+            "run",
+            "--jobs",
+            "1",
+            str(ROOT / "scenarios" / "quick.yaml"),
+            "--out",
+            str(tmp_path),
+            *SMALL,
+        ],
     )
     assert result.exit_code == 2
     assert result.stderr.strip() == (
@@ -115,6 +126,8 @@ def test_out_that_cannot_be_created(tmp_path):
         main,
         [
             "run",
+            "--jobs",
+            "1",
             str(ROOT / "scenarios" / "quick.yaml"),
             "--out",
             str(tmp_path / "a-file" / "results"),
@@ -350,6 +363,7 @@ def load_any(relative: str, path: Path) -> None:
         load_file(path)
 
 
+@pytest.mark.slow
 @settings(
     max_examples=int(os.environ.get("CANCELSIM_FUZZ_EXAMPLES", "120")),
     deadline=None,
@@ -473,7 +487,9 @@ def test_a_signal_inside_an_import_still_counts_as_a_stop():
 
 def test_the_too_large_fixture_is_refused_with_its_estimate(tmp_path):
     fixture = ROOT / "tests" / "fixtures" / "too_large" / "scenario_too_large.yaml"
-    result = CliRunner().invoke(main, ["run", str(fixture), "--out", str(tmp_path / "o")])
+    result = CliRunner().invoke(
+        main, ["run", "--jobs", "1", str(fixture), "--out", str(tmp_path / "o")]
+    )
     assert result.exit_code == 2
     assert re.fullmatch(
         r".*scenario_too_large\.yaml: the scenario needs about 720,000,000 orders open at once,"
