@@ -37,3 +37,6 @@ def quick_study():
     from sim.model.load import load_study
 
     return load_study(ROOT / "scenarios" / "quick.yaml")
+
+
+pytest_plugins = ["pytester"]  # the cancelsim plugin's own tests run pytest in-process

@@ -407,3 +407,123 @@ def test_rule_changes_list_changed_added_and_removed_keys():
     assert rule_changes(old, old) == []
     assert rule_changes({"d": [1, 2]}, {"d": [1, 3]}) == ["d: [1, 2] -> [1, 3]"]
     assert rule_changes({"f": False}, {"f": True}) == ["f: false -> true"]
+
+
+# ----------------------------------------------------------------- diff's inputs by hand
+def test_a_policy_source_from_a_file_or_a_revision(root, tmp_path, monkeypatch):
+    from sim.checks.diff import read_source
+
+    plain = read_source(str(root / "policies" / "jd.yaml"))
+    assert (plain.label, plain.stem) == (str(root / "policies" / "jd.yaml"), "jd")
+    assert plain.policy.platform == "jd" and plain.doc.data["platform"] == "jd"
+    odd = tmp_path / "odd@name.yaml"  # an existing path with @ is a path, not a revision
+    shutil.copy(root / "policies" / "jd.yaml", odd)
+    assert read_source(str(odd)).stem == "odd@name"
+    for spec in ("policies/jd.yaml@", "policies/jd.yaml@-p"):
+        with pytest.raises(sim.InputError) as caught:
+            read_source(spec)
+        assert str(caught.value) == (
+            f"{spec}: expected path@revision, e.g. policies/amazon.yaml@HEAD~1 (a revision may "
+            "not be empty or start with -)"
+        )
+    monkeypatch.setenv("PATH", str(tmp_path / "nothing"))
+    with pytest.raises(sim.InputError, match=r"^policies/jd.yaml@HEAD: git is not installed$"):
+        read_source("policies/jd.yaml@HEAD")
+
+
+def test_a_revision_outside_a_repository_says_so(root, tmp_path):
+    from sim.checks.diff import read_source
+
+    outside = tmp_path / "jd.yaml"
+    shutil.copy(root / "policies" / "jd.yaml", outside)
+    with pytest.raises(sim.InputError) as caught:
+        read_source(f"{outside}@HEAD")
+    text = str(caught.value)
+    assert text.startswith(f"{outside}@HEAD: cannot read it from git: fatal: not a git repository")
+    assert "\n" not in text
+
+
+def test_a_revision_is_read_from_git(root, tmp_path):
+    from sim.checks.diff import read_source
+
+    repo = tmp_path / "repo"
+    (repo / "p").mkdir(parents=True)
+    shutil.copy(root / "policies" / "jd.yaml", repo / "p" / "jd.yaml")
+    git = ["git", "-c", "user.email=t@t", "-c", "user.name=t", "-C", str(repo)]
+    subprocess.run([*git, "init", "-q"], check=True)
+    subprocess.run([*git, "add", "."], check=True)
+    subprocess.run([*git, "commit", "-qm", "jd"], check=True)
+    edit(repo / "p" / "jd.yaml", "platform_approves_after: 30m", "platform_approves_after: 2h")
+    old = read_source(f"{repo / 'p' / 'jd.yaml'}@HEAD")
+    new = read_source(str(repo / "p" / "jd.yaml"))
+    assert old.stem == new.stem == "jd"
+    assert old.doc.data["cancel_request"]["platform_approves_after"] == "30m"
+    assert new.doc.data["cancel_request"]["platform_approves_after"] == "2h"
+    assert old.policy != new.policy
+    with pytest.raises(sim.InputError, match="cannot read it from git: fatal: "):
+        read_source(f"{repo / 'p' / 'missing.yaml'}@HEAD")
+
+
+def test_the_paired_study_plays_both_versions_with_the_old_mix(root, tmp_path):
+    from sim.checks.diff import paired_study, read_source
+
+    old = read_source(str(root / "policies" / "taobao.yaml"))
+    new = read_source(str(root / "policies" / "taobao.yaml"))
+    study = paired_study(old, new, root / "scenarios" / "quick.yaml")
+    runs = study.scenario.policies
+    assert [r.file for r in runs] == ["old.yaml", "new.yaml"]
+    assert runs[0].payment_mix == runs[1].payment_mix == {"alipay_balance": 0.65, "bank_card": 0.35}
+    assert study.scenario.baseline == "old" and study.scenario.sweep == {}
+    assert study.policies == {"old": old.policy, "new": new.policy}
+    assert study.policy_paths == {"old": old.label, "new": new.label}
+    assert study.path == str(root / "scenarios" / "quick.yaml")
+    other = tmp_path / "zzz.yaml"
+    shutil.copy(root / "policies" / "taobao.yaml", other)
+    with pytest.raises(sim.InputError) as caught:
+        paired_study(read_source(str(other)), new, root / "scenarios" / "quick.yaml")
+    assert str(caught.value) == (
+        f"{root / 'scenarios' / 'quick.yaml'}: the scenario has no policy 'zzz' to take the "
+        "buyers' payment mix from; give --scenario"
+    )
+
+
+def test_a_new_version_that_does_not_fit_the_scenario_is_refused(root, tmp_path):
+    from sim.checks.diff import paired_study, read_source
+
+    changed = tmp_path / "taobao.yaml"
+    shutil.copy(root / "policies" / "taobao.yaml", changed)
+    edit(changed, "    alipay_balance:\n", "    alipay_wallet:\n")
+    with pytest.raises(sim.InputError, match="alipay_balance"):
+        paired_study(
+            read_source(str(root / "policies" / "taobao.yaml")),
+            read_source(str(changed)),
+            root / "scenarios" / "quick.yaml",
+        )
+
+
+def test_a_case_whose_runs_failed_says_so(root, tmp_path, monkeypatch):
+    """Failed runs leave no metric; the verdict names the failure instead of calling the
+    metric undefined for the policy."""
+    path = tmp_path / "failing.yaml"
+    path.write_text(
+        f"name: failing runs\nscenario: {root / 'scenarios' / 'quick.yaml'}\n"
+        "policies: [taobao, amazon]\n"
+        "set: [horizon=2d, warmup=1d, 'taobao.refunds.rails.bank_card.delay=900 business days']\n"
+        "replications: 2\ncases:\n"
+        "  - name: taobao alone\n    policy: taobao\n    expect:\n"
+        "      orders: {min: 1}\n"
+        "  - name: paired\n    compare: [amazon, taobao]\n    expect:\n"
+        "      orders: {approx: 0}\n"
+        "  - name: amazon alone\n    policy: amazon\n    expect:\n"
+        "      orders: {min: 1}\n"
+    )
+    result = CliRunner().invoke(main, ["test", str(path), "--jobs", "1"])
+    assert result.exit_code == 1
+    lines = result.output.splitlines()
+    assert lines[0] == (
+        f"FAIL {path}:7: 'taobao alone': 2 run(s) failed, e.g. taobao replication 0: "
+        "ValueError: day 432 lies outside the 432-day calendar built for the run"
+    )
+    assert lines[1].startswith(f"FAIL {path}:11: 'paired': 2 run(s) failed, e.g. taobao")
+    assert lines[2] == f"PASS {path}:15: amazon alone"
+    assert lines[3] == "1 passed, 2 failed"

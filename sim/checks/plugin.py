@@ -63,6 +63,7 @@ class ExpectationFileNode(pytest.File):
             item = CaseItem.from_parent(self, name=case.name, loaded=loaded, index=index)
             for word in [*loaded.spec.keywords, *case.keywords]:
                 item.keywords[word] = True
+                item.extra_keyword_matches.add(word)  # what pytest's -k matches on
             yield item
 
     def results(self, loaded: LoadedFile) -> Any:

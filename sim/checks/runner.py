@@ -108,12 +108,18 @@ def _only(loaded: LoadedFile, study: Any, keys: list[str]) -> Any:
 
 def judge(loaded: LoadedFile, index: int, results: Any) -> Verdict:
     case = loaded.spec.cases[index]
+    line = loaded.lines[index]
+    keys = [case.policy] if case.policy else list(case.compare or ())
+    failures = [f for f in getattr(results, "failures", ()) if f.policy in keys]
+    if failures:  # a metric of failed runs is missing, not "not defined for this policy"
+        text = f"{len(failures)} run(s) failed, e.g. {failures[0].describe()}"
+        return Verdict(str(loaded.path), line, case.name, [(False, text)])
     default = case.margin or loaded.spec.margin
     details = []
     for metric, expectation in case.expect.items():
         value = _value(results, case, metric)
         details.append(_check(metric, value, expectation, expectation.margin(default)))
-    return Verdict(str(loaded.path), loaded.lines[index], case.name, details)
+    return Verdict(str(loaded.path), line, case.name, details)
 
 
 def _value(results: Any, case: Case, metric: str) -> dict[str, Any]:
