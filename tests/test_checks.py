@@ -527,3 +527,37 @@ def test_a_case_whose_runs_failed_says_so(root, tmp_path, monkeypatch):
     assert lines[1].startswith(f"FAIL {path}:11: 'paired': 2 run(s) failed, e.g. taobao")
     assert lines[2] == f"PASS {path}:15: amazon alone"
     assert lines[3] == "1 passed, 2 failed"
+
+
+def test_k_expressions_by_hand():
+    words = {"amazon", "headline", "metric"}
+    assert not matches("xx", words)  # words are matched one by one, never across two
+    assert not matches("zonhead", words)
+    assert matches("not not amazon", words) and not matches("not not taobao", words)
+    assert matches("amazon and headline and metric", words)
+    assert not matches("amazon and headline and taobao", words)
+    assert matches("taobao or jd or metric", words) and not matches("taobao or jd", words)
+    assert not matches("taobao or jd and amazon", words)  # and binds tighter than or
+    assert matches("amazon or jd and taobao", words)
+    assert not matches("(amazon or jd) and taobao", words)
+    assert matches("AMAZON", words) and matches("not (taobao)", words)
+    for bad, message in [
+        ("amazon and", "-k 'amazon and': the expression ends too early"),
+        ("", "-k '': the expression ends too early"),
+        ("not", "-k 'not': the expression ends too early"),
+        ("amazon jd", "-k 'amazon jd': unexpected 'jd'"),
+        ("(amazon jd)", r"-k '\(amazon jd\)': a \( is not closed"),
+        ("amazon)", r"-k 'amazon\)': unexpected '\)'"),
+    ]:
+        with pytest.raises(ValueError, match=f"^{message}$"):
+            matches(bad, words)
+
+
+def test_margins_print_only_the_kinds_given():
+    from sim.checks.expectations import Margin
+    from sim.checks.runner import _margin_text
+
+    assert _margin_text(Margin(abs=0.5)) == "abs 0.5"
+    assert _margin_text(Margin(rel=0.25)) == "rel 25%"
+    assert _margin_text(Margin(abs=2, rel=0.1)) == "abs 2, rel 10%"
+    assert _margin_text(Margin()) == ""

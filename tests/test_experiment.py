@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -384,3 +385,112 @@ def test_mean_ci_is_the_t_interval():
     assert math.isnan(nan_mean) and nan_ci is None
     _, wide = mean_ci([1.0, 2.0, 3.0, 4.0], level=0.99)
     assert wide[1] - wide[0] > ci[1] - ci[0]
+
+
+def test_a_failure_names_its_run_and_sweep_point():
+    from sim.experiment.runner import RunFailure
+
+    assert (
+        RunFailure("jd", 1, 0, "ValueError: x", "").describe() == "jd replication 1: ValueError: x"
+    )
+    assert (
+        RunFailure("jd", 1, 2, "ValueError: x", "").describe()
+        == "jd replication 1 at sweep point 2: ValueError: x"
+    )
+
+
+def test_the_default_job_count_is_the_cpu_count(monkeypatch):
+    from sim.experiment import executors
+
+    monkeypatch.setattr(executors.os, "cpu_count", lambda: 3)
+    assert executors.default_jobs() == 3
+    monkeypatch.setattr(executors.os, "cpu_count", lambda: None)
+    assert executors.default_jobs() == 1
+
+
+def test_the_memory_estimate_reads_in_gib():
+    from sim.experiment.budget import Estimate
+
+    estimate = Estimate(open_orders=1234567, bytes_per_run=3 * 2**30)
+    assert (
+        estimate.describe(2)
+        == "about 1,234,567 orders open at once, about 6.0 GiB for 2 run(s) at a time"
+    )
+    assert estimate.describe(1).endswith("about 3.0 GiB for 1 run(s) at a time")
+
+
+def test_a_sweep_block_of_the_scenario_gives_labelled_points(quick, tmp_path):
+    from sim.experiment.plan import load_points
+
+    axis = Axis.from_scenario("amazon.self_cancel.window", ["15m", 0, {"a": 1}])
+    assert axis.labels == ("15m", "0", '{"a": 1}')
+    assert axis.values == ("15m", 0, {"a": 1})
+    text = Path(quick).read_text(encoding="utf-8")
+    path = tmp_path / "swept.yaml"
+    path.write_text(
+        text.replace("../policies/", f"{Path(quick).parent.parent / 'policies'}/")
+        + "\nsweep:\n  amazon.self_cancel.window: [15m, 1h]\n  buyers.cancel_intent: [0.1, 0.2]\n"
+    )
+    points, studies = load_points(path, [], [])
+    assert [p.label for p in points] == [
+        {"amazon.self_cancel.window": "15m", "buyers.cancel_intent": "0.1"},
+        {"amazon.self_cancel.window": "15m", "buyers.cancel_intent": "0.2"},
+        {"amazon.self_cancel.window": "1h", "buyers.cancel_intent": "0.1"},
+        {"amazon.self_cancel.window": "1h", "buyers.cancel_intent": "0.2"},
+    ]
+    assert [s.scenario.buyers.cancel_intent for s in studies] == [0.1, 0.2, 0.1, 0.2]
+    windows = [str(s.policies["amazon"].self_cancel.window) for s in studies]
+    assert windows[0] != windows[2]
+    cli_points, _ = load_points(path, [], [Axis.parse("buyers.cancel_intent=0.3")])
+    assert [p.label for p in cli_points] == [{"buyers.cancel_intent": "0.3"}]
+
+
+def test_a_failed_run_is_stored_and_cleared_once_it_succeeds(quick, tmp_path):
+    from sim.experiment.executors import InlineExecutor
+    from sim.experiment.runner import execute
+    from sim.experiment.store import RunStore, run_key
+
+    bad = sim.load(quick, [*SMALL, "taobao.refunds.rails.bank_card.delay=900 business days"])
+    good = sim.load(quick, SMALL)
+    store = RunStore(tmp_path)
+    spec = sim.RunSpec("taobao", bad.policies["taobao"], bad.scenario, 0, 1)
+    results, failures = execute([spec], InlineExecutor(), store)
+    assert not results and failures[0].error.startswith("ValueError: day ")
+    stored = json.loads((tmp_path / f"{run_key(spec)}.failed.json").read_text())
+    assert stored["policy"] == "taobao" and stored["error"] == failures[0].error
+    assert "Traceback" in stored["traceback"]
+    assert not store.has(run_key(spec))
+    ok = sim.RunSpec("taobao", good.policies["taobao"], good.scenario, 0, 1)
+    store.save_failure(ok, {"error": "earlier"})
+    results, failures = execute([ok], InlineExecutor(), store)
+    assert len(results) == 1 and not failures
+    assert store.has(run_key(ok)) and not (tmp_path / f"{run_key(ok)}.failed.json").exists()
+    seen: list[bool] = []
+    again, _ = execute([ok], InlineExecutor(), store, done=lambda s, o, cached: seen.append(cached))
+    assert seen == [True] and again[0].metrics == results[0].metrics
+
+
+def test_a_pool_that_breaks_at_submission_fails_every_run_left(quick):
+    from concurrent.futures import Executor
+    from concurrent.futures.process import BrokenProcessPool
+
+    from sim.experiment.runner import execute
+
+    class BreaksOnSecond(Executor):
+        def __init__(self):
+            self.calls = 0
+
+        def submit(self, fn, /, *args, **kwargs):
+            self.calls += 1
+            if self.calls > 1:
+                raise BrokenProcessPool("the pool broke")
+            from sim.experiment.executors import InlineExecutor
+
+            return InlineExecutor().submit(fn, *args, **kwargs)
+
+    study = sim.load(quick, SMALL)
+    specs = [sim.RunSpec("jd", study.policies["jd"], study.scenario, r, 1) for r in range(3)]
+    results, failures = execute(specs, BreaksOnSecond(), None)
+    assert [r.replication for r in results] == [0]
+    assert [f.replication for f in failures] == [1, 2]
+    assert all(f.error == "the worker failed: BrokenProcessPool: the pool broke" for f in failures)

@@ -28,7 +28,7 @@ from sim.engine.rules import compile_policy
 from sim.engine.streams import RandomStreams
 from sim.errors import InputError
 from sim.model.calendar import BusinessCalendar
-from sim.model.load import load_policy, load_study
+from sim.model.load import Override, load_policy, load_study
 from sim.model.policy import Outcome
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -499,3 +499,67 @@ def test_the_too_large_fixture_is_refused_with_its_estimate(tmp_path):
         flags=re.S,
     )
     assert not (tmp_path / "o").exists()
+
+
+def test_the_machine_s_memory_is_the_lower_of_ram_and_the_cgroup_limit(monkeypatch, tmp_path):
+    import sim.experiment.budget as budget
+
+    sizes = {"SC_PAGE_SIZE": 4096, "SC_PHYS_PAGES": 1000}
+    monkeypatch.setattr(budget.os, "sysconf", lambda name: sizes[name])
+    limit = tmp_path / "memory.max"
+    real_path = budget.Path
+
+    def fake_path(text):
+        return limit if text == "/sys/fs/cgroup/memory.max" else real_path(text)
+
+    monkeypatch.setattr(budget, "Path", fake_path)
+    limit.write_text("max\n")
+    assert budget.physical_memory() == 4096 * 1000
+    limit.write_text("1000000\n")
+    assert budget.physical_memory() == 1_000_000
+    limit.write_text("99999999999\n")
+    assert budget.physical_memory() == 4096 * 1000
+    limit.unlink()
+    assert budget.physical_memory() == 4096 * 1000
+
+
+def test_the_memory_estimate_by_hand():
+    """A flat 10 orders an hour for 2 days, 1% never shipped, 5 sellers."""
+    import sim.experiment.budget as budget
+
+    scenario = load_study(
+        ROOT / "scenarios" / "quick.yaml",
+        [
+            Override.parse(s)
+            for s in (
+                "horizon=2d",
+                "drain=1d",
+                "orders.rate_per_hour=10",
+                "orders.daily_profile=" + str([1] * 24),
+                "orders.weekly_profile=" + str([1] * 7),
+                "orders.promotions=[]",
+                "sellers.count=5",
+                "sellers.types.dropshipper.never_ships=0.01",
+            )
+        ],
+    ).scenario
+    got = budget.estimate(scenario)
+    assert got.open_orders == 10 * 72 + 5  # 72 h in the pipeline, 480 orders x 1%
+    days = 3 + 400
+    arrays = 5 * days * 8 + 2 * 5 * days * 4
+    assert got.bytes_per_run == budget.BASE_BYTES + got.open_orders * 1000 + arrays
+
+
+def test_too_big_compares_with_half_of_the_memory(monkeypatch):
+    import sim.experiment.budget as budget
+
+    scenario = load_study(ROOT / "scenarios" / "quick.yaml").scenario
+    need = budget.estimate(scenario).bytes_per_run
+    monkeypatch.setattr(budget, "physical_memory", lambda: 2 * need * 3)
+    assert budget.too_big(scenario, 3) is None  # exactly half: still fits
+    monkeypatch.setattr(budget, "physical_memory", lambda: 2 * need * 3 - 1)
+    message = budget.too_big(scenario, 3)
+    assert message is not None and message.startswith("the scenario needs about ")
+    assert "for 3 run(s) at a time, more than half of this machine's" in message
+    monkeypatch.setattr(budget, "physical_memory", lambda: None)
+    assert budget.too_big(scenario, 3) is None
