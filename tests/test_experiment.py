@@ -494,3 +494,49 @@ def test_a_pool_that_breaks_at_submission_fails_every_run_left(quick):
     assert [r.replication for r in results] == [0]
     assert [f.replication for f in failures] == [1, 2]
     assert all(f.error == "the worker failed: BrokenProcessPool: the pool broke" for f in failures)
+
+
+def test_a_pool_worker_dies_on_sigterm_and_a_stopped_pool_ends_its_workers():
+    import signal
+    import time
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
+
+    from sim.experiment.executors import _stop, _worker_defaults
+
+    previous = signal.signal(signal.SIGTERM, lambda *a: None)
+    try:
+        _worker_defaults()
+        assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    pool = ProcessPoolExecutor(1)
+    busy = pool.submit(time.sleep, 30)
+    waiting = pool.submit(time.sleep, 30)
+    while not busy.running():
+        time.sleep(0.01)
+    workers = list(pool._processes.values())
+    started = time.monotonic()
+    _stop(pool)
+    for worker in workers:
+        worker.join(timeout=10)
+        assert _gone(worker.pid), "a worker of a stopped pool is still running"
+    assert waiting.cancelled() or isinstance(waiting.exception(), BrokenProcessPool)
+    assert time.monotonic() - started < 10
+
+
+def _gone(pid: int) -> bool:
+    """Ended (or a zombie): the pool's own thread may already have reaped it."""
+    import time
+    from pathlib import Path
+
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            return True
+        if state in ("Z", "X"):
+            return True
+        time.sleep(0.01)
+    return False

@@ -36,10 +36,15 @@ SMALL = ["--set", "horizon=3d", "--set", "warmup=1d"]
 
 
 # ----------------------------------------------------------------- too large a scenario
+def _must_not_run(*args, **kwargs):
+    raise AssertionError("a scenario too large for memory was not refused")
+
+
 def test_a_scenario_too_large_for_memory_is_refused_with_an_estimate(tmp_path, monkeypatch):
     import sim.experiment.budget as budget
 
     monkeypatch.setattr(budget, "physical_memory", lambda: 2**30)  # a 1 GiB machine
+    monkeypatch.setattr("sim.cli.run_points", _must_not_run)
     scenario = str(ROOT / "scenarios" / "baseline.yaml")
     result = CliRunner().invoke(
         main,
@@ -485,7 +490,8 @@ def test_a_signal_inside_an_import_still_counts_as_a_stop():
     assert _interruption(ValueError("plain")) is None
 
 
-def test_the_too_large_fixture_is_refused_with_its_estimate(tmp_path):
+def test_the_too_large_fixture_is_refused_with_its_estimate(tmp_path, monkeypatch):
+    monkeypatch.setattr("sim.cli.run_points", _must_not_run)  # fail at once, never simulate
     fixture = ROOT / "tests" / "fixtures" / "too_large" / "scenario_too_large.yaml"
     result = CliRunner().invoke(
         main, ["run", "--jobs", "1", str(fixture), "--out", str(tmp_path / "o")]

@@ -206,7 +206,7 @@ class GammaAmount(Gamma[NonNegative]): ...
 class EmpiricalAmount(Empirical[NonNegative]): ...
 
 
-def _family(union: Any, bare: Any) -> Any:
+def _family(union: Any, bare: Any) -> Any:  # pragma: no mutate block (runs at import)
     shorthand = BeforeValidator(_shorthand, json_schema_input_type=bare | union)
     return Annotated[union, Field(discriminator="dist"), shorthand]
 
