@@ -333,9 +333,27 @@ def test_outcome_counts_agree_with_the_trace(root, tmp_path):
 
 
 def test_a_result_survives_its_json_form(root, tmp_path):
+    """Every field comes back with its value and type, NaN included (JSON null)."""
+    import json
+
     _, result, _ = world(root, tmp_path, "buyers.intent_delay=45m")
-    again = RunResult.from_dict(result.to_dict())
-    assert again.metrics == result.metrics
-    assert np.array_equal(again.refund_hist, result.refund_hist)
+    result.point, result.events, result.wall_seconds = 3, 1234, 0.5
+    result.seller_rates[0] = math.nan
+    result.metrics["refund_hours_p99"] = math.nan
+    data = json.loads(json.dumps(result.to_dict(), allow_nan=False))
+    assert data["seller_rates"][0] is None and data["metrics"]["refund_hours_p99"] is None
+    again = RunResult.from_dict(data)
+    assert again.metrics.keys() == result.metrics.keys()
+    for name, value in result.metrics.items():
+        assert again.metrics[name] == value or (
+            math.isnan(value) and math.isnan(again.metrics[name])
+        )
+    for name in ("refund_hist", "method_hist", "daily_orders", "daily_counted"):
+        mine, theirs = getattr(again, name), getattr(result, name)
+        assert np.array_equal(mine, theirs) and mine.dtype == np.int64, name
+    assert again.seller_rates.dtype == np.float64
     assert np.array_equal(again.seller_rates, result.seller_rates, equal_nan=True)
+    assert (again.policy, again.replication, again.point) == ("amazon", 0, 3)
+    assert again.methods == result.methods == ("credit_card", "debit_card", "gift_card")
+    assert (again.events, again.wall_seconds) == (1234, 0.5)
     assert again.outcome_counts == result.outcome_counts
