@@ -418,3 +418,26 @@ def test_shipping_counts_late_parcels_and_compensation_when_measured():
     rec.ship(True, False, 0.0)
     rec.ship(False, True, 7.0)
     assert (rec.shipped, rec.late, rec.compensation) == (2, 1, 5.0)
+
+
+def test_a_trace_row_keeps_a_time_of_zero_and_blanks_only_missing_times(root):
+    from sim.engine.market import Market
+    from sim.engine.rules import compile_policy
+    from sim.engine.streams import RandomStreams
+    from sim.model.calendar import BusinessCalendar
+
+    study = study_with(root, *SMALL)
+    scenario, policy = study.scenario, study.policies["amazon"]
+    calendar = BusinessCalendar("US", scenario.start.date(), 800)
+    mix = scenario.policies[0].payment_mix
+    compiled = compile_policy("amazon", policy, calendar, tuple(mix), 1.0, 24 * 40)
+    market = Market(scenario, compiled, RandomStreams(1, 0), mix)
+    market.env.run(until=5)
+    order = next(iter(market.open.values()))
+    order.intent_at, order.shipped_at = 0.0, -1.0
+    row = market._trace_row(order, Outcome.OPEN, 1.23456789, None)
+    assert row[0] == order.seq and row[1] == order.seller
+    assert row[2] == round(order.placed, 6) and row[3] == "open"
+    assert row[4] == 1.234568 and row[5] == 0.0 and row[6] is None and row[7] is None
+    assert row[8] == order.cents / 100 and row[9] == compiled.methods[order.method]
+    assert row[10] is order.measured

@@ -71,6 +71,9 @@ def world(root: Path, tmp_path: Path, *settings: str, key: str = "amazon", seed:
             )
     for row in rows:
         row["measured"] = row["measured"] == "True"
+        for key, value in row.items():
+            if key.endswith("_h") and value is not None:  # hours to 6 decimals (3.6 ms)
+                assert value == round(value, 6) and value >= 0, (key, value)
     assert len(rows) > 100, "the world is too small to test anything"
     return study, result, rows
 
@@ -357,3 +360,41 @@ def test_a_result_survives_its_json_form(root, tmp_path):
     assert again.methods == result.methods == ("credit_card", "debit_card", "gift_card")
     assert (again.events, again.wall_seconds) == (1234, 0.5)
     assert again.outcome_counts == result.outcome_counts
+
+
+# ----------------------------------------------------------------- stage limits
+@pytest.mark.parametrize(("until", "cancelled"), [("packed", False), ("shipped", True)])
+def test_a_request_is_granted_only_before_its_stage_limit(root, tmp_path, until, cancelled):
+    """The wish comes at 45 min; the seller accepts at 2 h 45 min, when the order has been
+    packed (at 1 h 30 min) but not shipped. A policy that takes requests only until
+    `packed` refuses it then; one that takes them until `shipped` cancels."""
+    study, _, rows = world(
+        root, tmp_path, "buyers.intent_delay=45m", f"amazon.cancel_request.until={until}"
+    )
+    checked = 0
+    for row in rows:
+        if row["placed_h"] + 2.75 >= next_pickup(study, row["placed_h"] + 1.5):
+            continue  # shipped before the answer: no request left either way
+        expected = "request_cancelled" if cancelled else "kept_after_failed_cancel"
+        assert row["outcome"] == expected, row
+        checked += 1
+    assert checked > 50
+
+
+@pytest.mark.parametrize(("until", "alone"), [("packing", False), ("packed", True)])
+def test_self_service_ends_at_its_stage_limit(root, tmp_path, until, alone):
+    """With no pending hold the order is released at once and packed from 0 to 1 h: a wish
+    at 10 min finds it packing. Self-service `until: packed` still allows it; `until:
+    packing` (only before packing starts) does not, and the request path takes over."""
+    _, _, rows = world(
+        root,
+        tmp_path,
+        "buyers.intent_delay=10m",
+        "amazon.pending.hold=0h",
+        f"amazon.self_cancel.until={until}",
+    )
+    outcomes = {row["outcome"] for row in rows}
+    if alone:
+        assert outcomes == {"self_cancelled"}
+    else:
+        assert "self_cancelled" not in outcomes and "request_cancelled" in outcomes

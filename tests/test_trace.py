@@ -20,15 +20,16 @@ ROWS = [
 @pytest.mark.parametrize("suffix", [".csv", ".parquet"])
 def test_rows_appear_under_the_final_name_only_when_closed(tmp_path, monkeypatch, suffix):
     monkeypatch.setattr(trace, "CHUNK", 2)  # the third row makes a second chunk
-    path = tmp_path / "deep" / f"amazon-r0{suffix}"
+    path = tmp_path / "deep" / "er" / f"amazon-r0{suffix}"
     writer = TraceWriter(path)
     for row in ROWS:
         writer.add(row)
     assert len(writer.rows) == 1  # two rows went to disk as a chunk
-    assert not path.exists() and (tmp_path / "deep" / f".amazon-r0{suffix}.partial").exists()
+    assert not path.exists() and (path.parent / f".amazon-r0{suffix}.partial").exists()
     writer.close()
     assert path.exists() and not list(path.parent.glob(".*partial"))
     if suffix == ".csv":
+        assert b"\r" not in path.read_bytes()  # plain newlines, whatever the platform
         with path.open() as handle:
             rows = list(csv.reader(handle))
         assert rows[0] == list(COLUMNS)
@@ -91,3 +92,18 @@ def test_parquet_availability_follows_the_import(monkeypatch):
 
     monkeypatch.setattr(builtins, "__import__", no_pyarrow)
     assert not trace.parquet_available()
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+def test_a_run_that_fails_before_its_first_chunk_leaves_nothing(tmp_path, suffix):
+    writer = TraceWriter(tmp_path / f"t{suffix}")
+    writer.discard()  # a Parquet file is only created with its first chunk
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_text_is_written_as_utf_8(tmp_path):
+    path = tmp_path / "t.csv"
+    writer = TraceWriter(path)
+    writer.add((*ROWS[0][:9], "支付宝", True))
+    writer.close()
+    assert "支付宝".encode() in path.read_bytes()

@@ -139,6 +139,8 @@ def test_durations_print_as_they_read():
         "45m",
     ]
     assert format_hours(1 / 7) == f"{1 / 7:.12g}h"  # not a whole number of minutes
+    assert format_hours(0.0125) == "0.75m"  # minutes to 6 decimals print as minutes
+    assert format_hours(6.5e-08) == "6.5e-08h"  # 3.9e-06 min: beyond 6 decimals, hours
 
 
 def test_more_clock_times():
