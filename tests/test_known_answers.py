@@ -398,3 +398,238 @@ def test_self_service_ends_at_its_stage_limit(root, tmp_path, until, alone):
         assert outcomes == {"self_cancelled"}
     else:
         assert "self_cancelled" not in outcomes and "request_cancelled" in outcomes
+
+
+# ----------------------------------------------------------------- packing queues and pickups
+def test_one_packing_station_packs_orders_one_after_another(root, tmp_path):
+    """One station per seller, 1 h a parcel: each seller's orders queue first come, first
+    served, each starting after the 30-min pending hold; a parcel leaves at the first
+    17:00 pickup after it is packed."""
+    one = SOLO.replace("packing_stations: 1000", "packing_stations: 1")
+    study, _, rows = world(root, tmp_path, one, "buyers.cancel_intent=0", "orders.rate_per_hour=3")
+    by_seller: dict[str, list[dict]] = {}
+    for row in rows:
+        by_seller.setdefault(row["seller"], []).append(row)
+    waited = 0
+    for orders in by_seller.values():
+        free = 0.0
+        for row in sorted(orders, key=lambda r: r["placed_h"]):
+            start = max(row["placed_h"] + 0.5, free)
+            waited += start > row["placed_h"] + 0.5
+            free = start + 1.0
+            assert row["outcome"] == "shipped", row
+            assert row["shipped_h"] == pytest.approx(next_pickup(study, free), abs=TOL), row
+    assert waited > 5  # some orders did queue behind another
+
+
+def test_an_order_stuck_in_the_queue_is_auto_cancelled_at_its_deadline(root, tmp_path):
+    """A seller with one station and 100 h per parcel: orders behind the first wait past
+    their deadline (ship-by 2 d, auto-cancel 1 d later) and are cancelled at it."""
+    slow = SOLO.replace("packing_stations: 1000", "packing_stations: 1").replace(
+        "pack_time: 1h", "pack_time: 100h"
+    )
+    _, result, rows = world(
+        root,
+        tmp_path,
+        slow,
+        "buyers.cancel_intent=0",
+        "amazon.ship_by.within=2d",
+        "amazon.auto_cancel.after=1d",
+    )
+    auto = [r for r in rows if r["outcome"] == "auto_cancelled"]
+    assert len(auto) > len(rows) / 2
+    for row in auto:
+        assert row["closed_h"] == pytest.approx(row["placed_h"] + 72, abs=TOL)
+        assert row["refunded_h"] == pytest.approx(amazon_refund(row, row["placed_h"] + 72))
+    assert {r["outcome"] for r in rows} <= {"auto_cancelled", "shipped", "open"}
+
+
+@pytest.mark.parametrize(("at", "closed_after"), [("packing", 0.5), ("pickup", None)])
+def test_a_seller_cancels_when_it_finds_out(root, tmp_path, at, closed_after):
+    """Out of stock found when packing starts (after the 30-min hold), or only at the
+    carrier's pickup (after packing, at the first 17:00)."""
+    stock = SOLO.replace("cancels: {}", "cancels: {out_of_stock: 1}").replace(
+        "cancels_at: packing", f"cancels_at: {at}"
+    )
+    study, _, rows = world(root, tmp_path, stock, "buyers.cancel_intent=0")
+    for row in rows:
+        assert row["outcome"] == "seller_cancelled", row
+        expected = (
+            row["placed_h"] + closed_after
+            if closed_after is not None
+            else next_pickup(study, row["placed_h"] + 1.5)
+        )
+        assert row["closed_h"] == pytest.approx(expected, abs=TOL)
+        assert row["refunded_h"] == pytest.approx(amazon_refund(row, expected), abs=TOL)
+
+
+def test_pickups_follow_the_local_clock_when_the_run_starts_mid_morning(root, tmp_path):
+    study, _, rows = world(
+        root, tmp_path, "start=2026-03-02T06:30:00+08:00", "buyers.cancel_intent=0"
+    )
+    for row in rows:
+        shipped = next_pickup(study, row["placed_h"] + 1.5)
+        assert row["shipped_h"] == pytest.approx(shipped, abs=TOL)
+        assert (shipped + 6.5) % 24 == pytest.approx(17.0)  # 17:00 local
+
+
+# ----------------------------------------------------------------- Taobao and JD rules
+TAOBAO = (
+    "taobao.refunds.processing=6m",
+    "taobao.refunds.rails.bank_card.delay=2 business days",
+    "taobao.cancel_request.platform_approves_after=24h",
+)
+
+
+def taobao_refund(study, row, approved: float) -> float:
+    from sim.model.calendar import BusinessCalendar
+
+    processed = approved + 0.1
+    if row["payment_method"] == "alipay_balance":
+        return processed
+    start = study.scenario.start
+    calendar = BusinessCalendar("CN", start.date(), 500, start.hour + start.minute / 60)
+    return calendar.add_business_days(processed, 2)
+
+
+def test_taobao_refunds_a_good_record_buyer_at_once_before_shipment(root, tmp_path):
+    study, result, rows = world(
+        root, tmp_path, *TAOBAO, "buyers.intent_delay=45m", "buyers.good_record=1", key="taobao"
+    )
+    for row in rows:
+        assert row["outcome"] == "instant_refunded", row
+        wish = row["placed_h"] + 0.75
+        assert row["closed_h"] == pytest.approx(wish, abs=TOL)
+        assert row["refunded_h"] == pytest.approx(taobao_refund(study, row, wish), abs=TOL)
+    assert result.metrics["instant_refund_share"] == 1.0
+    # Taobao's refund rate counts every refund, the buyer's own included
+    assert result.metrics["seller_cancel_rate"] == 1.0
+
+
+@pytest.mark.parametrize(
+    ("answers", "response", "outcome", "after"),
+    [
+        ("accept: 1, refuse: 0, ignore: 0", "2h", "request_cancelled", 2.0),
+        ("accept: 1, refuse: 0, ignore: 0", "30h", "request_auto_approved", 24.0),
+        ("accept: 0, refuse: 0, ignore: 1", "2h", "request_auto_approved", 24.0),
+        ("accept: 0, refuse: 1, ignore: 0", "2h", "kept_after_failed_cancel", None),
+    ],
+)
+def test_taobao_requests_are_answered_or_approved_after_24_hours(
+    root, tmp_path, answers, response, outcome, after
+):
+    """Sellers that never ship answer at `response`: an answer before 24 h decides; silence
+    (or a later answer) gets the refund approved at 24 h; a refusal ends the request."""
+    seller = (
+        SOLO.replace("accept: 1, refuse: 0, ignore: 0", answers)
+        .replace("response_time: 2h", f"response_time: {response}")
+        .replace("never_ships: 0", "never_ships: 1")
+    )
+    study, _, rows = world(root, tmp_path, *TAOBAO, seller, "buyers.intent_delay=45m", key="taobao")
+    for row in rows:
+        wish = row["placed_h"] + 0.75
+        if outcome == "kept_after_failed_cancel":  # refused, never shipped: open to the end
+            assert row["outcome"] == "open", row
+            continue
+        assert row["outcome"] == outcome, row
+        assert row["closed_h"] == pytest.approx(wish + after, abs=TOL)
+        refund = taobao_refund(study, row, wish + after)
+        assert row["refunded_h"] == pytest.approx(refund, abs=TOL)
+
+
+def test_jd_approves_every_request_after_30_minutes(root, tmp_path):
+    """JD decides itself (no seller answer): approved 30 min after the wish at 45 min,
+    unless the parcel left first (JD has no pending hold: packed 1 h after ordering)."""
+    study, _, rows = world(
+        root,
+        tmp_path,
+        "buyers.intent_delay=45m",
+        "jd.refunds.processing=0 business days",
+        key="jd",
+    )
+    approved = 0
+    for row in rows:
+        if row["placed_h"] + 1.25 < next_pickup(study, row["placed_h"] + 1.0):
+            assert row["outcome"] == "request_auto_approved", row
+            assert row["closed_h"] == pytest.approx(row["placed_h"] + 1.25, abs=TOL)
+            approved += 1
+        else:
+            assert row["outcome"] == "kept_after_failed_cancel", row
+    assert approved > len(rows) / 2
+
+
+def test_taobao_late_shipment_compensation_is_paid_in_the_scenario_s_currency(root, tmp_path):
+    """Ship-by 1 h: every parcel (shipped at 17:00) is late. 10% of the price in yuan, at
+    least 5 and at most 100 yuan, converted at 0.14 USD a yuan."""
+    _, result, rows = world(
+        root, tmp_path, "buyers.cancel_intent=0", "taobao.ship_by.within=1h", key="taobao"
+    )
+    measured = [r for r in rows if r["measured"]]
+    paid = 0.0
+    for row in measured:
+        yuan = float(row["amount"]) / 0.14
+        paid += min(max(5.0, 0.10 * yuan), 100.0) * 0.14
+    assert result.metrics["late_ship_share"] == 1.0
+    assert result.metrics["compensation_paid"] == pytest.approx(paid / len(measured), rel=1e-9)
+    _, on_time, _ = world(root, tmp_path, "buyers.cancel_intent=0", key="taobao")
+    assert on_time.metrics["late_ship_share"] == 0.0 and on_time.metrics["compensation_paid"] == 0
+
+
+def test_a_cause_the_policy_does_not_count_leaves_the_seller_s_rate_alone(root, tmp_path):
+    stock = SOLO.replace("cancels: {}", "cancels: {out_of_stock: 1}")
+    _, result, _ = world(
+        root,
+        tmp_path,
+        stock,
+        "buyers.cancel_intent=0",
+        "amazon.seller_cancel.reasons.NoInventory.counted=false",
+    )
+    assert result.metrics["seller_cancel_share"] == 1.0
+    assert result.metrics["seller_cancel_rate"] == 0.0
+    assert result.metrics["sellers_over_threshold_share"] == 0.0
+
+
+def test_card_refunds_after_shipment_take_the_rail_s_business_days(root, tmp_path):
+    """Returned parcels are refunded on the card rail (charged at shipment), not by
+    releasing an authorisation: 4 business days after processing."""
+    from sim.model.calendar import BusinessCalendar
+
+    study, _, rows = world(
+        root, tmp_path, "buyers.intent_delay=6d", "buyers.pursue_after_shipment=1"
+    )
+    start = study.scenario.start
+    calendar = BusinessCalendar("US", start.date(), 500, start.hour + start.minute / 60)
+    cards = 0
+    for row in rows:
+        assert row["outcome"] == "returned"
+        if row["payment_method"] == "gift_card":
+            continue
+        processed = row["placed_h"] + 144 + 72 + 24 + 1
+        assert row["refunded_h"] == pytest.approx(calendar.add_business_days(processed, 4), abs=TOL)
+        cards += 1
+    assert cards > 20
+
+
+def test_an_intercepted_parcel_is_refunded_after_the_interception(root, tmp_path):
+    study, _, rows = world(
+        root,
+        tmp_path,
+        *TAOBAO,
+        "buyers.intent_delay=30h",
+        "buyers.pursue_after_shipment=1",
+        "taobao.after_shipment.interception.success=1",
+        "taobao.after_shipment.interception.refund_after=10h",
+        "taobao.cancel_request.platform_approves_after=null",
+        "buyers.good_record=0",
+        key="taobao",
+    )
+    checked = 0
+    for row in rows:
+        wish = row["placed_h"] + 30
+        if wish < next_pickup(study, row["placed_h"] + 1.5):
+            continue
+        assert row["outcome"] == "intercepted", row
+        assert row["closed_h"] == pytest.approx(wish + 10, abs=TOL)
+        assert row["refunded_h"] == pytest.approx(taobao_refund(study, row, wish + 10), abs=TOL)
+        checked += 1
+    assert checked > 20
