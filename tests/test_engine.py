@@ -441,3 +441,55 @@ def test_a_trace_row_keeps_a_time_of_zero_and_blanks_only_missing_times(root):
     assert row[4] == 1.234568 and row[5] == 0.0 and row[6] is None and row[7] is None
     assert row[8] == order.cents / 100 and row[9] == compiled.methods[order.method]
     assert row[10] is order.measured
+
+
+def _market_at_five_hours(root, key: str, *settings_: str):
+    """A market of the quick scenario run to 5 h, and one of its open orders."""
+    from sim.engine.market import Market
+    from sim.engine.rules import compile_policy
+    from sim.engine.streams import RandomStreams
+    from sim.model.calendar import BusinessCalendar
+
+    study = study_with(root, *SMALL, "delivery.transit=2d", *settings_)
+    scenario, policy = study.scenario, study.policies[key]
+    calendar = BusinessCalendar(policy.calendar, scenario.start.date(), 800)
+    run = next(p for p in scenario.policies if p.file.endswith(f"{key}.yaml"))
+    fx = 1.0 if policy.currency == scenario.currency else scenario.exchange_rates[policy.currency]
+    compiled = compile_policy(key, policy, calendar, tuple(run.payment_mix), fx, 24 * 40)
+    market = Market(scenario, compiled, RandomStreams(1, 0), run.payment_mix)
+    market.env.run(until=5)
+    order = next(o for o in market.open.values() if not o.facts.never_ships[o.row])
+    return market, order
+
+
+def _after_shipment_outcome(market, order, shipped_at: float, u_intercept: float = 0.99):
+    from sim.engine.market import SHIPPED
+
+    order.stage, order.shipped_at, order.intent_at = SHIPPED, shipped_at, market.env.now
+    order.facts.pursue[order.row] = True
+    order.facts.u_intercept[order.row] = u_intercept
+    before = dict(market.recorder._closed_all)
+    market.after_shipment(order)
+    changed = [o for o, n in market.recorder._closed_all.items() if n != before[o]]
+    assert len(changed) == 1
+    return changed[0]
+
+
+def test_a_parcel_delivered_at_the_moment_of_the_wish_is_returned_not_refused(root):
+    """At 5 h, a parcel shipped at -43 h with a 48-hour transit arrives exactly now: the
+    buyer has it, so only a return is left; a moment earlier it could be refused."""
+    market, order = _market_at_five_hours(root, "amazon")
+    assert _after_shipment_outcome(market, order, -43.0) is Outcome.RETURNED
+    market, order = _market_at_five_hours(root, "amazon")
+    assert _after_shipment_outcome(market, order, -42.5) is Outcome.REFUSED_DELIVERY
+
+
+def test_interception_succeeds_below_its_probability_only(root):
+    """A uniform draw exactly at the success probability fails: P(u < p) is p."""
+    pin = "taobao.after_shipment.interception.success=0.5"
+    market, order = _market_at_five_hours(root, "taobao", pin)
+    assert _after_shipment_outcome(market, order, 0.0, u_intercept=0.5) is Outcome.REFUSED_DELIVERY
+    market, order = _market_at_five_hours(root, "taobao", pin)
+    assert _after_shipment_outcome(market, order, 0.0, u_intercept=0.4999) is Outcome.INTERCEPTED
+    market, order = _market_at_five_hours(root, "taobao", pin)
+    assert _after_shipment_outcome(market, order, -43.0, u_intercept=0.1) is Outcome.RETURNED

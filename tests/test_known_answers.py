@@ -633,3 +633,110 @@ def test_an_intercepted_parcel_is_refunded_after_the_interception(root, tmp_path
         assert row["refunded_h"] == pytest.approx(taobao_refund(study, row, wish + 10), abs=TOL)
         checked += 1
     assert checked > 20
+
+
+def test_without_a_compensation_rule_late_parcels_cost_nothing(root, tmp_path):
+    _, result, _ = world(root, tmp_path, "buyers.cancel_intent=0", "amazon.ship_by.within=1h")
+    assert result.metrics["late_ship_share"] == 1.0
+    assert result.metrics["compensation_paid"] == 0.0
+
+
+@pytest.mark.parametrize(("delay", "alone"), [("10m", True), ("30m", False), ("45m", False)])
+def test_self_service_only_while_pending(root, tmp_path, delay, alone):
+    """`until: released` with a 2-hour window: the buyer cancels alone only during the
+    30-minute pending hold, not once the order is released to the seller (at exactly
+    30 minutes it is released)."""
+    _, _, rows = world(
+        root,
+        tmp_path,
+        f"buyers.intent_delay={delay}",
+        "amazon.self_cancel.window=2h",
+        "amazon.self_cancel.until=released",
+    )
+    outcomes = {row["outcome"] for row in rows}
+    if alone:
+        assert outcomes == {"self_cancelled"}
+    else:
+        assert "self_cancelled" not in outcomes and "request_cancelled" in outcomes
+
+
+def test_a_released_order_waiting_for_a_station_is_still_before_packing(root, tmp_path):
+    """One station and 20 h per parcel: orders wait released in the queue. Self-service
+    `until: packing` lets the buyer out of a waiting order, not of one being packed."""
+    slow = SOLO.replace("packing_stations: 1000", "packing_stations: 1").replace(
+        "pack_time: 1h", "pack_time: 20h"
+    )
+    _, _, rows = world(
+        root,
+        tmp_path,
+        slow,
+        "buyers.intent_delay=2h",
+        "amazon.self_cancel.window=3h",
+        "amazon.self_cancel.until=packing",
+    )
+    outcomes = {row["outcome"] for row in rows}
+    assert "self_cancelled" in outcomes  # waiting in the queue at 2 h
+    assert outcomes - {"self_cancelled"}  # the first of each queue was being packed
+
+
+def test_instant_refunds_end_at_their_stage_limit(root, tmp_path):
+    """Taobao without a pending hold packs from 0 to 1 h: a wish at 75 min finds the
+    parcel packed. Instant refunds `until: packed` no longer apply; requests do."""
+    study, _, rows = world(
+        root,
+        tmp_path,
+        *TAOBAO,
+        "buyers.intent_delay=75m",
+        "buyers.good_record=1",
+        "taobao.instant_refund.until=packed",
+        key="taobao",
+    )
+    assert "instant_refunded" not in {row["outcome"] for row in rows}
+    _, _, rows = world(
+        root, tmp_path, *TAOBAO, "buyers.intent_delay=75m", "buyers.good_record=1", key="taobao"
+    )
+    for row in rows:
+        if row["placed_h"] + 1.25 < next_pickup(study, row["placed_h"] + 1.0):
+            assert row["outcome"] == "instant_refunded", row
+
+
+def test_jd_approves_nothing_once_the_parcel_is_packed_if_its_limit_is_packed(root, tmp_path):
+    _, _, rows = world(
+        root,
+        tmp_path,
+        "buyers.intent_delay=45m",
+        "jd.refunds.processing=0 business days",
+        "jd.cancel_request.until=packed",
+        key="jd",
+    )
+    # approval at 1 h 15 min, after packing ended at 1 h: never approved
+    assert "request_auto_approved" not in {row["outcome"] for row in rows}
+
+
+def test_a_seller_answer_at_the_same_moment_as_the_platform_s_deadline_decides(root, tmp_path):
+    seller = SOLO.replace("response_time: 2h", "response_time: 24h").replace(
+        "never_ships: 0", "never_ships: 1"
+    )
+    _, _, rows = world(root, tmp_path, *TAOBAO, seller, "buyers.intent_delay=45m", key="taobao")
+    assert {row["outcome"] for row in rows} == {"request_cancelled"}
+
+
+def test_an_approval_after_the_seller_cancelled_changes_nothing(root, tmp_path):
+    """The buyer asks at 45 min; the seller, who ignores requests, cancels for lack of
+    stock at the 17:00 pickup; Taobao's 24-hour approval then finds the order closed."""
+    seller = (
+        SOLO.replace("accept: 1, refuse: 0, ignore: 0", "accept: 0, refuse: 0, ignore: 1")
+        .replace("cancels: {}", "cancels: {out_of_stock: 1}")
+        .replace("cancels_at: packing", "cancels_at: pickup")
+    )
+    study, _, rows = world(root, tmp_path, *TAOBAO, seller, "buyers.intent_delay=45m", key="taobao")
+    cancelled = 0
+    for row in rows:
+        pickup = next_pickup(study, row["placed_h"] + 1.0)
+        if pickup > row["placed_h"] + 0.75 + 24:  # the approval came first
+            assert row["outcome"] == "request_auto_approved", row
+            continue
+        assert row["outcome"] == "seller_cancelled", row
+        assert row["closed_h"] == pytest.approx(pickup, abs=TOL)
+        cancelled += 1
+    assert cancelled > len(rows) / 2
