@@ -493,3 +493,24 @@ def test_interception_succeeds_below_its_probability_only(root):
     assert _after_shipment_outcome(market, order, 0.0, u_intercept=0.4999) is Outcome.INTERCEPTED
     market, order = _market_at_five_hours(root, "taobao", pin)
     assert _after_shipment_outcome(market, order, -43.0, u_intercept=0.1) is Outcome.RETURNED
+
+
+def test_a_parcel_picked_up_exactly_at_its_ship_by_time_is_on_time(root):
+    market, order = _market_at_five_hours(root, "amazon")
+    desk = market.desks[order.seller]
+    order.ship_by, order.deadline, order.measured = 5.0, 100.0, True
+    market.ship(order, desk)
+    assert order.shipped_at == 5.0
+    assert (market.recorder.shipped, market.recorder.late) == (1, 0)
+    market, order = _market_at_five_hours(root, "amazon")
+    order.ship_by, order.deadline, order.measured = 4.999, 100.0, True
+    market.ship(order, market.desks[order.seller])
+    assert (market.recorder.shipped, market.recorder.late) == (1, 1)
+
+
+def test_at_its_auto_cancel_deadline_an_unshipped_parcel_is_cancelled_not_shipped(root):
+    market, order = _market_at_five_hours(root, "amazon")
+    order.deadline = 5.0
+    market.ship(order, market.desks[order.seller])
+    assert order.closed and order.shipped_at == -1.0
+    assert market.recorder._closed_all[Outcome.AUTO_CANCELLED] == 1

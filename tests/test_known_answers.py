@@ -740,3 +740,36 @@ def test_an_approval_after_the_seller_cancelled_changes_nothing(root, tmp_path):
         assert row["closed_h"] == pytest.approx(pickup, abs=TOL)
         cancelled += 1
     assert cancelled > len(rows) / 2
+
+
+def test_a_seller_who_finds_out_at_pickup_cancels_only_the_orders_it_cannot_fill(root, tmp_path):
+    some = SOLO.replace("cancels: {}", "cancels: {out_of_stock: 0.3}").replace(
+        "cancels_at: packing", "cancels_at: pickup"
+    )
+    _, result, rows = world(
+        root, tmp_path, some, "buyers.cancel_intent=0", "orders.rate_per_hour=30"
+    )
+    assert {row["outcome"] for row in rows} == {"shipped", "seller_cancelled"}
+    share = result.metrics["seller_cancel_share"]
+    assert abs(share - 0.3) < 3.3 * math.sqrt(0.3 * 0.7 / result.metrics["orders"])
+
+
+def test_the_refund_clock_of_a_request_overtaken_by_a_seller_cancel_starts_at_the_wish(
+    root, tmp_path
+):
+    """No warm-up: every order is measured, the very first ones too. The buyer asks at
+    45 min; the seller ignores the request and cancels at the 17:00 pickup; the refund
+    clock runs from the wish."""
+    seller = (
+        SOLO.replace("accept: 1, refuse: 0, ignore: 0", "accept: 0, refuse: 0, ignore: 1")
+        .replace("cancels: {}", "cancels: {out_of_stock: 1}")
+        .replace("cancels_at: packing", "cancels_at: pickup")
+    )
+    _, result, rows = world(
+        root, tmp_path, seller, "warmup=0h", "orders.rate_per_hour=30", "buyers.intent_delay=45m"
+    )
+    hours = [r["refunded_h"] - r["intent_h"] for r in rows]
+    assert min(r["placed_h"] for r in rows) < 0.25  # some wishes come in the first hour
+    assert all(r["outcome"] == "seller_cancelled" for r in rows)
+    assert result.metrics["orders"] == len(rows)
+    assert result.metrics["refund_hours_mean"] == pytest.approx(np.mean(hours), rel=1e-9)
