@@ -561,3 +561,247 @@ def test_margins_print_only_the_kinds_given():
     assert _margin_text(Margin(rel=0.25)) == "rel 25%"
     assert _margin_text(Margin(abs=2, rel=0.1)) == "abs 2, rel 10%"
     assert _margin_text(Margin()) == ""
+
+
+# ----------------------------------------------------------------- more verdicts at the edges
+def test_a_margin_widens_the_interval_on_the_side_the_expectation_lies():
+    interval = [0.10, 0.20]
+    # approx below the interval: the bottom, lowered by the margin, must reach it
+    assert _verdict({"approx": 0.05, "abs": 0.051}, 0.15, interval)
+    assert not _verdict({"approx": 0.05, "abs": 0.049}, 0.15, interval)
+    # between above the interval: the top, raised by the margin of its first bound
+    assert _verdict({"between": [0.21, 0.30], "abs": 0.011}, 0.15, interval)
+    assert not _verdict({"between": [0.21, 0.30], "abs": 0.009}, 0.15, interval)
+    # between below the interval: the bottom, lowered by the margin of its second bound
+    assert _verdict({"between": [0.0, 0.09], "abs": 0.011}, 0.15, interval)
+    assert not _verdict({"between": [0.0, 0.09], "abs": 0.009}, 0.15, interval)
+
+
+def test_the_failure_text_names_a_margin_of_one_kind():
+    from sim.checks.expectations import Expectation, Margin
+    from sim.checks.runner import _check
+
+    value = {"mean": 0.15, "ci95": [0.1, 0.2]}
+    _, text = _check("self_cancel_share", value, Expectation(max=0.05), Margin(abs=0.01))
+    assert text == "self_cancel_share = 0.15 [0.1, 0.2], expected <= 0.05 (margin abs 0.01)"
+    _, text = _check("self_cancel_share", value, Expectation(max=0.05), Margin(rel=0.1))
+    assert text == "self_cancel_share = 0.15 [0.1, 0.2], expected <= 0.05 (margin rel 10%)"
+
+
+def test_a_verdict_gives_one_line_per_failed_metric():
+    from sim.checks.runner import Verdict
+
+    verdict = Verdict("t.yaml", 7, "both", [(False, "a = 1"), (True, "b = 2"), (False, "c = 3")])
+    assert not verdict.passed
+    assert verdict.failure() == "t.yaml:7: 'both': a = 1\nt.yaml:7: 'both': c = 3"
+
+
+def test_rule_changes_of_nested_removed_keys_and_of_a_section_replaced_by_a_value():
+    from sim.checks.diff import rule_changes
+
+    old = {"r": {"a": 1, "gone": {"x": 1, "y": [True, None]}}}
+    assert rule_changes(old, {"r": {"a": 1}}) == ["r.gone: {x: 1, y: [true, null]} -> (removed)"]
+    assert rule_changes({"w": {"d": 1}}, {"w": None}) == ["w: {d: 1} -> null"]
+    assert rule_changes({"w": "30m"}, {"w": {"2026-01-01": "4h", "2027-01-01": "2h"}}) == [
+        "w: 30m -> {2026-01-01: 4h, 2027-01-01: 2h}"
+    ]
+
+
+# ----------------------------------------------------------------- diff's inputs, more
+def _git_repo(root: Path, repo: Path, where: str = "p") -> Path:
+    """A repository with jd.yaml committed under `where`; returns the file."""
+    (repo / where).mkdir(parents=True)
+    shutil.copy(root / "policies" / "jd.yaml", repo / where / "jd.yaml")
+    git = ["git", "-c", "user.email=t@t", "-c", "user.name=t", "-C", str(repo)]
+    subprocess.run([*git, "init", "-q"], check=True)
+    subprocess.run([*git, "add", "."], check=True)
+    subprocess.run([*git, "commit", "-qm", "jd"], check=True)
+    return repo / where / "jd.yaml"
+
+
+def test_a_revision_of_a_file_whose_folder_has_an_at_sign(root, tmp_path):
+    from sim.checks.diff import read_source
+
+    file = _git_repo(root, tmp_path / "repo", "v@1")
+    edit(file, "platform_approves_after: 30m", "platform_approves_after: 2h")
+    old = read_source(f"{file}@HEAD")  # the last @ separates the revision
+    assert (old.label, old.stem) == (f"{file}@HEAD", "jd")
+    assert old.doc.data["cancel_request"]["platform_approves_after"] == "30m"
+
+
+def test_a_policy_with_an_unknown_calendar_is_refused_from_a_file_or_git(root, tmp_path):
+    from sim.checks.diff import read_source
+
+    file = _git_repo(root, tmp_path / "repo")
+    edit(file, "calendar: CN\n", "calendar: CNN\n")
+    line = file.read_text(encoding="utf-8").splitlines().index("calendar: CNN") + 1
+    message = (
+        f"{line}:11: calendar: unknown calendar 'CNN'; expected a country code such as US or "
+        "CN, or none; did you mean 'CN'?"
+    )
+    with pytest.raises(sim.InputError) as caught:
+        read_source(str(file))
+    assert str(caught.value) == f"{file}:{message}"
+    subprocess.run(["git", "-C", str(file.parent), "commit", "-qam", "CNN"], check=True)
+    with pytest.raises(sim.InputError) as caught:  # problems name the file as path@rev
+        read_source(f"{file}@HEAD")
+    assert str(caught.value) == f"{file}@HEAD:{message}"
+
+
+def test_a_file_outside_the_repository_git_is_pointed_at(root, tmp_path, monkeypatch):
+    from sim.checks.diff import read_source
+
+    file = _git_repo(root, tmp_path / "repo")
+    outside = tmp_path / "elsewhere" / "jd.yaml"
+    outside.parent.mkdir()
+    shutil.copy(file, outside)
+    monkeypatch.setenv("GIT_DIR", str(tmp_path / "repo" / ".git"))
+    monkeypatch.setenv("GIT_WORK_TREE", str(tmp_path / "repo"))
+    with pytest.raises(sim.InputError) as caught:
+        read_source(f"{outside}@HEAD")
+    assert str(caught.value) == f"{outside}@HEAD: cannot read it from git: not in a git repository"
+
+
+def test_git_messages_that_are_not_utf8_are_still_shown(root, tmp_path):
+    from sim.checks.diff import read_source
+
+    file = _git_repo(root, tmp_path / "repo")
+    rev = "\udcffx"  # the byte 0xff, as Python reads it from a command line
+    with pytest.raises(sim.InputError) as caught:
+        read_source(f"{file}@{rev}")
+    text = str(caught.value)  # git's own words vary between versions; its line is kept
+    assert text.startswith(f"{file}@{rev}: cannot read it from git: fatal: ")
+    assert "\ufffdx" in text and "\n" not in text  # the byte shows as U+FFFD
+
+
+def test_a_paired_study_of_a_sweep_scenario_plays_one_point(root):
+    from sim.checks.diff import paired_study, read_source
+
+    amazon = read_source(str(root / "policies" / "amazon.yaml"))
+    study = paired_study(amazon, amazon, root / "scenarios" / "window-sweep.yaml")
+    assert study.scenario.sweep == {}
+    assert [r.file for r in study.scenario.policies] == ["old.yaml", "new.yaml"]
+
+
+def test_an_old_version_that_does_not_fit_the_scenario_is_refused(root, tmp_path):
+    from sim.checks.diff import paired_study, read_source
+
+    changed = tmp_path / "taobao.yaml"
+    shutil.copy(root / "policies" / "taobao.yaml", changed)
+    edit(changed, "    alipay_balance:\n", "    alipay_wallet:\n")
+    scenario = root / "scenarios" / "quick.yaml"
+    line = next(
+        i
+        for i, text in enumerate(scenario.read_text().splitlines(), 1)
+        if "alipay_balance:" in text
+    )
+    with pytest.raises(sim.InputError) as caught:
+        paired_study(
+            read_source(str(changed)), read_source(str(root / "policies" / "taobao.yaml")), scenario
+        )
+    assert str(caught.value) == (
+        f"{scenario}:{line}:7: policies[1].payment_mix.alipay_balance: payment method "
+        "'alipay_balance' is not a rail of 'Taobao / Tmall'; did you mean 'alipay_wallet'? "
+        "rails: alipay_wallet, bank_card"
+    )
+
+
+# ----------------------------------------------------------------- an expectation file's run
+def _expectation_file(
+    root: Path, folder: Path, policies: str, cases: str, reps: int = 3, seed: int = 11
+) -> Path:
+    """A file on the quick scenario shortened to two days (one measured)."""
+    path = folder / "checks.yaml"
+    path.write_text(
+        f"name: small\nscenario: {root / 'scenarios' / 'quick.yaml'}\npolicies: {policies}\n"
+        f"set: [horizon=2d, warmup=1d]\nreplications: {reps}\nseed: {seed}\ncases:\n{cases}",
+        encoding="utf-8",
+    )
+    return path
+
+
+PAIRED_CASES = """\
+  - name: amazon refunds slower than jd
+    compare: [amazon, jd]
+    expect:
+      refund_hours_p50: {min: 1}
+  - name: jd refunds faster than amazon
+    compare: [jd, amazon]
+    expect:
+      refund_hours_p50: {max: -1}
+"""
+
+
+@pytest.fixture(scope="module")
+def amazon_and_jd(root, tmp_path_factory):
+    from sim.checks.runner import load_file, run_file
+
+    path = _expectation_file(root, tmp_path_factory.mktemp("run"), "[amazon, jd]", PAIRED_CASES)
+    loaded = load_file(path)
+    return loaded, run_file(loaded)
+
+
+def test_the_file_sets_replications_seed_and_the_policies_played(amazon_and_jd):
+    _, results = amazon_and_jd
+    # the file's replications and seed, not the scenario's (2 and 7)
+    assert (results.summary["replications"], results.summary["seed"]) == (3, 11)
+    assert {(r.policy, r.replication) for r in results.runs} == {
+        (p, r) for p in ("amazon", "jd") for r in range(3)
+    }
+    assert list(results.summary["policies"]) == ["amazon", "jd"]
+    # the study played is the one described: no left-out policy (taobao) in its scenario
+    assert [Path(r.file).stem for r in results.study.scenario.policies] == ["amazon", "jd"]
+    assert list(results.study.policies) == ["amazon", "jd"]
+    assert results.meta["jobs"] == 1  # one job runs inline, as in the pytest plugin
+
+
+def test_a_comparison_is_the_paired_difference_in_its_order(amazon_and_jd):
+    from sim.checks.runner import judge
+
+    loaded, results = amazon_and_jd
+    amazon = results.summary["policies"]["amazon"]["metrics"]["refund_hours_p50"]["mean"]
+    jd = results.summary["policies"]["jd"]["metrics"]["refund_hours_p50"]["mean"]
+    assert amazon - jd > 10  # medians of about 145 h and 76 h in this run
+    slower, faster = judge(loaded, 0, results), judge(loaded, 1, results)
+    assert slower.passed and faster.passed
+    assert slower.details[0][1].startswith(f"refund_hours_p50 = {amazon - jd:.4g} [")
+    assert faster.details[0][1].startswith(f"refund_hours_p50 = {jd - amazon:.4g} [")
+
+
+def test_the_number_of_jobs_reaches_the_run(root, tmp_path):
+    from sim.checks.runner import load_file, run_file
+
+    cases = "  - name: some orders\n    policy: jd\n    expect:\n      orders: {min: 1}\n"
+    loaded = load_file(_expectation_file(root, tmp_path, "[jd]", cases, reps=2))
+    results = run_file(loaded, jobs=2)
+    assert results.meta["jobs"] == 2
+    assert len(results.runs) == 2
+
+
+def test_policies_missing_from_the_scenario_or_the_files_list_are_refused(root, tmp_path):
+    from sim.checks.runner import load_file, run_file
+
+    cases = "  - name: a\n    policy: jd\n    expect:\n      orders: {min: 1}\n"
+    path = _expectation_file(root, tmp_path, "[jd, nosuch]", cases)
+    with pytest.raises(sim.InputError) as caught:
+        run_file(load_file(path))
+    assert str(caught.value) == (
+        f"{path}:3:11: policies: 'nosuch' is not a policy of the scenario; "
+        "policies: amazon, taobao, jd"
+    )
+    cases = (
+        "  - name: unknown\n    policy: zzz\n    expect:\n      orders: {min: 1}\n"
+        "  - name: a typo\n    compare: [amazon, jdd]\n    expect:\n      orders: {min: 1}\n"
+        "  - name: left out\n    policy: taobao\n    expect:\n      orders: {min: 1}\n"
+    )
+    path = _expectation_file(root, tmp_path, "[amazon, jd]", cases)
+    with pytest.raises(sim.InputError) as caught:
+        run_file(load_file(path))
+    assert str(caught.value).splitlines() == [
+        f"{path}:9:13: cases[0].policy: 'zzz' is not a policy of the scenario; "
+        "policies: amazon, jd",
+        f"{path}:13:14: cases[1].compare: 'jdd' is not a policy of the scenario; "
+        "did you mean 'jd'? policies: amazon, jd",
+        f"{path}:17:13: cases[2].policy: 'taobao' is not a policy of the scenario; "
+        "policies: amazon, jd",
+    ]

@@ -515,3 +515,42 @@ def test_at_its_auto_cancel_deadline_an_unshipped_parcel_is_cancelled_not_shippe
     market.ship(order, market.desks[order.seller])
     assert order.closed and order.shipped_at == -1.0
     assert market.recorder._closed_all[Outcome.AUTO_CANCELLED] == 1
+
+
+def test_a_wish_at_time_zero_still_starts_the_refund_clock(root):
+    """Two identical orders cancelled by the seller at 5 h; one buyer had asked at 0 h:
+    that refund is measured from 0 h, 5 hours longer."""
+    sums = []
+    for intent in (0.0, -1.0):  # -1: no wish
+        market, order = _market_at_five_hours(root, "amazon")
+        order.intent_at, order.measured = intent, True
+        market.cancel(order, Outcome.SELLER_CANCELLED, at=5.0, started=5.0)
+        sums.append(market.recorder.refund_sum)
+    assert sums[0] - sums[1] == pytest.approx(5.0)
+
+
+def test_a_refund_before_its_cancellation_is_an_internal_error_naming_the_order(root):
+    market, order = _market_at_five_hours(root, "amazon")
+    market.delay = lambda start, dist, u: start - 10.0
+    with pytest.raises(InvariantError) as caught:
+        market.cancel(order, Outcome.SELF_CANCELLED, at=5.0, started=5.0)
+    assert str(caught.value) == (
+        f"order {order.seq} (placed at {order.placed:.3f} h, seller {order.seller}, stage "
+        f"{order.stage}, intent at -1.000 h, shipped at -1.000 h): refund at -15.000 h, "
+        "before its cancellation at 5.000 h (self_cancelled)"
+    )
+
+
+def test_an_order_whose_deadline_comes_as_a_station_frees_is_cancelled_not_packed(root):
+    from sim.engine.market import PACKING
+
+    market, order = _market_at_five_hours(root, "amazon")
+    desk = market.desks[order.seller]
+    desk.queue.clear()
+    order.ready_at, order.deadline = 0.0, 5.0
+    desk.queue.append(order)
+    free = desk.free
+    desk.take_next()
+    assert order.closed and order.stage != PACKING
+    assert market.recorder._closed_all[Outcome.AUTO_CANCELLED] == 1
+    assert desk.free == free + 1  # nothing left to pack: the station is idle

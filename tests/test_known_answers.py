@@ -773,3 +773,17 @@ def test_the_refund_clock_of_a_request_overtaken_by_a_seller_cancel_starts_at_th
     assert all(r["outcome"] == "seller_cancelled" for r in rows)
     assert result.metrics["orders"] == len(rows)
     assert result.metrics["refund_hours_mean"] == pytest.approx(np.mean(hours), rel=1e-9)
+
+
+def test_an_instant_refund_to_a_wallet_takes_no_time_at_all(root, tmp_path):
+    _, result, rows = world(
+        root,
+        tmp_path,
+        "taobao.refunds.processing=0h",
+        "buyers.intent_delay=45m",
+        "buyers.good_record=1",
+        key="taobao",
+    )
+    wallet = [r for r in rows if r["payment_method"] == "alipay_balance"]
+    assert wallet and all(r["refunded_h"] == r["closed_h"] for r in wallet)
+    assert result.metrics["refund_hours_p50"] == 0.0

@@ -102,3 +102,89 @@ def test_a_case_naming_an_unknown_policy_fails_with_its_line(project):
     where = project.path / "checks" / "jd.yaml"
     assert f"{where}:10:13: cases[0].policy: 'jdd' is not a policy of the scenario" in out
     assert "did you mean 'jd'?" in out
+
+
+def test_the_ini_option_is_explained_in_the_help(pytester):
+    help_text = " ".join(pytester.runpytest_inprocess("--help").stdout.str().split())
+    assert (
+        " cancelsim_expectations (linelist): glob patterns (relative to the rootdir) of "
+        "cancelsim expectation files; none: the plugin collects nothing "
+    ) in help_text
+
+
+def test_yml_files_are_collected_too(project):
+    project.makeini("[pytest]\ncancelsim_expectations =\n    checks/*.yml\n")
+    (project.path / "checks" / "jd.yaml").rename(project.path / "checks" / "jd.yml")
+    result = project.runpytest_inprocess("-p", "no:cacheprovider", "-k", "not impossible")
+    result.assert_outcomes(passed=2, deselected=1)
+
+
+def test_a_broken_file_is_the_item_named_invalid_file(project):
+    (project.path / "checks" / "broken.yaml").write_text("name: broken\ncases: []\n")
+    result = project.runpytest_inprocess("-p", "no:cacheprovider", "-v", "checks/broken.yaml")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["checks/broken.yaml::(invalid file) FAILED*"])
+
+
+def test_a_conftest_sees_the_words_as_keywords_like_pytests_own(project):
+    """pytest gives an item's own keywords (the names of its file and folders) true
+    values; the words of a file and its cases are the same, so a conftest can test them
+    alike."""
+    project.makeconftest(
+        "def pytest_collection_modifyitems(items):\n"
+        "    for item in items:\n"
+        "        words = ('tiny', 'approvals', 'jd.yaml', 'checks')\n"
+        "        print('WORDS', item.name, [w for w in words if item.keywords.get(w)])\n"
+    )
+    result = project.runpytest_inprocess("-p", "no:cacheprovider", "-s", "--co")
+    out = result.stdout.str()
+    assert "WORDS jd approves requests ['tiny', 'approvals', 'jd.yaml', 'checks']" in out
+    assert "WORDS amazon is slower ['tiny', 'jd.yaml', 'checks']" in out
+
+
+def test_a_scenario_that_cannot_be_run_is_read_once_for_all_cases(project, monkeypatch):
+    import sim
+
+    loads = []
+    real = sim.load
+    monkeypatch.setattr(sim, "load", lambda *a, **k: loads.append(a) or real(*a, **k))
+    path = project.path / "checks" / "jd.yaml"
+    path.write_text(path.read_text().replace("policies: [jd, amazon]", "policies: [jd, nosuch]"))
+    result = project.runpytest_inprocess("-p", "no:cacheprovider")
+    result.assert_outcomes(failed=3)
+    assert result.stdout.str().count("'nosuch' is not a policy of the scenario") == 3
+    assert len(loads) == 1
+
+
+def test_an_unexpected_error_is_shown_with_its_traceback(project, monkeypatch):
+    import sim
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("the disk is on fire")
+
+    monkeypatch.setattr(sim, "run", broken)
+    result = project.runpytest_inprocess("-p", "no:cacheprovider", "-k", "impossible")
+    result.assert_outcomes(failed=1, deselected=2)
+    # pytest's own report of an error: the code that raised it, then the error
+    result.stdout.fnmatch_lines(
+        ['>*raise RuntimeError("the disk is on fire")', "E*RuntimeError: the disk is on fire"]
+    )
+
+
+def test_junit_xml_gives_the_line_of_each_case(project):
+    import xml.etree.ElementTree as ET
+
+    (project.path / "checks" / "broken.yaml").write_text("name: broken\ncases: []\n")
+    result = project.runpytest_inprocess(
+        "-p", "no:cacheprovider", "--junitxml=out.xml", "-o", "junit_family=xunit1"
+    )
+    result.assert_outcomes(passed=2, failed=2)
+    cases = ET.parse(project.path / "out.xml").getroot().iter("testcase")
+    lines = {case.get("name"): case.get("line") for case in cases}
+    # 0-based, as pytest reports every location: the cases start on lines 9, 14 and 18
+    assert lines == {
+        "(invalid file)": "0",
+        "jd approves requests": "8",
+        "amazon is slower": "13",
+        "impossible": "17",
+    }
