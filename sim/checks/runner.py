@@ -63,7 +63,7 @@ class LoadedFile:
 def load_file(path: str | Path) -> LoadedFile:
     doc = read_document(path)
     spec: ExpectationFile = validate(ExpectationFile, doc)
-    lines = [doc.value_at.get(("cases", i), (0, 0))[0] for i in range(len(spec.cases))]
+    lines = [doc.value_at[("cases", i)][0] for i in range(len(spec.cases))]
     return LoadedFile(Path(path), spec, lines, doc)
 
 
@@ -110,7 +110,7 @@ def judge(loaded: LoadedFile, index: int, results: Any) -> Verdict:
     case = loaded.spec.cases[index]
     line = loaded.lines[index]
     keys = [case.policy] if case.policy else list(case.compare or ())
-    failures = [f for f in getattr(results, "failures", ()) if f.policy in keys]
+    failures = [f for f in results.failures if f.policy in keys]
     if failures:  # a metric of failed runs is missing, not "not defined for this policy"
         text = f"{len(failures)} run(s) failed, e.g. {failures[0].describe()}"
         return Verdict(str(loaded.path), line, case.name, [(False, text)])
