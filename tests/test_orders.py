@@ -150,3 +150,67 @@ def _uniforms(**given: np.ndarray) -> dict[str, np.ndarray]:
     columns = {name: np.full(n, 0.5) for cols in STREAMS.values() for name in cols}
     columns.update({k: np.asarray(v, dtype=float) for k, v in given.items()})
     return columns
+
+
+def test_scenario_times_and_uniforms_pass_to_each_order(scenario):
+    from sim.engine.streams import STREAMS
+
+    n = 4
+    given = {
+        name: np.linspace(0.1, 0.9, n) + 0.01 * i
+        for i, name in enumerate(c for cols in STREAMS.values() for c in cols)
+    }
+    given["seller"] = np.zeros(n)
+    facts = OrderFacts(scenario, Population(scenario), given, n)
+    buyers, delivery = scenario.buyers, scenario.delivery
+    assert facts.intent_delay == pytest.approx(
+        buyers.intent_delay.quantile(given["intent_delay"]).tolist()
+    )
+    assert facts.transit == pytest.approx(delivery.transit.quantile(given["transit"]).tolist())
+    assert facts.return_transit == pytest.approx(
+        delivery.return_transit.quantile(given["return_transit"]).tolist()
+    )
+    for mine, theirs in (
+        ("u_processing", "processing"),
+        ("u_rail", "rail"),
+        ("u_release", "release"),
+        ("u_intercept", "intercept"),
+        ("u_after", "after_refund"),
+    ):
+        assert getattr(facts, mine) == given[theirs].tolist(), mine
+    assert facts.payment.tolist() == given["payment"].tolist()
+
+
+def test_a_block_of_orders_gets_the_rules_in_force_when_each_was_placed(root):
+    """Amazon from 2020-09-25 (a Friday): the auto-cancel rule changes on 2020-09-30,
+    120 h in. Ship-by is 2 business days; the deadline 30 days after it before the
+    change, 7 business days after it from the change on."""
+    import datetime as dt
+
+    from sim.engine.orders import Batch
+    from sim.engine.rules import compile_policy
+    from sim.model.calendar import BusinessCalendar
+    from sim.model.units import Duration
+
+    study = load_study(
+        root / "scenarios/quick.yaml", [Override.parse("start=2020-09-25T00:00:00-07:00")]
+    )
+    cal = BusinessCalendar("US", dt.date(2020, 9, 25), 200)
+    mix = {"credit_card": 0.6, "debit_card": 0.3, "gift_card": 0.1}
+    compiled = compile_policy("amazon", study.policies["amazon"], cal, tuple(mix), 1.0, 24 * 30)
+    times = np.array([0.25, 119.75, 120.0, 130.0])
+    payment = np.array([0.0, 0.6, 0.95, 0.59999])
+    facts = OrderFacts(study.scenario, Population(study.scenario), _uniforms(payment=payment), 4)
+    batch = Batch(facts, times, compiled, 119.75, np.cumsum(list(mix.values())))
+    assert batch.size == 4 and batch.times == times.tolist()
+    assert batch.rules == [compiled.versions[v] for v in (0, 0, 1, 1)]
+    assert batch.ready == pytest.approx((times + 0.5).tolist())
+    ship_by = [cal.after(t, Duration(2, True)) for t in times]
+    assert batch.ship_by == pytest.approx(ship_by)
+    assert batch.deadline == pytest.approx(
+        [ship_by[0] + 720, ship_by[1] + 720]
+        + [cal.after(s, Duration(7, True)) for s in ship_by[2:]]
+    )
+    assert batch.day == [0, 4, 5, 5]
+    assert batch.measured == [False, True, True, True]
+    assert batch.method == [0, 1, 2, 0]
