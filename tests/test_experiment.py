@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 from pathlib import Path
@@ -510,7 +511,7 @@ def test_a_pool_worker_dies_on_sigterm_and_a_stopped_pool_ends_its_workers():
         assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
     finally:
         signal.signal(signal.SIGTERM, previous)
-    pool = ProcessPoolExecutor(1)
+    pool = ProcessPoolExecutor(1, initializer=_worker_defaults)  # as open_executor makes it
     busy = pool.submit(time.sleep, 30)
     waiting = pool.submit(time.sleep, 30)
     while not busy.running():
@@ -540,3 +541,398 @@ def _gone(pid: int) -> bool:
             return True
         time.sleep(0.01)
     return False
+
+
+# ----------------------------------------------------------------- sweep axes and points
+def test_a_sweep_axis_is_split_at_its_first_equals_sign():
+    axis = Axis.parse("description=a=b,c")
+    assert axis.key == "description"
+    assert axis.values == ("a=b", "c") and axis.labels == ("a=b", "c")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "amazon.self_cancel.window",
+        "=15m,1h",
+        "  =15m,1h",
+        "amazon.self_cancel.window=15m,,1h",
+        "amazon.self_cancel.window=15m, ",
+        "amazon.self_cancel.window=",
+    ],
+)
+def test_a_malformed_sweep_is_refused_with_an_example(text):
+    with pytest.raises(sim.InputError) as caught:
+        Axis.parse(text)
+    assert str(caught.value) == (
+        f"--sweep: {text!r} is not KEY=V1,V2,..., e.g. amazon.self_cancel.window=15m,1h"
+    )
+
+
+def test_a_sweep_value_that_is_not_yaml_names_the_option():
+    with pytest.raises(sim.InputError) as caught:
+        Axis.parse("buyers.cancel_intent=[0.1")
+    assert str(caught.value).startswith("--sweep:2:1: YAML syntax error: ")
+
+
+def test_sweep_values_are_split_only_at_top_level_commas():
+    nested = Axis.parse("buyers.intent_delay={dist: empirical, values: [1h, 2h], p: 3},4h")
+    assert nested.labels == ("{dist: empirical, values: [1h, 2h], p: 3}", "4h")
+    assert nested.values[0] == {"dist": "empirical", "values": ["1h", "2h"], "p": 3}
+    assert Axis.parse("k=[X, Y],Z").labels == ("[X, Y]", "Z")
+    assert Axis.parse("k=X,Y").values == ("X", "Y")
+
+
+@pytest.mark.parametrize("key", ["seed", "replications", "sweep"])
+def test_the_seed_and_replications_cannot_be_swept_and_the_message_says_why(quick, key):
+    from sim.experiment.plan import load_points
+
+    with pytest.raises(sim.InputError) as caught:
+        load_points(quick, [], [Axis.parse(f"{key}=1,2")])
+    assert str(caught.value) == (
+        f"--sweep: {key} cannot be swept: every point uses the experiment's seed and "
+        "replications; use --seed/--reps"
+    )
+
+
+def test_every_bad_sweep_point_is_reported_with_the_value_it_set(quick):
+    from sim.experiment.plan import load_points
+
+    with pytest.raises(sim.InputError) as caught:
+        load_points(quick, [], [Axis.parse("amazon.self_cancel.window=x,1h,y")])
+    amazon = Path(quick).parent.parent / "policies" / "amazon.yaml"
+    assert str(caught.value).splitlines() == [
+        f"--sweep: self_cancel.window: {value!r} is not a duration; write a number with a "
+        "unit: 30m, 2h, 1.5d, 1h30m or 3 business days (from --sweep "
+        f"amazon.self_cancel.window={value}, for {amazon})"
+        for value in ("x", "y")
+    ]
+
+
+def test_a_scenario_may_sweep_its_start_date(quick, tmp_path):
+    from sim.experiment.plan import load_points
+
+    text = Path(quick).read_text(encoding="utf-8")
+    path = tmp_path / "starts.yaml"
+    path.write_text(
+        text.replace("../policies/", f"{Path(quick).parent.parent / 'policies'}/")
+        + "\nsweep:\n  start: [2026-03-02T00:00:00+08:00, 2026-03-09T00:00:00+08:00]\n",
+        encoding="utf-8",
+    )
+    points, studies = load_points(path, [], [])
+    (first,), (second,) = (p.label.values() for p in points)
+    assert "2026-03-02" in first and "2026-03-09" in second
+    assert [s.scenario.start.day for s in studies] == [2, 9]
+
+
+# ----------------------------------------------------------------- the runner
+def _jd_specs(quick, count: int, point: int = 0) -> list[sim.RunSpec]:
+    study = sim.load(quick, SMALL)
+    return [
+        sim.RunSpec("jd", study.policies["jd"], study.scenario, r, 1, point=point)
+        for r in range(count)
+    ]
+
+
+def test_the_inline_executor_passes_keyword_arguments_and_hands_back_errors():
+    from sim.experiment.executors import InlineExecutor
+
+    executor = InlineExecutor()
+    assert executor.submit(int, "ff", base=16).result() == 255
+    failed = executor.submit(int, "x")
+    assert isinstance(failed.exception(), ValueError)
+    with pytest.raises(ValueError, match="invalid literal"):
+        failed.result()
+
+    def interrupted():
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        executor.submit(interrupted)
+
+
+def test_a_run_that_raises_is_reported_with_its_sweep_point(quick, monkeypatch):
+    import sim.experiment.runner as runner
+    from sim.experiment.executors import InlineExecutor
+
+    def fails(spec):
+        raise ValueError("day 900 is past the calendar")
+
+    monkeypatch.setattr(runner, "simulate", fails)
+    (spec,) = _jd_specs(quick, 1, point=2)
+    results, failures = runner.execute([spec], InlineExecutor(), None)
+    assert not results
+    assert failures[0].describe() == (
+        "jd replication 0 at sweep point 2: ValueError: day 900 is past the calendar"
+    )
+
+
+def test_a_dead_worker_is_reported_with_its_run_point_and_traceback(quick, tmp_path):
+    from concurrent.futures import Executor, Future
+    from concurrent.futures.process import BrokenProcessPool
+
+    from sim.experiment.runner import execute
+    from sim.experiment.store import RunStore, run_key
+
+    class Broken(Executor):
+        def submit(self, fn, /, *args, **kwargs):
+            future = Future()
+            future.set_exception(BrokenProcessPool("a worker died"))
+            return future
+
+    specs = _jd_specs(quick, 2, point=3)
+    _, failures = execute(specs, Broken(), RunStore(tmp_path))
+    assert failures[1].describe() == (
+        "jd replication 1 at sweep point 3: the worker failed: BrokenProcessPool: a worker died"
+    )
+    stored = json.loads((tmp_path / f"{run_key(specs[1])}.failed.json").read_text())
+    assert stored["policy"] == "jd" and stored["point"] == 3 and stored["replication"] == 1
+    assert stored["traceback"].startswith("Traceback")
+    assert "BrokenProcessPool: a worker died" in stored["traceback"]
+
+
+def test_progress_is_told_each_run_s_outcome_stored_or_new(quick, tmp_path, monkeypatch):
+    import sim.experiment.runner as runner
+    from sim.experiment.executors import InlineExecutor
+    from sim.experiment.store import RunStore
+
+    monkeypatch.setattr(
+        runner, "simulate", lambda spec: _result(spec.policy_key, spec.replication, orders=7.0)
+    )
+    specs = _jd_specs(quick, 2)
+    store = RunStore(tmp_path)
+    store.save(specs[0], _result("jd", 0, orders=3.0))
+    seen = []
+    results, _ = runner.execute(
+        specs,
+        InlineExecutor(),
+        store,
+        done=lambda spec, outcome, cached: seen.append(
+            (spec.replication, outcome.metrics["orders"], cached)
+        ),
+    )
+    assert seen == [(0, 3.0, True), (1, 7.0, False)]
+    assert [r.metrics["orders"] for r in results] == [3.0, 7.0]
+
+
+def _threaded(monkeypatch, simulate):
+    """Runs go to a thread pool and `simulate` stands in for the simulator."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import sim.experiment.runner as runner
+
+    monkeypatch.setattr(runner, "simulate", simulate)
+    return ThreadPoolExecutor(6)
+
+
+def test_the_next_run_starts_as_soon_as_any_run_finishes(quick, monkeypatch):
+    """Window 2: run 1 finishes at once, so run 2 starts while run 0 still works."""
+    import threading
+
+    from sim.experiment.runner import execute
+
+    started = [threading.Event() for _ in range(3)]
+    run_0_saw_run_2 = []
+
+    def simulate(spec):
+        started[spec.replication].set()
+        if spec.replication == 0:
+            run_0_saw_run_2.append(started[2].wait(0.5))
+        return _result(spec.policy_key, spec.replication)
+
+    with _threaded(monkeypatch, simulate) as pool:
+        results, failures = execute(_jd_specs(quick, 3), pool, None, window=2)
+    assert run_0_saw_run_2 == [True]
+    assert [r.replication for r in results] == [0, 1, 2] and not failures
+
+
+def test_no_more_runs_are_in_flight_than_the_window(quick, monkeypatch):
+    import threading
+
+    from sim.experiment.runner import execute
+
+    lock = threading.Lock()
+    running, most = [0], [0]
+    crowded = threading.Event()
+
+    def simulate(spec):
+        with lock:
+            running[0] += 1
+            most[0] = max(most[0], running[0])
+            if running[0] > 2:
+                crowded.set()
+        crowded.wait(0.1)  # hold each run a moment: runs started too early overlap
+        with lock:
+            running[0] -= 1
+        return _result(spec.policy_key, spec.replication)
+
+    with _threaded(monkeypatch, simulate) as pool:
+        results, failures = execute(_jd_specs(quick, 4), pool, None, window=2)
+    assert 1 <= most[0] <= 2
+    assert [r.replication for r in results] == [0, 1, 2, 3] and not failures
+
+
+def test_runs_still_going_when_the_last_is_submitted_are_collected_in_plan_order(
+    quick, tmp_path, monkeypatch
+):
+    import time
+
+    from sim.experiment.runner import execute
+    from sim.experiment.store import RunStore
+
+    def simulate(spec):
+        time.sleep(0.05 * (3 - spec.replication))  # the last one submitted ends first
+        return _result(spec.policy_key, spec.replication, orders=float(spec.replication))
+
+    seen = []
+    store = RunStore(tmp_path)
+    specs = _jd_specs(quick, 3)
+    with _threaded(monkeypatch, simulate) as pool:
+        results, failures = execute(
+            specs, pool, store, done=lambda s, o, cached: seen.append((s.replication, cached))
+        )
+    assert [r.metrics["orders"] for r in results] == [0.0, 1.0, 2.0] and not failures
+    assert sorted(seen) == [(0, False), (1, False), (2, False)]
+    assert [store.load(s).metrics["orders"] for s in specs] == [0.0, 1.0, 2.0]
+
+
+def test_stopping_a_pool_returns_at_once_ends_its_workers_and_cancels_what_waits():
+    """One worker busy, at most two runs queued for it; the last run only waits."""
+    import threading
+    import time
+    from concurrent.futures import ProcessPoolExecutor, wait
+
+    from sim.experiment.executors import _stop, _worker_defaults
+
+    pool = ProcessPoolExecutor(1, initializer=_worker_defaults)  # as open_executor makes it
+    futures = [pool.submit(time.sleep, 30) for _ in range(5)]
+    while not futures[2].running():  # queued for the worker: the pool has taken them all in
+        time.sleep(0.01)
+    time.sleep(0.1)  # and is idle (CPython cancels best-effort, racing with new submissions)
+    workers = list(pool._processes.values())
+    stopper = threading.Thread(target=_stop, args=(pool,), daemon=True)
+    try:
+        stopper.start()
+        stopper.join(5)
+        assert not stopper.is_alive(), "stopping the pool waited for its runs"
+        for worker in workers:
+            worker.join(5)
+            assert _gone(worker.pid), "a worker of a stopped pool is still running"
+        wait([futures[-1]], timeout=5)
+        assert futures[-1].cancelled()
+    finally:
+        for worker in workers:
+            if worker.is_alive():
+                worker.terminate()
+        stopper.join(10)
+
+
+def test_a_pool_is_stopped_even_where_python_keeps_its_workers_elsewhere():
+    """`_processes` is private: without it the pool is still shut down."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    from sim.experiment.executors import _stop, _worker_defaults
+
+    pool = ProcessPoolExecutor(1, initializer=_worker_defaults)  # as open_executor makes it
+    del pool._processes
+    _stop(pool)
+    with pytest.raises(RuntimeError, match="after shutdown"):
+        pool.submit(int)
+
+
+# ----------------------------------------------------------------- stored runs
+@contextlib.contextmanager
+def _c_locale():
+    """The C locale, as in a bare container or a cron job: ASCII unless told otherwise."""
+    import locale
+
+    old = locale.setlocale(locale.LC_CTYPE)
+    locale.setlocale(locale.LC_CTYPE, "C")
+    try:
+        yield
+    finally:
+        locale.setlocale(locale.LC_CTYPE, old)
+
+
+def test_a_stored_run_serves_a_scenario_renamed_or_redescribed(quick, tmp_path):
+    """Name, description, baseline, replications and the scenario's seed do not change
+    what one run computes (its seed is the run's own)."""
+    from sim.experiment.store import RunStore, run_key
+
+    a = sim.load(quick, SMALL)
+    b = sim.load(
+        quick,
+        [
+            *SMALL,
+            "name=renamed",
+            "description=another text",
+            "baseline=jd",
+            "replications=5",
+            "seed=99",
+        ],
+    )
+    spec_a = sim.RunSpec("amazon", a.policies["amazon"], a.scenario, 0, 1)
+    spec_b = sim.RunSpec("amazon", b.policies["amazon"], b.scenario, 0, 1, point=3)
+    store = RunStore(tmp_path)
+    store.save(spec_a, _result("amazon", 0, orders=42.0))
+    reused = store.load(spec_b)
+    assert reused is not None and reused.metrics["orders"] == 42.0 and reused.point == 3
+    stored = json.loads((tmp_path / f"{run_key(spec_a)}.json").read_text(encoding="utf-8"))
+    assert list(stored) == ["key", "result"] and stored["key"] == run_key(spec_a)
+    assert stored["result"]["policy"] == "amazon"
+
+
+def test_stored_runs_are_utf8_and_reused_whatever_the_locale(quick, tmp_path):
+    from sim.experiment.store import RunStore, run_key
+
+    (spec,) = _jd_specs(quick, 1)
+    result = _result("jd", 0, orders=5.0)
+    result.methods = ("京东白条",)
+    store = RunStore(tmp_path)
+    with _c_locale():
+        store.save(spec, result)
+        loaded = store.load(spec)
+    assert loaded is not None and loaded.methods == ("京东白条",)
+    raw = (tmp_path / f"{run_key(spec)}.json").read_bytes()
+    assert "京东白条".encode() in raw
+
+
+# ----------------------------------------------------------------- the summary and run table
+def test_the_summary_names_each_policy_and_lists_the_failed_runs(quick):
+    from sim.experiment.plan import sweep_points
+    from sim.experiment.runner import RunFailure
+    from sim.experiment.summary import summarize
+
+    study = sim.load(quick, SMALL)
+    results = [_result(k, r, orders=10.0 + r) for k in study.policies for r in range(2)]
+    failures = [
+        RunFailure("jd", 1, 0, "ValueError: b", ""),
+        RunFailure("amazon", 0, 0, "ValueError: a", ""),
+    ]
+    summary = summarize([study], sweep_points([]), results, 2, 7, failures)
+    assert summary["failed_runs"] == [
+        "amazon replication 0: ValueError: a",
+        "jd replication 1: ValueError: b",
+    ]
+    for key, policy in study.policies.items():
+        entry = summary["policies"][key]
+        assert list(entry) == ["name", "platform", "metrics"]
+        assert (entry["name"], entry["platform"]) == (policy.name, policy.platform)
+    orders = summary["policies"]["amazon"]["metrics"]["orders"]
+    half = 12.706204736174707 * 0.5  # t(0.975, 1) x sd 0.7071 / sqrt(2)
+    assert orders["mean"] == 10.5 and orders["ci95"] == pytest.approx([10.5 - half, 10.5 + half])
+    assert "failed_runs" not in summarize([study], sweep_points([]), results, 2, 7)
+
+
+def test_the_run_table_without_points_is_one_row_per_run_in_order():
+    from sim.experiment.summary import run_rows
+    from sim.metrics import NAMES
+
+    results = [_result("jd", 1, orders=4.0), _result("amazon", 1), _result("jd", 0)]
+    rows = run_rows(results)
+    assert [(r["policy"], r["replication"], r["orders"]) for r in rows] == [
+        ("jd", 0, 0.0),
+        ("amazon", 1, 0.0),
+        ("jd", 1, 4.0),
+    ]
+    assert list(rows[0]) == ["policy", "replication", *NAMES]

@@ -569,3 +569,161 @@ def test_too_big_compares_with_half_of_the_memory(monkeypatch):
     assert "for 3 run(s) at a time, more than half of this machine's" in message
     monkeypatch.setattr(budget, "physical_memory", lambda: None)
     assert budget.too_big(scenario, 3) is None
+
+
+# ----------------------------------------------------------------- results files, exactly
+def test_an_output_is_written_as_a_hidden_temporary_file_beside_it(tmp_path, monkeypatch):
+    """Until the rename, the only new file is `.NAME.<random>.tmp` in the target's folder:
+    hidden, plainly temporary, and on the same disk, so the rename is atomic."""
+    from sim.experiment import output
+
+    before_rename = []
+    real_replace = os.replace
+
+    def replace(src, dst):
+        before_rename.append(sorted(p.name for p in tmp_path.iterdir()))
+        real_replace(src, dst)
+
+    monkeypatch.setattr(output.os, "replace", replace)
+    output.write_atomic(tmp_path / "summary.json", "{}\n")
+    (names,) = before_rename
+    assert len(names) == 1 and re.fullmatch(r"\.summary\.json\.[a-z0-9_]+\.tmp", names[0])
+    assert [p.name for p in tmp_path.iterdir()] == ["summary.json"]
+
+
+def test_an_output_does_not_need_the_system_temporary_folder(tmp_path, monkeypatch):
+    from sim.experiment.output import write_atomic
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "no-such-folder"))
+    write_atomic(tmp_path / "o" / "summary.json", "{}\n")
+    assert (tmp_path / "o" / "summary.json").read_text() == "{}\n"
+
+
+def test_an_output_s_missing_folders_are_created(tmp_path):
+    from sim.experiment.output import write_atomic
+
+    write_atomic(tmp_path / "a" / "b" / "runs" / "k.json", "{}\n")
+    assert (tmp_path / "a" / "b" / "runs" / "k.json").read_bytes() == b"{}\n"
+
+
+def test_a_stop_just_after_the_rename_is_still_a_stop(tmp_path, monkeypatch):
+    """A signal landing once the file is in place must not turn into a missing-file error."""
+    from sim.experiment import output
+
+    real_replace = os.replace
+
+    def replace_then_interrupted(src, dst):
+        real_replace(src, dst)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(output.os, "replace", replace_then_interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        output.write_atomic(tmp_path / "summary.json", "new\n")
+    assert (tmp_path / "summary.json").read_text() == "new\n"
+
+
+def test_outputs_are_utf8_whatever_the_locale(tmp_path):
+    import locale
+
+    from sim.experiment.output import write_atomic
+
+    text = "淘宝 self-cancel, café\n"
+    old = locale.setlocale(locale.LC_CTYPE)
+    locale.setlocale(locale.LC_CTYPE, "C")  # a bare container or a cron job
+    try:
+        write_atomic(tmp_path / "summary.json", text)
+    finally:
+        locale.setlocale(locale.LC_CTYPE, old)
+    assert (tmp_path / "summary.json").read_bytes() == text.encode("utf-8")
+
+
+def test_json_outputs_are_indented_unescaped_and_refuse_nan():
+    import math
+
+    from sim.experiment.output import json_text
+
+    assert json_text({"policy": "淘宝", "ci95": [1.5, None]}) == (
+        '{\n  "policy": "淘宝",\n  "ci95": [\n    1.5,\n    null\n  ]\n}\n'
+    )
+    with pytest.raises(ValueError, match="not JSON compliant"):
+        json_text({"mean": math.nan})
+
+
+def test_the_run_table_is_plain_csv_with_undefined_values_left_blank():
+    import math
+
+    from sim.experiment.output import csv_text
+
+    rows = [
+        {"policy": "amazon", "replication": 0, "orders": 12.5, "refund_hours_p50": math.nan},
+        {"policy": "jd", "replication": 1, "orders": 3.0, "refund_hours_p50": 4.25},
+    ]
+    assert csv_text(rows) == (
+        "policy,replication,orders,refund_hours_p50\namazon,0,12.5,\njd,1,3.0,4.25\n"
+    )
+    assert csv_text(rows[:1]) == "policy,replication,orders,refund_hours_p50\namazon,0,12.5,\n"
+    assert csv_text([]) == ""
+
+
+def test_the_results_files_hold_exactly_the_summary_the_runs_and_the_meta(tmp_path):
+    from sim.experiment.output import write_results
+
+    write_results(
+        tmp_path,
+        {"scenario": "quick"},
+        [{"policy": "amazon", "replication": 0, "orders": 1.5}],
+        {"seed": 7},
+    )
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["meta.json", "runs.csv", "summary.json"]
+    assert (tmp_path / "summary.json").read_bytes() == b'{\n  "scenario": "quick"\n}\n'
+    assert (tmp_path / "runs.csv").read_bytes() == b"policy,replication,orders\namazon,0,1.5\n"
+    assert (tmp_path / "meta.json").read_bytes() == b'{\n  "seed": 7\n}\n'
+
+
+def test_out_that_is_a_file_is_refused(tmp_path):
+    from sim.experiment.output import open_results_folder
+
+    path = tmp_path / "results"
+    path.write_text("precious")
+    with pytest.raises(InputError) as caught:
+        open_results_folder(path)
+    assert str(caught.value) == f"{path}: is a file; --out needs a folder"
+    assert path.read_text() == "precious"
+
+
+def test_a_new_results_folder_is_created_with_its_parents_and_marked(tmp_path):
+    from sim.experiment.output import open_results_folder
+
+    folder = tmp_path / "experiments" / "2026" / "quick"
+    assert open_results_folder(folder) == folder
+    assert [p.name for p in folder.iterdir()] == [".cancelsim"]
+    assert (folder / ".cancelsim").read_bytes() == b"cancelsim results folder\n"
+    (folder / "summary.json").write_text("{}")
+    assert open_results_folder(folder) == folder  # a results folder is reopened
+
+
+def test_the_memory_estimate_by_hand_below_one_order_an_hour():
+    """0.5 orders an hour for 2 days, then a 1 h drain: 49 h is 3 calendar days."""
+    import sim.experiment.budget as budget
+
+    scenario = load_study(
+        ROOT / "scenarios" / "quick.yaml",
+        [
+            Override.parse(s)
+            for s in (
+                "horizon=2d",
+                "drain=1h",
+                "orders.rate_per_hour=0.5",
+                "orders.daily_profile=" + str([1] * 24),
+                "orders.weekly_profile=" + str([1] * 7),
+                "orders.promotions=[]",
+                "sellers.count=5",
+                "sellers.types.dropshipper.never_ships=0.01",
+            )
+        ],
+    ).scenario
+    got = budget.estimate(scenario)
+    assert got.open_orders == 37  # ceil(0.5 x 72 + 24 orders x 1%)
+    days = 3 + 400
+    arrays = 5 * days * 8 + 2 * 5 * days * 4
+    assert got.bytes_per_run == budget.BASE_BYTES + 37 * 1000 + arrays
