@@ -529,26 +529,29 @@ def test_the_machine_s_memory_is_the_lower_of_ram_and_the_cgroup_limit(monkeypat
     assert budget.physical_memory() == 4096 * 1000
 
 
+def _flat_market(rate: str, drain: str):
+    """Two days of `rate` orders an hour, flat over hours, weekdays and dates; 5 sellers,
+    the most careless never shipping 1% of orders."""
+    settings = (
+        "horizon=2d",
+        f"drain={drain}",
+        f"orders.rate_per_hour={rate}",
+        "orders.daily_profile=" + str([1] * 24),
+        "orders.weekly_profile=" + str([1] * 7),
+        "orders.promotions=[]",
+        "sellers.count=5",
+        "sellers.types.dropshipper.never_ships=0.01",
+    )
+    return load_study(
+        ROOT / "scenarios" / "quick.yaml", [Override.parse(s) for s in settings]
+    ).scenario
+
+
 def test_the_memory_estimate_by_hand():
     """A flat 10 orders an hour for 2 days, 1% never shipped, 5 sellers."""
     import sim.experiment.budget as budget
 
-    scenario = load_study(
-        ROOT / "scenarios" / "quick.yaml",
-        [
-            Override.parse(s)
-            for s in (
-                "horizon=2d",
-                "drain=1d",
-                "orders.rate_per_hour=10",
-                "orders.daily_profile=" + str([1] * 24),
-                "orders.weekly_profile=" + str([1] * 7),
-                "orders.promotions=[]",
-                "sellers.count=5",
-                "sellers.types.dropshipper.never_ships=0.01",
-            )
-        ],
-    ).scenario
+    scenario = _flat_market(rate="10", drain="1d")
     got = budget.estimate(scenario)
     assert got.open_orders == 10 * 72 + 5  # 72 h in the pipeline, 480 orders x 1%
     days = 3 + 400
@@ -706,22 +709,7 @@ def test_the_memory_estimate_by_hand_below_one_order_an_hour():
     """0.5 orders an hour for 2 days, then a 1 h drain: 49 h is 3 calendar days."""
     import sim.experiment.budget as budget
 
-    scenario = load_study(
-        ROOT / "scenarios" / "quick.yaml",
-        [
-            Override.parse(s)
-            for s in (
-                "horizon=2d",
-                "drain=1h",
-                "orders.rate_per_hour=0.5",
-                "orders.daily_profile=" + str([1] * 24),
-                "orders.weekly_profile=" + str([1] * 7),
-                "orders.promotions=[]",
-                "sellers.count=5",
-                "sellers.types.dropshipper.never_ships=0.01",
-            )
-        ],
-    ).scenario
+    scenario = _flat_market(rate="0.5", drain="1h")
     got = budget.estimate(scenario)
     assert got.open_orders == 37  # ceil(0.5 x 72 + 24 orders x 1%)
     days = 3 + 400
