@@ -200,7 +200,9 @@ def run_command(
         bar.update(task, advance=1, failed=len(failed))
 
     bar = _progress_bar()
-    signal.signal(signal.SIGTERM, _terminate)  # from here on, SIGTERM stops like Ctrl-C
+    # From here on SIGTERM stops like Ctrl-C; the caller's handler comes back afterwards
+    # (the command may run inside another program, a test runner or a notebook).
+    previous = signal.signal(signal.SIGTERM, _terminate)
     try:
         with bar:
             task = bar.add_task("runs", total=total, failed=0)
@@ -239,6 +241,8 @@ def run_command(
         if isinstance(exc, OSError):
             _cannot_write(folder, exc)
         raise
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     out_console.print(
         f"Results in {folder}/ ({written}); {total} runs in {results.meta['wall_seconds']:.1f} s."
     )

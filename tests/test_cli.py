@@ -255,3 +255,37 @@ def test_a_parquet_trace_holds_the_same_rows_as_the_csv_trace(root, tmp_path, mo
             assert np.allclose(a.astype(float), b.astype(float), equal_nan=True), column
         else:
             assert a.astype(str).tolist() == b.astype(str).tolist(), column
+
+
+def test_run_gives_back_the_callers_sigterm_handler(root, tmp_path):
+    """In-process (a notebook, a test runner) the command must not leave its handler:
+    a pool worker forked later would inherit it and survive being stopped."""
+    import signal
+
+    def mine(*args):
+        return None
+
+    previous = signal.signal(signal.SIGTERM, mine)
+    try:
+        result = CliRunner().invoke(
+            main,
+            [
+                "run",
+                "--jobs",
+                "1",
+                str(root / "scenarios" / "quick.yaml"),
+                "--out",
+                str(tmp_path / "o"),
+                "--reps",
+                "1",
+                "--no-report",
+                "--set",
+                "horizon=2d",
+                "--set",
+                "warmup=1d",
+            ],
+        )
+        assert result.exit_code == 0, result.output
+        assert signal.getsignal(signal.SIGTERM) is mine
+    finally:
+        signal.signal(signal.SIGTERM, previous)
