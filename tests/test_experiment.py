@@ -799,16 +799,16 @@ def test_runs_still_going_when_the_last_is_submitted_are_collected_in_plan_order
 
 
 def test_stopping_a_pool_returns_at_once_ends_its_workers_and_cancels_what_waits():
-    """One worker busy, at most two runs queued for it; the last run only waits."""
+    """One worker busy, one run queued for it; the last run only waits."""
     import threading
     import time
-    from concurrent.futures import ProcessPoolExecutor, wait
+    from concurrent.futures import ProcessPoolExecutor
 
     from sim.experiment.executors import _stop, _worker_defaults
 
     pool = ProcessPoolExecutor(1, initializer=_worker_defaults)  # as open_executor makes it
     futures = [pool.submit(time.sleep, 30) for _ in range(5)]
-    while not futures[2].running():  # queued for the worker: the pool has taken them all in
+    while not futures[1].running():  # queued for the worker: the pool has taken them all in
         time.sleep(0.01)
     time.sleep(0.1)  # and is idle (CPython cancels best-effort, racing with new submissions)
     workers = list(pool._processes.values())
@@ -820,7 +820,9 @@ def test_stopping_a_pool_returns_at_once_ends_its_workers_and_cancels_what_waits
         for worker in workers:
             worker.join(5)
             assert _gone(worker.pid), "a worker of a stopped pool is still running"
-        wait([futures[-1]], timeout=5)
+        deadline = time.monotonic() + 5  # done() also counts a cancelled future; wait() not
+        while not futures[-1].done() and time.monotonic() < deadline:
+            time.sleep(0.01)
         assert futures[-1].cancelled()
     finally:
         for worker in workers:
@@ -938,3 +940,17 @@ def test_the_run_table_without_points_is_one_row_per_run_in_order():
         ("jd", 1, 4.0),
     ]
     assert list(rows[0]) == ["policy", "replication", *NAMES]
+
+
+def test_a_numpy_integer_seed_keys_and_stores_runs(quick, tmp_path):
+    """A seed taken from numpy (np.arange, a Generator's integers) works like an int."""
+    from dataclasses import replace
+
+    from sim.experiment.store import RunStore
+
+    (spec,) = _jd_specs(quick, 1)
+    seeded = replace(spec, seed=np.int64(5))
+    store = RunStore(tmp_path)
+    store.save(seeded, _result("jd", 0, orders=2.0))
+    assert store.load(seeded).metrics["orders"] == 2.0
+    assert store.load(replace(spec, seed=np.int64(6))) is None
