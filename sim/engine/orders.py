@@ -43,9 +43,8 @@ class OrderFacts:
     """Scenario facts of one block of orders, as Python lists for fast scalar access."""
 
     def __init__(self, scenario: Scenario, people: Population, u: dict[str, np.ndarray], n: int):
-        seller = np.minimum(
-            np.searchsorted(people.cumulative, u["seller"][:n], side="right"), people.count - 1
-        )
+        # cumulative[-1] is exactly 1 and uniforms are below 1: always a seller's index
+        seller = np.searchsorted(people.cumulative, u["seller"][:n], side="right")
         kind = people.type_of[seller]
         buyers = scenario.buyers
         self.seller = seller.tolist()
@@ -83,10 +82,7 @@ def _by_type(people: Population, kind: np.ndarray, u: np.ndarray, dist_of) -> li
     for k, seller_type in enumerate(people.types):
         mask = kind == k
         if mask.any():
-            dist = dist_of(seller_type)
-            if dist.business_days:
-                raise ValueError("seller times must be in clock units, not business days")
-            out[mask] = dist.quantile(u[mask])
+            out[mask] = dist_of(seller_type).quantile(u[mask])  # clock hours (validated)
     return out.tolist()
 
 

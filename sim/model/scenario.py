@@ -72,6 +72,17 @@ class RequestAnswers(Model):
         return self
 
 
+def _in_clock_units(value: Any) -> Any:
+    """Market times (packing, answers, buyers' wishes, transit) are drawn as clock hours;
+    business days belong to a policy's deadlines and refunds, placed in its calendar."""
+    if value is not None and value.business_days:
+        raise ValueError(
+            "given in business days; expected clock units (m, h, d): only a policy's "
+            "deadlines and refunds count business days"
+        )
+    return value
+
+
 class SellerType(Model):
     """A kind of seller: capacity, carrier, behaviour."""
 
@@ -85,6 +96,8 @@ class SellerType(Model):
     never_ships: Probability = 0.0
     answers: RequestAnswers
     response_time: TimeDist
+
+    _clock = field_validator("pack_time", "response_time")(_in_clock_units)
 
     @field_validator("cancels")
     @classmethod
@@ -127,10 +140,14 @@ class Buyers(Model):
     pursue_after_shipment: Probability = 0.0
     chase_unshipped_after: DurationField | None = None
 
+    _clock = field_validator("intent_delay", "chase_unshipped_after")(_in_clock_units)
+
 
 class Delivery(Model):
     transit: TimeDist
     return_transit: TimeDist
+
+    _clock = field_validator("transit", "return_transit")(_in_clock_units)
 
 
 class PolicyRun(Model):
