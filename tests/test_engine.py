@@ -130,14 +130,14 @@ def test_a_scenario_before_a_rule_s_first_date_is_refused(root):
 
 
 def test_recorder_catches_an_order_without_outcome():
-    rec = Recorder(sellers=1, days=1, methods=1, warmup=0.0, end=10.0)
+    rec = Recorder(sellers=1, days=1, methods=1, end=10.0)
     rec.place_batch(*(np.array([v]) for v in (0, 0, 100, True, False)))
     with pytest.raises(InvariantError, match="1 orders placed but 0 outcomes"):
         rec.finish()
 
 
 def test_recorder_catches_lost_money():
-    rec = Recorder(sellers=1, days=1, methods=1, warmup=0.0, end=10.0)
+    rec = Recorder(sellers=1, days=1, methods=1, end=10.0)
     rec.place_batch(*(np.array([v]) for v in (0, 0, 100, True, False)))
     rec.close(Outcome.SELF_CANCELLED, True, 100, 0, 0, False)  # closed, but never refunded
     with pytest.raises(InvariantError, match="money not conserved"):
@@ -145,7 +145,7 @@ def test_recorder_catches_lost_money():
 
 
 def test_recorder_refuses_a_refund_before_its_cancellation():
-    rec = Recorder(sellers=1, days=1, methods=1, warmup=0.0, end=10.0)
+    rec = Recorder(sellers=1, days=1, methods=1, end=10.0)
     with pytest.raises(InvariantError, match="before its cancellation"):
         rec.refund(Outcome.SELF_CANCELLED, True, 100, 0, started=5.0, refunded=4.0)
 
@@ -276,7 +276,7 @@ def test_first_full_day_after_the_warmup():
 def _seller_recorder(orders, counted):
     """A recorder whose per-seller-day counts are given (sellers x days)."""
     orders, counted = np.array(orders), np.array(counted)
-    rec = Recorder(sellers=orders.shape[0], days=orders.shape[1], methods=1, warmup=0, end=1)
+    rec = Recorder(sellers=orders.shape[0], days=orders.shape[1], methods=1, end=1)
     rec.seller_orders[:] = orders
     rec.seller_counted[:] = counted
     rec.measured = int(orders.sum())
@@ -372,7 +372,7 @@ def test_bins_of_exact_values():
 
 # ----------------------------------------------------------------- recorder money by hand
 def test_the_recorder_accounts_every_cent():
-    rec = Recorder(sellers=2, days=2, methods=2, warmup=0.0, end=100.0)
+    rec = Recorder(sellers=2, days=2, methods=2, end=100.0)
     rec.place_batch(
         np.array([0, 1, 1, 0]),
         np.array([0, 0, 1, 1]),
@@ -405,7 +405,7 @@ def test_the_recorder_accounts_every_cent():
 
 
 def test_the_recorder_refuses_time_going_back():
-    rec = Recorder(sellers=1, days=1, methods=1, warmup=0.0, end=10.0)
+    rec = Recorder(sellers=1, days=1, methods=1, end=10.0)
     rec.clock(2.0)
     rec.clock(2.0)
     with pytest.raises(InvariantError, match="time went back from 2.0 to 1.0"):
@@ -413,7 +413,7 @@ def test_the_recorder_refuses_time_going_back():
 
 
 def test_shipping_counts_late_parcels_and_compensation_when_measured():
-    rec = Recorder(sellers=1, days=1, methods=1, warmup=0.0, end=10.0)
+    rec = Recorder(sellers=1, days=1, methods=1, end=10.0)
     rec.ship(True, True, 5.0)
     rec.ship(True, False, 0.0)
     rec.ship(False, True, 7.0)

@@ -181,7 +181,7 @@ def _place(rec, rows):
 @pytest.fixture
 def worked():
     """Nine orders by hand: two sellers, three days, two payment methods, end at 100 h."""
-    rec = Recorder(sellers=2, days=3, methods=2, warmup=24.0, end=100.0)
+    rec = Recorder(sellers=2, days=3, methods=2, end=100.0)
     _place(rec, [(0, 0, 1000, 0, 1), (1, 1, 2000, 1, 1), (1, 1, 3000, 1, 0), (0, 2, 4000, 1, 1)])
     _place(
         rec,
@@ -266,7 +266,7 @@ def test_the_recorder_check_names_what_broke(worked):
 
 
 def test_as_many_measured_refunds_as_refunding_outcomes_is_fine_one_more_is_not():
-    rec = Recorder(sellers=1, days=1, methods=1, warmup=0.0, end=10.0)
+    rec = Recorder(sellers=1, days=1, methods=1, end=10.0)
     _place(rec, [(0, 0, 100, 1, 1)])
     rec.close(Outcome.SELF_CANCELLED, True, 100, 0, 0, False)
     rec.refund(Outcome.SELF_CANCELLED, True, 100, 0, 1.0, 1.0)
@@ -278,13 +278,13 @@ def test_as_many_measured_refunds_as_refunding_outcomes_is_fine_one_more_is_not(
 
 
 def test_a_refund_before_its_cancellation_is_an_internal_error():
-    rec = Recorder(sellers=1, days=1, methods=1, warmup=0.0, end=10.0)
+    rec = Recorder(sellers=1, days=1, methods=1, end=10.0)
     with pytest.raises(InvariantError, match=r"^refund at 5.0 before its cancellation at 6.0$"):
         rec.refund(Outcome.SELF_CANCELLED, True, 100, 0, 6.0, 5.0)
 
 
 def test_the_clock_may_stand_still_but_not_go_back():
-    rec = Recorder(sellers=1, days=1, methods=1, warmup=0.0, end=10.0)
+    rec = Recorder(sellers=1, days=1, methods=1, end=10.0)
     rec.clock(1.0)
     rec.clock(1.0)
     assert rec.last_time == 1.0
@@ -293,7 +293,7 @@ def test_the_clock_may_stand_still_but_not_go_back():
 
 
 def test_a_fresh_recorder_counts_nothing():
-    rec = Recorder(sellers=2, days=3, methods=2, warmup=0.0, end=10.0)
+    rec = Recorder(sellers=2, days=3, methods=2, end=10.0)
     rec.finish()
     assert rec.outcomes_all.tolist() == [0] * len(Outcome)
     assert rec.seller_orders.shape == rec.seller_counted.shape == (2, 3)
@@ -306,7 +306,7 @@ def test_a_fresh_recorder_counts_nothing():
 
 def _recorder_of(outcomes, intents=0, end=100.0):
     """Measured orders of 100 cents with these outcomes, refunds of 1 h each."""
-    rec = Recorder(sellers=1, days=1, methods=1, warmup=0.0, end=end)
+    rec = Recorder(sellers=1, days=1, methods=1, end=end)
     n = len(outcomes)
     rows = [(0, 0, 100, 1, int(i < intents)) for i in range(n)]
     if rows:
@@ -351,7 +351,7 @@ def test_outcome_shares_are_of_measured_orders():
 
 
 def test_refund_percentiles_pool_all_outcomes():
-    rec = Recorder(sellers=1, days=1, methods=1, warmup=0.0, end=1e6)
+    rec = Recorder(sellers=1, days=1, methods=1, end=1e6)
     cases = [(Outcome.SELF_CANCELLED, 1.0)] * 50 + [(Outcome.RETURNED, 100.0)] * 45
     cases += [(Outcome.SELLER_CANCELLED, 1000.0)] * 5
     _place(rec, [(0, 0, 100, 1, 0)] * len(cases))
@@ -433,7 +433,7 @@ def test_quantiles_of_zeros_tiny_and_huge_refund_times():
 
 
 def _seller_recorder():
-    rec = Recorder(sellers=4, days=4, methods=1, warmup=24.0, end=100.0)
+    rec = Recorder(sellers=4, days=4, methods=1, end=100.0)
     rec.seller_orders[:] = [[2, 4, 0, 4], [0, 0, 0, 0], [1, 0, 2, 2], [0, 1, 0, 0]]
     rec.seller_counted[:] = [[2, 1, 0, 1], [0, 0, 0, 0], [0, 0, 0, 0], [0, 0, 0, 0]]
     return rec

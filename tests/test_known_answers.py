@@ -463,14 +463,117 @@ def test_a_seller_cancels_when_it_finds_out(root, tmp_path, at, closed_after):
         assert row["refunded_h"] == pytest.approx(amazon_refund(row, expected), abs=TOL)
 
 
-def test_pickups_follow_the_local_clock_when_the_run_starts_mid_morning(root, tmp_path):
-    study, _, rows = world(
-        root, tmp_path, "start=2026-03-02T06:30:00+08:00", "buyers.cancel_intent=0"
-    )
+@pytest.mark.parametrize("clock", [6.5, 18.0])
+def test_pickups_follow_the_local_clock_whenever_the_run_starts(root, tmp_path, clock):
+    """The run starts at 06:30 (before the day's 17:00 pickup) or at 18:00 (after it, so
+    the first pickup is 23 h in): every parcel leaves at 17:00 local."""
+    start = f"start=2026-03-02T{int(clock):02d}:{round(clock % 1 * 60):02d}:00+08:00"
+    study, _, rows = world(root, tmp_path, start, "buyers.cancel_intent=0")
     for row in rows:
         shipped = next_pickup(study, row["placed_h"] + 1.5)
         assert row["shipped_h"] == pytest.approx(shipped, abs=TOL)
-        assert (shipped + 6.5) % 24 == pytest.approx(17.0)  # 17:00 local
+        assert (shipped + clock) % 24 == pytest.approx(17.0)  # 17:00 local
+    assert min(row["shipped_h"] for row in rows) == pytest.approx((17.0 - clock) % 24)
+
+
+def test_a_station_goes_on_to_the_next_order_after_an_out_of_stock_one(root, tmp_path):
+    """One station per seller; 30% of orders are found out of stock when packing would
+    start. Such an order is cancelled at that moment and the station takes the next
+    order in the queue at once, as if the cancelled one had never queued."""
+    one = SOLO.replace("packing_stations: 1000", "packing_stations: 1").replace(
+        "cancels: {}", "cancels: {out_of_stock: 0.3}"
+    )
+    study, _, rows = world(root, tmp_path, one, "buyers.cancel_intent=0", "orders.rate_per_hour=3")
+    by_seller: dict[str, list[dict]] = {}
+    for row in rows:
+        by_seller.setdefault(row["seller"], []).append(row)
+    cancelled = straight_after = 0
+    for orders in by_seller.values():
+        free, last_cancelled_at = 0.0, None
+        for row in sorted(orders, key=lambda r: r["placed_h"]):
+            start = max(row["placed_h"] + 0.5, free)
+            if row["outcome"] == "seller_cancelled":
+                assert row["closed_h"] == pytest.approx(start, abs=TOL), row
+                cancelled += 1
+                last_cancelled_at = start
+                continue
+            straight_after += start == last_cancelled_at
+            free = start + 1.0
+            assert row["outcome"] == "shipped", row
+            assert row["shipped_h"] == pytest.approx(next_pickup(study, free), abs=TOL), row
+    assert cancelled > len(rows) / 5
+    assert straight_after > 5  # orders that were waiting behind a cancelled one
+
+
+def test_orders_are_numbered_as_placed_and_close_when_they_ship(root, tmp_path):
+    _, _, rows = world(root, tmp_path, "buyers.cancel_intent=0")
+    ordered = sorted(rows, key=lambda r: int(r["order"]))
+    assert [int(r["order"]) for r in ordered] == list(range(len(rows)))
+    placed = [r["placed_h"] for r in ordered]
+    assert placed == sorted(placed)
+    for row in rows:
+        assert row["outcome"] == "shipped"
+        assert row["closed_h"] == row["shipped_h"]
+
+
+def test_a_shipped_order_whose_buyer_has_not_yet_wished_is_shipped_at_the_end(root, tmp_path):
+    """Every buyer wishes to cancel 20 days on, after the run (3 d, then 2 d of drain):
+    at its end the parcels have shipped and the orders close as shipped, not open."""
+    study, result, rows = world(root, tmp_path, "buyers.intent_delay=20d", "drain=2d")
+    end = (3 + 2) * 24
+    for row in rows:
+        assert row["outcome"] == "shipped", row
+        assert row["shipped_h"] == pytest.approx(next_pickup(study, row["placed_h"] + 1.5))
+        assert row["closed_h"] == end
+        assert row["intent_h"] is None
+    assert result.outcome_counts["open"] == 0
+
+
+def test_a_month_long_run_counts_each_order_on_its_local_day(root, tmp_path):
+    study, result, rows = world(
+        root, tmp_path, "horizon=30d", "buyers.cancel_intent=0", "orders.rate_per_hour=0.5"
+    )
+    offset = study.scenario.start.hour
+    days = [0] * 30
+    for row in rows:
+        days[int((row["placed_h"] + offset) // 24)] += 1
+    assert result.daily_orders.tolist() == days
+    assert days[-1] > 0
+
+
+def test_a_run_in_which_no_order_arrives_ends_empty(root):
+    """One order a thousand hours, for one hour: with this seed none arrives."""
+    study = load_study(
+        root / QUICK,
+        [
+            Override.parse(s)
+            for s in (*DETERMINISTIC, "horizon=1h", "warmup=0h", "orders.rate_per_hour=0.001")
+        ],
+    )
+    result = simulate(RunSpec("amazon", study.policies["amazon"], study.scenario, 0, 5))
+    assert sum(result.outcome_counts.values()) == 0
+    assert result.daily_orders.tolist() == [0]
+    assert result.metrics["orders"] == 0
+
+
+def test_a_card_charged_at_ordering_is_refunded_on_the_rail_not_released(root, tmp_path):
+    """Charged when ordering, a card is refunded like after shipment (4 business days
+    after the hour of processing), not released from authorisation (6 d)."""
+    from sim.model.calendar import BusinessCalendar
+
+    study, _, rows = world(
+        root, tmp_path, "buyers.intent_delay=10m", "amazon.refunds.charge_at=order"
+    )
+    start = study.scenario.start
+    calendar = BusinessCalendar("US", start.date(), 500, start.hour + start.minute / 60)
+    for row in rows:
+        assert row["outcome"] == "self_cancelled"
+        processed = row["closed_h"] + 1.0
+        if row["payment_method"] == "gift_card":
+            expected = processed + 2.0
+        else:
+            expected = calendar.add_business_days(processed, 4)
+        assert row["refunded_h"] == pytest.approx(expected, abs=TOL), row
 
 
 # ----------------------------------------------------------------- Taobao and JD rules
@@ -537,12 +640,15 @@ def test_taobao_requests_are_answered_or_approved_after_24_hours(
         assert row["refunded_h"] == pytest.approx(refund, abs=TOL)
 
 
-def test_jd_approves_every_request_after_30_minutes(root, tmp_path):
+@pytest.mark.parametrize("response", ["2h", "10m"])
+def test_jd_approves_every_request_after_30_minutes(root, tmp_path, response):
     """JD decides itself (no seller answer): approved 30 min after the wish at 45 min,
-    unless the parcel left first (JD has no pending hold: packed 1 h after ordering)."""
+    unless the parcel left first (JD has no pending hold: packed 1 h after ordering).
+    A seller that would accept within 10 min has no say either."""
     study, _, rows = world(
         root,
         tmp_path,
+        SOLO.replace("response_time: 2h", f"response_time: {response}"),
         "buyers.intent_delay=45m",
         "jd.refunds.processing=0 business days",
         key="jd",

@@ -214,3 +214,24 @@ def test_a_block_of_orders_gets_the_rules_in_force_when_each_was_placed(root):
     assert batch.day == [0, 4, 5, 5]
     assert batch.measured == [False, True, True, True]
     assert batch.method == [0, 1, 2, 0]
+
+
+def test_a_payment_uniform_above_a_mix_summing_just_below_one_takes_the_last_method(root):
+    """Ten methods of 0.1 add up to 0.9999999999999999 in floating point: a uniform
+    between that and 1 still picks the tenth method, not one past the end."""
+    import datetime as dt
+
+    from sim.engine.orders import Batch
+    from sim.engine.rules import compile_policy
+    from sim.model.calendar import BusinessCalendar
+
+    study = load_study(root / "scenarios/quick.yaml")
+    cal = BusinessCalendar("US", dt.date(2026, 3, 2), 200)
+    mix = {"credit_card": 0.6, "debit_card": 0.3, "gift_card": 0.1}
+    compiled = compile_policy("amazon", study.policies["amazon"], cal, tuple(mix), 1.0, 24 * 30)
+    ten = np.cumsum([0.1] * 10)
+    assert ten[-1] < 1.0
+    payment = np.array([0.0, 0.1, ten[-1], np.nextafter(1.0, 0.0)])
+    facts = OrderFacts(study.scenario, Population(study.scenario), _uniforms(payment=payment), 4)
+    batch = Batch(facts, np.array([1.0, 2.0, 3.0, 4.0]), compiled, 0.0, ten)
+    assert batch.method == [0, 1, 9, 9]

@@ -119,9 +119,7 @@ class Market:
         self.mix = np.cumsum([payment_mix[m] for m in compiled.methods])
         self.open: dict[int, Order] = {}
         days = math.ceil((scenario.horizon.amount + self.calendar.hour_offset) / 24)
-        self.recorder = Recorder(
-            self.people.count, days, len(compiled.methods), self.warmup, self.end
-        )
+        self.recorder = Recorder(self.people.count, days, len(compiled.methods), self.end)
         self.desks = [Desk(self, self.people.types[k]) for k in self.people.type_of]
         self._start_carriers()
         self.clock = ArrivalClock(scenario)

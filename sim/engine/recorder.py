@@ -44,7 +44,6 @@ class Recorder:
     sellers: int
     days: int
     methods: int
-    warmup: float
     end: float
     placed: int = 0
     measured: int = 0
