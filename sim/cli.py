@@ -32,8 +32,10 @@ from sim.metrics import BY_NAME, CATALOGUE
 from sim.model.load import Override
 
 HEADLINE = (
-    "refund_hours_p50",
-    "refund_hours_p90",
+    "refund_issued_hours_p50",
+    "refund_issued_hours_p90",
+    "money_back_hours_p50",
+    "money_back_hours_p90",
     "self_cancel_share",
     "instant_refund_share",
     "request_cancel_share",
@@ -562,8 +564,9 @@ def print_table(results: Results) -> None:
 
 
 COMPARED = (
-    "refund_hours_p50",
-    "refund_hours_p90",
+    "refund_issued_hours_p50",
+    "money_back_hours_p50",
+    "money_back_hours_p90",
     "self_cancel_share",
     "request_cancel_share",
     "failed_cancel_share",
@@ -596,8 +599,9 @@ def print_comparisons(results: Results) -> None:
 
 
 SWEPT = (
-    "refund_hours_p50",
-    "refund_hours_p90",
+    "refund_issued_hours_p50",
+    "money_back_hours_p50",
+    "money_back_hours_p90",
     "self_cancel_share",
     "request_cancel_share",
     "failed_cancel_share",
@@ -607,8 +611,9 @@ SWEPT = (
 
 
 SHORT = {
-    "refund_hours_p50": "refund\np50",
-    "refund_hours_p90": "refund\np90",
+    "refund_issued_hours_p50": "issued\np50",
+    "money_back_hours_p50": "back\np50",
+    "money_back_hours_p90": "back\np90",
     "self_cancel_share": "self-\ncancel",
     "request_cancel_share": "on\nrequest",
     "failed_cancel_share": "failed",
@@ -644,7 +649,8 @@ def print_sweep_table(results: Results) -> None:
             table.add_row(*[point["point"][k] for k in keys], *([key] if several else []), *cells)
     out_console.print(table)
     out_console.print(
-        "refund p50, p90: refund_hours_p50, _p90; self-cancel, on request, failed: "
+        "issued p50: refund_issued_hours_p50; back p50, p90: money_back_hours_p50, _p90; "
+        "self-cancel, on request, failed: "
         "self_cancel_share, request_cancel_share, failed_cancel_share; seller rate: "
         "seller_cancel_rate; sellers over: sellers_over_threshold_share"
         + ("; mean ± half-width of the 95% interval" if summary["replications"] > 1 else "")

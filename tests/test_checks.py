@@ -379,12 +379,14 @@ def test_the_failure_text_gives_value_interval_expectation_and_margin():
     from sim.checks.runner import _check
 
     _, text = _check(
-        "refund_hours_p50",
+        "money_back_hours_p50",
         {"mean": 71.3, "ci95": [69.8, 72.9]},
         Expectation(max=48),
         Margin(abs=1, rel=0.1),
     )
-    assert text == "refund_hours_p50 = 71.3 [69.8, 72.9], expected <= 48 (margin abs 1, rel 10%)"
+    assert (
+        text == "money_back_hours_p50 = 71.3 [69.8, 72.9], expected <= 48 (margin abs 1, rel 10%)"
+    )
     descriptions = [
         Expectation(approx=0.5).describe(),
         Expectation(min=2).describe(),
@@ -724,11 +726,11 @@ PAIRED_CASES = """\
   - name: amazon refunds slower than jd
     compare: [amazon, jd]
     expect:
-      refund_hours_p50: {min: 1}
+      money_back_hours_p50: {min: 1}
   - name: jd refunds faster than amazon
     compare: [jd, amazon]
     expect:
-      refund_hours_p50: {max: -1}
+      money_back_hours_p50: {max: -1}
 """
 
 
@@ -759,13 +761,13 @@ def test_a_comparison_is_the_paired_difference_in_its_order(amazon_and_jd):
     from sim.checks.runner import judge
 
     loaded, results = amazon_and_jd
-    amazon = results.summary["policies"]["amazon"]["metrics"]["refund_hours_p50"]["mean"]
-    jd = results.summary["policies"]["jd"]["metrics"]["refund_hours_p50"]["mean"]
+    amazon = results.summary["policies"]["amazon"]["metrics"]["money_back_hours_p50"]["mean"]
+    jd = results.summary["policies"]["jd"]["metrics"]["money_back_hours_p50"]["mean"]
     assert amazon - jd > 10  # medians of about 145 h and 76 h in this run
     slower, faster = judge(loaded, 0, results), judge(loaded, 1, results)
     assert slower.passed and faster.passed
-    assert slower.details[0][1].startswith(f"refund_hours_p50 = {amazon - jd:.4g} [")
-    assert faster.details[0][1].startswith(f"refund_hours_p50 = {jd - amazon:.4g} [")
+    assert slower.details[0][1].startswith(f"money_back_hours_p50 = {amazon - jd:.4g} [")
+    assert faster.details[0][1].startswith(f"money_back_hours_p50 = {jd - amazon:.4g} [")
 
 
 def test_the_number_of_jobs_reaches_the_run(root, tmp_path):

@@ -31,14 +31,14 @@ def test_run_writes_a_deterministic_results_folder(root, tmp_path):
     assert summary["scenario"] == "quick" and summary["seed"] == 3
     assert summary["replications"] == 2
     assert list(summary["policies"]) == ["amazon", "taobao", "jd"]
-    p90 = summary["policies"]["amazon"]["metrics"]["refund_hours_p90"]
+    p90 = summary["policies"]["amazon"]["metrics"]["money_back_hours_p90"]
     assert p90["ci95"][0] <= p90["mean"] <= p90["ci95"][1]
     assert list(summary["policies"]["jd"]["metrics"]) == list(NAMES)
     rows = (first / "runs.csv").read_text().splitlines()
     assert len(rows) == 1 + 2 * 3 and rows[0].startswith("policy,replication,orders")
     meta = json.loads((first / "meta.json").read_text())
     assert meta["seed"] == 3 and "simpy" in meta["versions"]
-    assert "refund_hours_p50" in result.output and "taobao" in result.output
+    assert "money_back_hours_p50" in result.output and "taobao" in result.output
 
 
 @pytest.mark.slow
@@ -202,8 +202,8 @@ def test_trace_streams_one_row_per_order(root, tmp_path, monkeypatch):
         assert len(measured) == summary["policies"][key]["metrics"]["orders"]["mean"]
         assert len({r["order"] for r in rows}) == len(rows)  # one row per order
         for r in rows:
-            if r["refunded_h"]:
-                assert float(r["refunded_h"]) >= float(r["closed_h"]) - 1e-6
+            if r["money_back_h"]:
+                assert float(r["money_back_h"]) >= float(r["closed_h"]) - 1e-6
     assert not list((out / "trace").glob(".*partial"))
 
 

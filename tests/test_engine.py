@@ -37,7 +37,7 @@ def test_every_measured_order_has_exactly_one_outcome(quick_study, key):
 def test_same_seed_reproduces_a_run_bit_for_bit(quick_study):
     a, b = run(quick_study, "taobao"), run(quick_study, "taobao")
     assert a.metrics == b.metrics
-    assert np.array_equal(a.refund_hist, b.refund_hist)
+    assert np.array_equal(a.money_back_hist, b.money_back_hist)
     assert np.array_equal(a.seller_rates, b.seller_rates, equal_nan=True)
 
 
@@ -146,8 +146,8 @@ def test_recorder_catches_lost_money():
 
 def test_recorder_refuses_a_refund_before_its_cancellation():
     rec = Recorder(sellers=1, days=1, methods=1, end=10.0)
-    with pytest.raises(InvariantError, match="before its cancellation"):
-        rec.refund(Outcome.SELF_CANCELLED, True, 100, 0, started=5.0, refunded=4.0)
+    with pytest.raises(InvariantError, match="out of order with its cancellation at 5.0"):
+        rec.refund(Outcome.SELF_CANCELLED, True, 100, 0, started=5.0, issued=5.0, back=4.0)
 
 
 def test_histogram_quantiles_agree_with_exact_ones():
@@ -254,7 +254,7 @@ def test_the_refund_clock_starts_at_the_buyers_wish(root):
         "sellers.types.home.answers={accept: 0, refuse: 0, ignore: 1}",
     )
     result = run(study, "amazon")
-    auto = result.refund_hist[list(Outcome).index(Outcome.AUTO_CANCELLED)]
+    auto = result.money_back_hist[list(Outcome).index(Outcome.AUTO_CANCELLED)]
     assert auto.sum() > 0
     # ship-by (2 business days) + 1 day after the chase at 1 h: at least about 2 days
     assert quantile_from_hist(auto, 0.01) > 40
@@ -383,9 +383,9 @@ def test_the_recorder_accounts_every_cent():
     assert (rec.placed, rec.measured, rec.intents, rec.paid_cents) == (4, 3, 1, 1550)
     assert rec.seller_orders.tolist() == [[1, 1], [1, 1]]
     rec.close(Outcome.SELF_CANCELLED, True, 100, 0, 0, counted=False)
-    rec.refund(Outcome.SELF_CANCELLED, True, 100, 1, started=1.0, refunded=3.0)
+    rec.refund(Outcome.SELF_CANCELLED, True, 100, 1, started=1.0, issued=2.0, back=3.0)
     rec.close(Outcome.SELLER_CANCELLED, True, 250, 1, 0, counted=True)
-    rec.refund(Outcome.SELLER_CANCELLED, True, 250, 0, started=90.0, refunded=120.0)
+    rec.refund(Outcome.SELLER_CANCELLED, True, 250, 0, started=90.0, issued=91.0, back=120.0)
     rec.close(Outcome.SHIPPED, False, 400, 1, 1, counted=False)
     rec.close(Outcome.OPEN, True, 800, 0, 1, counted=False)
     rec.finish()
@@ -396,12 +396,12 @@ def test_the_recorder_accounts_every_cent():
         800,
     )
     assert rec.seller_counted.tolist() == [[0, 0], [1, 0]]
-    assert rec.refund_sum == 32.0 and rec.money_hours == pytest.approx(2 * 1 + 30 * 2.5)
+    assert rec.money_back_sum == 32.0 and rec.money_hours == pytest.approx(2 * 1 + 30 * 2.5)
     assert rec.method_hist[1].sum() == 1 and rec.method_hist[0].sum() == 1
     index = list(Outcome).index
     assert rec.outcomes[index(Outcome.SHIPPED)] == 0  # not measured
     assert rec.outcomes_all[index(Outcome.SHIPPED)] == 1
-    assert rec.refund_hist[index(Outcome.SELF_CANCELLED), bin_of(2.0)] == 1
+    assert rec.money_back_hist[index(Outcome.SELF_CANCELLED), bin_of(2.0)] == 1
 
 
 def test_the_recorder_refuses_time_going_back():
@@ -438,9 +438,12 @@ def test_a_trace_row_keeps_a_time_of_zero_and_blanks_only_missing_times(root):
     row = market._trace_row(order, Outcome.OPEN, 1.23456789, None)
     assert row[0] == order.seq and row[1] == order.seller
     assert row[2] == round(order.placed, 6) and row[3] == "open"
-    assert row[4] == 1.234568 and row[5] == 0.0 and row[6] is None and row[7] is None
-    assert row[8] == order.cents / 100 and row[9] == compiled.methods[order.method]
-    assert row[10] is order.measured
+    assert row[4] == 1.234568 and row[5] == 0.0 and row[6] is None
+    assert row[7] is None and row[8] is None
+    assert row[9] == order.cents / 100 and row[10] == compiled.methods[order.method]
+    assert row[11] is order.measured
+    refunded = market._trace_row(order, Outcome.SELF_CANCELLED, 1.0, (0.0, 2.3456789))
+    assert refunded[7] == 0.0 and refunded[8] == 2.345679
 
 
 def _market_at_five_hours(root, key: str, *settings_: str):
@@ -525,7 +528,7 @@ def test_a_wish_at_time_zero_still_starts_the_refund_clock(root):
         market, order = _market_at_five_hours(root, "amazon")
         order.intent_at, order.measured = intent, True
         market.cancel(order, Outcome.SELLER_CANCELLED, at=5.0, started=5.0)
-        sums.append(market.recorder.refund_sum)
+        sums.append(market.recorder.money_back_sum)
     assert sums[0] - sums[1] == pytest.approx(5.0)
 
 
@@ -536,8 +539,9 @@ def test_a_refund_before_its_cancellation_is_an_internal_error_naming_the_order(
         market.cancel(order, Outcome.SELF_CANCELLED, at=5.0, started=5.0)
     assert str(caught.value) == (
         f"order {order.seq} (placed at {order.placed:.3f} h, seller {order.seller}, stage "
-        f"{order.stage}, intent at -1.000 h, shipped at -1.000 h): refund at -15.000 h, "
-        "before its cancellation at 5.000 h (self_cancelled)"
+        f"{order.stage}, intent at -1.000 h, shipped at -1.000 h): refund issued at "
+        "-5.000 h, money back at -15.000 h, against its cancellation at 5.000 h "
+        "(self_cancelled)"
     )
 
 

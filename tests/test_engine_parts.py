@@ -194,18 +194,18 @@ def worked():
     o = Outcome
     rec.close(o.SHIPPED, False, 1000, 0, 0, False)
     rec.close(o.SELF_CANCELLED, True, 2000, 1, 1, True)
-    rec.refund(o.SELF_CANCELLED, True, 2000, 0, 98.0, 100.0)  # back exactly at the end
+    rec.refund(o.SELF_CANCELLED, True, 2000, 0, 98.0, 98.0, 100.0)  # back exactly at the end
     rec.close(o.SELLER_CANCELLED, True, 3000, 1, 1, True)
-    rec.refund(o.SELLER_CANCELLED, True, 3000, 1, 40.0, 140.0)  # still in flight
+    rec.refund(o.SELLER_CANCELLED, True, 3000, 1, 40.0, 41.0, 140.0)  # still in flight
     rec.close(o.OPEN, True, 4000, 0, 2, False)
     rec.close(o.OPEN, True, 500, 1, 2, False)
     rec.close(o.KEPT_AFTER_FAILED_CANCEL, True, 1500, 0, 1, False)
     rec.close(o.AUTO_CANCELLED, False, 700, 0, 2, False)
-    rec.refund(o.AUTO_CANCELLED, False, 700, 0, 50.0, 50.0)  # refunded at the cancel itself
+    rec.refund(o.AUTO_CANCELLED, False, 700, 0, 50.0, 50.0, 50.0)  # refunded at the cancel itself
     rec.close(o.RETURNED, False, 800, 1, 0, False)
-    rec.refund(o.RETURNED, False, 800, 1, 90.0, 200.0)
+    rec.refund(o.RETURNED, False, 800, 1, 90.0, 90.0, 200.0)
     rec.close(o.SELF_CANCELLED, True, 1000, 1, 2, True)
-    rec.refund(o.SELF_CANCELLED, True, 1000, 0, 10.0, 12.0)
+    rec.refund(o.SELF_CANCELLED, True, 1000, 0, 10.0, 10.0, 12.0)
     rec.finish()
     return rec
 
@@ -242,12 +242,12 @@ def test_the_recorder_adds_up_a_worked_example(worked):
     }
     # only measured refunds are in the histograms: 2 h twice, 100 h once
     two, hundred = bin_of(2.0), bin_of(100.0)
-    assert rec.refund_hist[OUTCOME_INDEX[Outcome.SELF_CANCELLED], two] == 2
-    assert rec.refund_hist[OUTCOME_INDEX[Outcome.SELLER_CANCELLED], hundred] == 1
-    assert rec.refund_hist.sum() == 3
+    assert rec.money_back_hist[OUTCOME_INDEX[Outcome.SELF_CANCELLED], two] == 2
+    assert rec.money_back_hist[OUTCOME_INDEX[Outcome.SELLER_CANCELLED], hundred] == 1
+    assert rec.money_back_hist.sum() == 3
     assert rec.method_hist[0, two] == 2 and rec.method_hist[1, hundred] == 1
     assert rec.method_hist.sum() == 3
-    assert rec.refund_sum == 104.0
+    assert rec.money_back_sum == 104.0
     assert rec.money_hours == pytest.approx(2 * 20 + 100 * 30 + 2 * 10)  # hours x dollars
 
 
@@ -269,18 +269,24 @@ def test_as_many_measured_refunds_as_refunding_outcomes_is_fine_one_more_is_not(
     rec = Recorder(sellers=1, days=1, methods=1, end=10.0)
     _place(rec, [(0, 0, 100, 1, 1)])
     rec.close(Outcome.SELF_CANCELLED, True, 100, 0, 0, False)
-    rec.refund(Outcome.SELF_CANCELLED, True, 100, 0, 1.0, 1.0)
+    rec.refund(Outcome.SELF_CANCELLED, True, 100, 0, 1.0, 1.0, 1.0)
     rec.finish()  # one refund measured, one refunding outcome
-    assert rec.refund_hist[OUTCOME_INDEX[Outcome.SELF_CANCELLED], 0] == 1
-    rec.refund_hist[0, 5] += 1
+    assert rec.money_back_hist[OUTCOME_INDEX[Outcome.SELF_CANCELLED], 0] == 1
+    rec.money_back_hist[0, 5] += 1
     with pytest.raises(InvariantError, match=r"^more refunds measured than refunding outcomes$"):
         rec.check()
 
 
-def test_a_refund_before_its_cancellation_is_an_internal_error():
+@pytest.mark.parametrize(("issued", "back"), [(6.0, 5.0), (5.0, 7.0), (8.0, 7.0)])
+def test_a_refund_out_of_order_with_its_cancellation_is_an_internal_error(issued, back):
+    """Issued before the cancellation, or the money back before either: both impossible."""
     rec = Recorder(sellers=1, days=1, methods=1, end=10.0)
-    with pytest.raises(InvariantError, match=r"^refund at 5.0 before its cancellation at 6.0$"):
-        rec.refund(Outcome.SELF_CANCELLED, True, 100, 0, 6.0, 5.0)
+    message = (
+        f"refund issued at {issued} and back at {back}: out of order with its cancellation at 6.0"
+    )
+    with pytest.raises(InvariantError, match=f"^{message}$"):
+        rec.refund(Outcome.SELF_CANCELLED, True, 100, 0, 6.0, issued, back)
+    rec.refund(Outcome.SELF_CANCELLED, True, 100, 0, 6.0, 6.0, 6.0)  # all at once is fine
 
 
 def test_the_clock_may_stand_still_but_not_go_back():
@@ -297,7 +303,7 @@ def test_a_fresh_recorder_counts_nothing():
     rec.finish()
     assert rec.outcomes_all.tolist() == [0] * len(Outcome)
     assert rec.seller_orders.shape == rec.seller_counted.shape == (2, 3)
-    assert rec.refund_hist.shape == (len(Outcome), N_BINS)
+    assert rec.money_back_hist.shape == (len(Outcome), N_BINS)
     assert rec.method_hist.shape == (2, N_BINS)
 
 
@@ -314,7 +320,7 @@ def _recorder_of(outcomes, intents=0, end=100.0):
     for o in outcomes:
         rec.close(o, True, 100, 0, 0, False)
         if o not in (Outcome.SHIPPED, Outcome.KEPT_AFTER_FAILED_CANCEL, Outcome.OPEN):
-            rec.refund(o, True, 100, 0, 0.0, 1.0)
+            rec.refund(o, True, 100, 0, 0.0, 0.0, 1.0)
     rec.finish()
     return rec
 
@@ -343,10 +349,10 @@ def test_outcome_shares_are_of_measured_orders():
     assert m["open_share"] == 1 / 16
     assert m["late_ship_share"] == 2 / 4
     assert m["compensation_paid"] == 4.0 / 16
-    assert m["refund_hours_mean"] == 1.0
+    assert m["money_back_hours_mean"] == 1.0
     assert m["buyer_money_hours_held"] == pytest.approx(10 * 1.0 * 1.0 / 16)  # 10 refunds
     one = bin_of(1.0)
-    for name in ("refund_hours_p50", "refund_hours_p90", "refund_hours_p99"):
+    for name in ("money_back_hours_p50", "money_back_hours_p90", "money_back_hours_p99"):
         assert EDGES[one - 1] <= m[name] <= EDGES[one]
 
 
@@ -357,13 +363,17 @@ def test_refund_percentiles_pool_all_outcomes():
     _place(rec, [(0, 0, 100, 1, 0)] * len(cases))
     for outcome, hours in cases:
         rec.close(outcome, True, 100, 0, 0, False)
-        rec.refund(outcome, True, 100, 0, 0.0, hours)
+        rec.refund(outcome, True, 100, 0, 0.0, hours / 10, hours)  # issued at a tenth
     rec.finish()
     m, _ = metrics_of(rec, frozenset(), None, None, 0)
-    assert m["refund_hours_p50"] == pytest.approx(1.0, rel=0.012)
-    assert m["refund_hours_p90"] == pytest.approx(100.0, rel=0.012)
-    assert m["refund_hours_p99"] == pytest.approx(1000.0, rel=0.012)
-    assert m["refund_hours_mean"] == pytest.approx((50 + 4500 + 5000) / 100)
+    assert m["money_back_hours_p50"] == pytest.approx(1.0, rel=0.012)
+    assert m["money_back_hours_p90"] == pytest.approx(100.0, rel=0.012)
+    assert m["money_back_hours_p99"] == pytest.approx(1000.0, rel=0.012)
+    assert m["money_back_hours_mean"] == pytest.approx((50 + 4500 + 5000) / 100)
+    assert m["refund_issued_hours_p50"] == pytest.approx(0.1, rel=0.012)
+    assert m["refund_issued_hours_p90"] == pytest.approx(10.0, rel=0.012)
+    assert m["refund_issued_hours_p99"] == pytest.approx(100.0, rel=0.012)
+    assert m["refund_issued_hours_mean"] == pytest.approx((5 + 450 + 500) / 100)
 
 
 def test_one_measured_order_is_the_whole_share():
@@ -376,7 +386,7 @@ def test_no_measured_orders_gives_zero_shares_and_undefined_times():
     m, _ = metrics_of(_recorder_of([]), frozenset(), None, None, 0)
     assert m["orders"] == 0.0
     assert m["self_cancel_share"] == 0.0 and m["cancel_intent_share"] == 0.0
-    assert all(math.isnan(m[k]) for k in ("refund_hours_p50", "refund_hours_mean"))
+    assert all(math.isnan(m[k]) for k in ("money_back_hours_p50", "money_back_hours_mean"))
     assert math.isnan(m["late_ship_share"])
 
 
@@ -393,13 +403,13 @@ def test_check_bounds_limits():
     nan = math.nan
     check_bounds({"self_cancel_share": 1.0, "open_share": 0.0, "orders": 0.0})
     check_bounds({"self_cancel_share": 1 + 1e-12, "seller_cancel_rate": 1.0})  # rounding
-    check_bounds({"refund_hours_p50": 150.0, "orders": 5000.0, "compensation_paid": 0.5})
-    check_bounds({"refund_hours_p50": nan, "seller_cancel_rate": nan})
+    check_bounds({"money_back_hours_p50": 150.0, "orders": 5000.0, "compensation_paid": 0.5})
+    check_bounds({"money_back_hours_p50": nan, "seller_cancel_rate": nan})
     bad = [
-        ({"refund_hours_p50": nan, "self_cancel_share": 1.5}, "self_cancel_share = 1.5"),
+        ({"money_back_hours_p50": nan, "self_cancel_share": 1.5}, "self_cancel_share = 1.5"),
         ({"seller_cancel_rate": 1.5}, "seller_cancel_rate = 1.5"),
         ({"open_share": 1e-9, "orders": -1.0}, "orders = -1.0"),
-        ({"refund_hours_mean": math.inf}, "refund_hours_mean = inf"),
+        ({"money_back_hours_mean": math.inf}, "money_back_hours_mean = inf"),
         ({"self_cancel_share": 3.0}, "self_cancel_share = 3.0"),
     ]
     for metrics, text in bad:
@@ -496,7 +506,8 @@ def test_a_run_result_survives_json_exactly(worked):
         policy="amazon",
         replication=3,
         metrics=m,
-        refund_hist=worked.refund_hist,
+        money_back_hist=worked.money_back_hist,
+        issued_hist=worked.issued_hist,
         method_hist=worked.method_hist,
         methods=("credit_card", "gift_card"),
         daily_orders=worked.seller_orders.sum(0),
@@ -514,7 +525,8 @@ def test_a_run_result_survives_json_exactly(worked):
     assert back.wall_seconds == 0.25
     assert back.methods == ("credit_card", "gift_card")
     assert back.outcome_counts == {"open": 2}
-    for name in ("refund_hist", "method_hist", "daily_orders", "daily_counted"):
+    assert worked.issued_hist.sum() == 3 and worked.issued_hist[:, 1:].sum() == 1
+    for name in ("money_back_hist", "issued_hist", "method_hist", "daily_orders", "daily_counted"):
         a, b = getattr(result, name), getattr(back, name)
         assert b.dtype == np.int64 and np.array_equal(a, b), name
     np.testing.assert_array_equal(back.seller_rates, rates)

@@ -331,7 +331,16 @@ def _result(policy: str, replication: int, **metrics: float):
     values.update(metrics)
     empty = np.zeros((1, 1), dtype=np.int64)
     return RunResult(
-        policy, replication, values, empty, empty, ("m",), np.zeros(1), np.zeros(1), np.zeros(1)
+        policy,
+        replication,
+        values,
+        empty,
+        empty,
+        empty,
+        ("m",),
+        np.zeros(1),
+        np.zeros(1),
+        np.zeros(1),
     )
 
 

@@ -265,11 +265,11 @@ def test_an_order_given_two_outcomes_is_an_internal_error_naming_it():
 
 
 def test_metric_bounds_are_checked():
-    check_bounds({"self_cancel_share": 0.5, "refund_hours_p50": float("nan")})
+    check_bounds({"self_cancel_share": 0.5, "money_back_hours_p50": float("nan")})
     with pytest.raises(InvariantError, match="self_cancel_share = 1.5 is out of its bounds"):
         check_bounds({"self_cancel_share": 1.5})
-    with pytest.raises(InvariantError, match="refund_hours_p90"):
-        check_bounds({"refund_hours_p90": -1.0})
+    with pytest.raises(InvariantError, match="money_back_hours_p90"):
+        check_bounds({"money_back_hours_p90": -1.0})
 
 
 def test_scenario_paths_are_relative_to_the_scenario_file(tmp_path, monkeypatch):
@@ -658,13 +658,13 @@ def test_the_run_table_is_plain_csv_with_undefined_values_left_blank():
     from sim.experiment.output import csv_text
 
     rows = [
-        {"policy": "amazon", "replication": 0, "orders": 12.5, "refund_hours_p50": math.nan},
-        {"policy": "jd", "replication": 1, "orders": 3.0, "refund_hours_p50": 4.25},
+        {"policy": "amazon", "replication": 0, "orders": 12.5, "money_back_hours_p50": math.nan},
+        {"policy": "jd", "replication": 1, "orders": 3.0, "money_back_hours_p50": 4.25},
     ]
     assert csv_text(rows) == (
-        "policy,replication,orders,refund_hours_p50\namazon,0,12.5,\njd,1,3.0,4.25\n"
+        "policy,replication,orders,money_back_hours_p50\namazon,0,12.5,\njd,1,3.0,4.25\n"
     )
-    assert csv_text(rows[:1]) == "policy,replication,orders,refund_hours_p50\namazon,0,12.5,\n"
+    assert csv_text(rows[:1]) == "policy,replication,orders,money_back_hours_p50\namazon,0,12.5,\n"
     assert csv_text([]) == ""
 
 

@@ -75,6 +75,16 @@ def world(root: Path, tmp_path: Path, *settings: str, key: str = "amazon", seed:
             if key.endswith("_h") and value is not None:  # hours to 6 decimals (3.6 ms)
                 assert value == round(value, 6) and value >= 0, (key, value)
     assert len(rows) > 100, "the world is too small to test anything"
+    # The two refund clocks: issued after the platform's fixed processing, money back later.
+    given = [s for s in (*DETERMINISTIC, *settings) if s.startswith(f"{key}.refunds.processing=")]
+    processing = {"1h": 1.0, "6m": 0.1}.get(given[-1].split("=", 1)[1]) if given else None
+    for row in rows:
+        if row["money_back_h"] is None:
+            assert row["refund_issued_h"] is None, row
+            continue
+        assert row["closed_h"] <= row["refund_issued_h"] <= row["money_back_h"], row
+        if processing is not None:
+            assert row["refund_issued_h"] == pytest.approx(row["closed_h"] + processing, abs=TOL)
     return study, result, rows
 
 
@@ -100,7 +110,7 @@ def test_inside_the_window_every_order_is_cancelled_alone_at_the_wish(root, tmp_
     for row in rows:
         assert row["outcome"] == "self_cancelled", row
         assert row["closed_h"] == pytest.approx(row["placed_h"] + 10 / 60, abs=TOL)
-        assert row["refunded_h"] == pytest.approx(amazon_refund(row, row["closed_h"]), abs=TOL)
+        assert row["money_back_h"] == pytest.approx(amazon_refund(row, row["closed_h"]), abs=TOL)
     assert result.metrics["self_cancel_share"] == 1.0
     assert result.metrics["request_cancel_share"] == 0.0
 
@@ -133,12 +143,12 @@ def test_after_the_window_the_seller_decides_before_shipment(root, tmp_path):
             assert row["outcome"] == "request_cancelled", row
             assert row["closed_h"] == pytest.approx(answer, abs=TOL)
             assert row["intent_h"] == pytest.approx(wish, abs=TOL)
-            assert row["refunded_h"] == pytest.approx(amazon_refund(row, answer), abs=TOL)
+            assert row["money_back_h"] == pytest.approx(amazon_refund(row, answer), abs=TOL)
             assert row["shipped_h"] is None
         else:
             assert row["outcome"] == "kept_after_failed_cancel", row
             assert row["shipped_h"] == pytest.approx(shipped, abs=TOL)
-            assert row["refunded_h"] is None
+            assert row["money_back_h"] is None
         seen.add(row["outcome"])
     assert seen == {"request_cancelled", "kept_after_failed_cancel"}
     measured = [r for r in rows if r["measured"]]
@@ -181,7 +191,7 @@ def test_a_parcel_is_refused_at_the_door_before_delivery(root, tmp_path):
         refund = approved + 1 + (2 if row["payment_method"] == "gift_card" else 0)
         if row["payment_method"] != "gift_card":
             continue  # business days: checked in the calendar tests
-        assert row["refunded_h"] == pytest.approx(refund, abs=TOL)
+        assert row["money_back_h"] == pytest.approx(refund, abs=TOL)
         outcomes.add(row["outcome"])
     assert outcomes == {"refused_delivery"}
 
@@ -205,7 +215,7 @@ def test_a_parcel_goes_back_only_once_it_was_delivered(root, tmp_path):
         if row["payment_method"] == "gift_card":
             delivered = shipped + 48
             expected = delivered + 72 + 24 + 1 + 2
-            assert row["refunded_h"] == pytest.approx(expected, abs=TOL)
+            assert row["money_back_h"] == pytest.approx(expected, abs=TOL)
             checked += 1
     assert checked > 5
 
@@ -223,7 +233,7 @@ def test_a_wish_after_delivery_is_returned_from_the_wish(root, tmp_path):
         if row["payment_method"] == "gift_card":
             wish = row["placed_h"] + 144
             assert wish > next_pickup(study, row["placed_h"] + 1.5) + 48  # delivered before
-            assert row["refunded_h"] == pytest.approx(wish + 72 + 24 + 1 + 2, abs=TOL)
+            assert row["money_back_h"] == pytest.approx(wish + 72 + 24 + 1 + 2, abs=TOL)
             checked += 1
     assert checked > 5
 
@@ -231,7 +241,7 @@ def test_a_wish_after_delivery_is_returned_from_the_wish(root, tmp_path):
 def test_buyers_who_do_not_pursue_keep_the_parcel(root, tmp_path):
     _, _, rows = world(root, tmp_path, "buyers.intent_delay=6d")
     assert {row["outcome"] for row in rows} == {"kept_after_failed_cancel"}
-    assert all(row["refunded_h"] is None for row in rows)
+    assert all(row["money_back_h"] is None for row in rows)
 
 
 @pytest.mark.parametrize("success", [0.0, 0.25, 1.0])
@@ -272,7 +282,7 @@ def test_a_never_shipped_order_is_auto_cancelled_at_its_deadline(root, tmp_path)
     for row in rows:
         assert row["outcome"] == "auto_cancelled", row
         assert row["closed_h"] == pytest.approx(row["placed_h"] + 72, abs=TOL)
-        assert row["refunded_h"] == pytest.approx(amazon_refund(row, row["placed_h"] + 72))
+        assert row["money_back_h"] == pytest.approx(amazon_refund(row, row["placed_h"] + 72))
     assert result.metrics["auto_cancel_share"] == 1.0
     # Amazon counts auto-cancels in its Cancellation Rate: every order counts.
     assert result.metrics["seller_cancel_rate"] == 1.0
@@ -306,22 +316,22 @@ def test_refund_metrics_agree_with_the_trace(root, tmp_path):
     _, result, rows = world(root, tmp_path, "buyers.intent_delay=45m")
     hours = np.array(
         [
-            r["refunded_h"] - r["intent_h"]
+            r["money_back_h"] - r["intent_h"]
             for r in rows
-            if r["measured"] and r["refunded_h"] is not None
+            if r["measured"] and r["money_back_h"] is not None
         ]
     )
     assert len(hours) > 50
     m = result.metrics
-    assert m["refund_hours_mean"] == pytest.approx(hours.mean(), rel=1e-9)
+    assert m["money_back_hours_mean"] == pytest.approx(hours.mean(), rel=1e-9)
     for q in (50, 90, 99):
         exact = float(np.quantile(hours, q / 100, method="inverted_cdf"))
         b = bin_of(exact)  # the histogram's answer lies in the exact quantile's own bin
-        assert EDGES[b - 1] <= m[f"refund_hours_p{q}"] <= EDGES[b], (q, exact)
+        assert EDGES[b - 1] <= m[f"money_back_hours_p{q}"] <= EDGES[b], (q, exact)
     money = sum(
-        (r["refunded_h"] - r["intent_h"]) * float(r["amount"])
+        (r["money_back_h"] - r["intent_h"]) * float(r["amount"])
         for r in rows
-        if r["measured"] and r["refunded_h"] is not None
+        if r["measured"] and r["money_back_h"] is not None
     )
     assert m["buyer_money_hours_held"] == pytest.approx(money / m["orders"], rel=1e-9)
 
@@ -342,16 +352,16 @@ def test_a_result_survives_its_json_form(root, tmp_path):
     _, result, _ = world(root, tmp_path, "buyers.intent_delay=45m")
     result.point, result.events, result.wall_seconds = 3, 1234, 0.5
     result.seller_rates[0] = math.nan
-    result.metrics["refund_hours_p99"] = math.nan
+    result.metrics["money_back_hours_p99"] = math.nan
     data = json.loads(json.dumps(result.to_dict(), allow_nan=False))
-    assert data["seller_rates"][0] is None and data["metrics"]["refund_hours_p99"] is None
+    assert data["seller_rates"][0] is None and data["metrics"]["money_back_hours_p99"] is None
     again = RunResult.from_dict(data)
     assert again.metrics.keys() == result.metrics.keys()
     for name, value in result.metrics.items():
         assert again.metrics[name] == value or (
             math.isnan(value) and math.isnan(again.metrics[name])
         )
-    for name in ("refund_hist", "method_hist", "daily_orders", "daily_counted"):
+    for name in ("money_back_hist", "method_hist", "daily_orders", "daily_counted"):
         mine, theirs = getattr(again, name), getattr(result, name)
         assert np.array_equal(mine, theirs) and mine.dtype == np.int64, name
     assert again.seller_rates.dtype == np.float64
@@ -440,7 +450,7 @@ def test_an_order_stuck_in_the_queue_is_auto_cancelled_at_its_deadline(root, tmp
     assert len(auto) > len(rows) / 2
     for row in auto:
         assert row["closed_h"] == pytest.approx(row["placed_h"] + 72, abs=TOL)
-        assert row["refunded_h"] == pytest.approx(amazon_refund(row, row["placed_h"] + 72))
+        assert row["money_back_h"] == pytest.approx(amazon_refund(row, row["placed_h"] + 72))
     assert {r["outcome"] for r in rows} <= {"auto_cancelled", "shipped", "open"}
 
 
@@ -460,7 +470,7 @@ def test_a_seller_cancels_when_it_finds_out(root, tmp_path, at, closed_after):
             else next_pickup(study, row["placed_h"] + 1.5)
         )
         assert row["closed_h"] == pytest.approx(expected, abs=TOL)
-        assert row["refunded_h"] == pytest.approx(amazon_refund(row, expected), abs=TOL)
+        assert row["money_back_h"] == pytest.approx(amazon_refund(row, expected), abs=TOL)
 
 
 @pytest.mark.parametrize("clock", [6.5, 18.0])
@@ -573,7 +583,7 @@ def test_a_card_charged_at_ordering_is_refunded_on_the_rail_not_released(root, t
             expected = processed + 2.0
         else:
             expected = calendar.add_business_days(processed, 4)
-        assert row["refunded_h"] == pytest.approx(expected, abs=TOL), row
+        assert row["money_back_h"] == pytest.approx(expected, abs=TOL), row
 
 
 # ----------------------------------------------------------------- Taobao and JD rules
@@ -603,7 +613,7 @@ def test_taobao_refunds_a_good_record_buyer_at_once_before_shipment(root, tmp_pa
         assert row["outcome"] == "instant_refunded", row
         wish = row["placed_h"] + 0.75
         assert row["closed_h"] == pytest.approx(wish, abs=TOL)
-        assert row["refunded_h"] == pytest.approx(taobao_refund(study, row, wish), abs=TOL)
+        assert row["money_back_h"] == pytest.approx(taobao_refund(study, row, wish), abs=TOL)
     assert result.metrics["instant_refund_share"] == 1.0
     # Taobao's refund rate counts every refund, the buyer's own included
     assert result.metrics["seller_cancel_rate"] == 1.0
@@ -637,7 +647,7 @@ def test_taobao_requests_are_answered_or_approved_after_24_hours(
         assert row["outcome"] == outcome, row
         assert row["closed_h"] == pytest.approx(wish + after, abs=TOL)
         refund = taobao_refund(study, row, wish + after)
-        assert row["refunded_h"] == pytest.approx(refund, abs=TOL)
+        assert row["money_back_h"] == pytest.approx(refund, abs=TOL)
 
 
 @pytest.mark.parametrize("response", ["2h", "10m"])
@@ -711,7 +721,9 @@ def test_card_refunds_after_shipment_take_the_rail_s_business_days(root, tmp_pat
         if row["payment_method"] == "gift_card":
             continue
         processed = row["placed_h"] + 144 + 72 + 24 + 1
-        assert row["refunded_h"] == pytest.approx(calendar.add_business_days(processed, 4), abs=TOL)
+        assert row["money_back_h"] == pytest.approx(
+            calendar.add_business_days(processed, 4), abs=TOL
+        )
         cards += 1
     assert cards > 20
 
@@ -736,7 +748,7 @@ def test_an_intercepted_parcel_is_refunded_after_the_interception(root, tmp_path
             continue
         assert row["outcome"] == "intercepted", row
         assert row["closed_h"] == pytest.approx(wish + 10, abs=TOL)
-        assert row["refunded_h"] == pytest.approx(taobao_refund(study, row, wish + 10), abs=TOL)
+        assert row["money_back_h"] == pytest.approx(taobao_refund(study, row, wish + 10), abs=TOL)
         checked += 1
     assert checked > 20
 
@@ -874,11 +886,11 @@ def test_the_refund_clock_of_a_request_overtaken_by_a_seller_cancel_starts_at_th
     _, result, rows = world(
         root, tmp_path, seller, "warmup=0h", "orders.rate_per_hour=30", "buyers.intent_delay=45m"
     )
-    hours = [r["refunded_h"] - r["intent_h"] for r in rows]
+    hours = [r["money_back_h"] - r["intent_h"] for r in rows]
     assert min(r["placed_h"] for r in rows) < 0.25  # some wishes come in the first hour
     assert all(r["outcome"] == "seller_cancelled" for r in rows)
     assert result.metrics["orders"] == len(rows)
-    assert result.metrics["refund_hours_mean"] == pytest.approx(np.mean(hours), rel=1e-9)
+    assert result.metrics["money_back_hours_mean"] == pytest.approx(np.mean(hours), rel=1e-9)
 
 
 def test_an_instant_refund_to_a_wallet_takes_no_time_at_all(root, tmp_path):
@@ -891,5 +903,5 @@ def test_an_instant_refund_to_a_wallet_takes_no_time_at_all(root, tmp_path):
         key="taobao",
     )
     wallet = [r for r in rows if r["payment_method"] == "alipay_balance"]
-    assert wallet and all(r["refunded_h"] == r["closed_h"] for r in wallet)
-    assert result.metrics["refund_hours_p50"] == 0.0
+    assert wallet and all(r["money_back_h"] == r["closed_h"] for r in wallet)
+    assert result.metrics["money_back_hours_p50"] == 0.0

@@ -28,7 +28,7 @@ cases:
   - name: amazon is slower
     compare: [amazon, jd]
     expect:
-      refund_hours_p50: {{min: 0}}
+      money_back_hours_p50: {{min: 0}}
   - name: impossible
     policy: jd
     expect:

@@ -11,9 +11,9 @@ import sim.engine.trace as trace
 from sim.engine.trace import COLUMNS, TraceWriter
 
 ROWS = [
-    (0, 3, 1.5, "shipped", 20.0, None, 20.0, None, 12.5, "card", True),
-    (1, 4, 2.5, "self_cancelled", 2.75, 2.75, None, 3.75, 7.0, "wallet", False),
-    (2, 5, 3.5, "open", 40.0, None, None, None, 1.0, "card", True),
+    (0, 3, 1.5, "shipped", 20.0, None, 20.0, None, None, 12.5, "card", True),
+    (1, 4, 2.5, "self_cancelled", 2.75, 2.75, None, 3.0, 3.75, 7.0, "wallet", False),
+    (2, 5, 3.5, "open", 40.0, None, None, None, None, 1.0, "card", True),
 ]
 
 
@@ -42,6 +42,7 @@ def test_rows_appear_under_the_final_name_only_when_closed(tmp_path, monkeypatch
             "",
             "20.0",
             "",
+            "",
             "12.5",
             "card",
             "True",
@@ -61,10 +62,10 @@ def test_a_chunk_of_nulls_keeps_its_column_types(tmp_path, monkeypatch):
     monkeypatch.setattr(trace, "CHUNK", 1)
     path = tmp_path / "t.parquet"
     writer = TraceWriter(path)
-    writer.add(ROWS[0])  # intent_h and refunded_h are null in this chunk
+    writer.add(ROWS[0])  # intent_h and money_back_h are null in this chunk
     writer.add(ROWS[1])
     writer.close()
-    assert pq.read_table(path).column("refunded_h").to_pylist() == [None, 3.75]
+    assert pq.read_table(path).column("money_back_h").to_pylist() == [None, 3.75]
 
 
 @pytest.mark.parametrize("suffix", [".csv", ".parquet"])

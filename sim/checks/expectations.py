@@ -11,12 +11,12 @@
       - name: self-cancel keeps refunds fast
         policy: amazon
         expect:
-          refund_hours_p90: {max: 240}
+          money_back_hours_p90: {max: 240}
           self_cancel_share: {approx: 0.0178, rel: 0.15}
       - name: taobao refunds faster than amazon
         compare: [taobao, amazon]       # paired difference: taobao minus amazon
         expect:
-          refund_hours_p50: {max: -100}
+          money_back_hours_p50: {max: -100}
 
 Shares are fractions (0.0178, not 1.78%), times are hours, as in summary.json.
 """

@@ -337,35 +337,39 @@ class Market:
     def cancel(
         self, order: Order, outcome: Outcome, at: float, started: float, cause: Cause | None = None
     ) -> None:
-        """Close the order and refund it: platform processing, then the payment rail.
+        """Close the order and refund it: platform processing issues the refund (or voids
+        the charge), then the payment rail brings the money back.
 
         The refund time runs from `started`, or from the buyer's own wish to cancel if
         that came first (a buyer who asked, then saw the seller or platform cancel)."""
         facts, row, rules = order.facts, order.row, order.rules
         if 0 <= order.intent_at < started:
             started = order.intent_at
-        processed = self.delay(at, rules.processing, facts.u_processing[row])
+        issued = self.delay(at, rules.processing, facts.u_processing[row])
         release = rules.rail_release[order.method]
         if release is not None and not self.charged_at_order and order.stage < SHIPPED:
-            refunded = self.delay(processed, release, facts.u_release[row])
+            back = self.delay(issued, release, facts.u_release[row])  # the bank lets it go
         else:
-            refunded = self.delay(processed, rules.rail_delay[order.method], facts.u_rail[row])
-        if refunded < started:
+            back = self.delay(issued, rules.rail_delay[order.method], facts.u_rail[row])
+        if not started <= issued <= back:
             raise InvariantError(
-                f"{describe(order)}: refund at {refunded:.3f} h, before its "
-                f"cancellation at {started:.3f} h ({outcome})"
+                f"{describe(order)}: refund issued at {issued:.3f} h, money back at "
+                f"{back:.3f} h, against its cancellation at {started:.3f} h ({outcome})"
             )
-        self.close(order, outcome, cause, refunded, at)
-        self.recorder.refund(outcome, order.measured, order.cents, order.method, started, refunded)
+        self.close(order, outcome, cause, (issued, back), at)
+        self.recorder.refund(
+            outcome, order.measured, order.cents, order.method, started, issued, back
+        )
 
     def close(
         self,
         order: Order,
         outcome: Outcome,
         cause: Cause | None = None,
-        refunded: float | None = None,
+        refund: tuple[float, float] | None = None,
         at: float | None = None,
     ) -> None:
+        """Give the order its one outcome; `refund` is (issued, back) for a refunded one."""
         counted = outcome in self.counted_outcomes and (
             outcome is not Outcome.SELLER_CANCELLED or cause in self.compiled.counted_causes
         )
@@ -376,10 +380,10 @@ class Market:
         self.recorder.close(outcome, order.measured, order.cents, order.seller, order.day, counted)
         if self.trace is not None:
             closed = self.env.now if at is None else at
-            self.trace.add(self._trace_row(order, outcome, closed, refunded))
+            self.trace.add(self._trace_row(order, outcome, closed, refund))
 
     def _trace_row(
-        self, order: Order, outcome: Outcome, closed: float, refunded: float | None
+        self, order: Order, outcome: Outcome, closed: float, refund: tuple[float, float] | None
     ) -> tuple:
         def hours(x: float) -> float | None:
             return None if x < 0 else round(x, 6)
@@ -392,7 +396,8 @@ class Market:
             round(closed, 6),
             hours(order.intent_at),
             hours(order.shipped_at),
-            None if refunded is None else round(refunded, 6),
+            None if refund is None else round(refund[0], 6),
+            None if refund is None else round(refund[1], 6),
             order.cents / 100,
             self.compiled.methods[order.method],
             order.measured,

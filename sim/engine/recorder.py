@@ -60,9 +60,11 @@ class Recorder:
     last_time: float = 0.0
     outcomes_all: np.ndarray = field(init=False)
     outcomes: np.ndarray = field(init=False)
-    refund_hist: np.ndarray = field(init=False)
-    method_hist: np.ndarray = field(init=False)
-    refund_sum: float = 0.0
+    money_back_hist: np.ndarray = field(init=False)  # outcome x bin: money back with the buyer
+    issued_hist: np.ndarray = field(init=False)  # outcome x bin: refund issued by the platform
+    method_hist: np.ndarray = field(init=False)  # payment method x bin, money back
+    money_back_sum: float = 0.0
+    issued_sum: float = 0.0
     seller_orders: np.ndarray = field(init=False)
     seller_counted: np.ndarray = field(init=False)
 
@@ -71,7 +73,8 @@ class Recorder:
         self._closed = dict.fromkeys(OUTCOMES, 0)
         self.outcomes_all = np.zeros(len(OUTCOMES), dtype=np.int64)
         self.outcomes = np.zeros(len(OUTCOMES), dtype=np.int64)
-        self.refund_hist = np.zeros((len(OUTCOMES), N_BINS), dtype=np.int64)
+        self.money_back_hist = np.zeros((len(OUTCOMES), N_BINS), dtype=np.int64)
+        self.issued_hist = np.zeros((len(OUTCOMES), N_BINS), dtype=np.int64)
         self.method_hist = np.zeros((self.methods, N_BINS), dtype=np.int64)
         self.seller_orders = np.zeros((self.sellers, self.days), dtype=np.int32)
         self.seller_counted = np.zeros((self.sellers, self.days), dtype=np.int32)
@@ -124,21 +127,32 @@ class Recorder:
         cents: int,
         method: int,
         started: float,
-        refunded: float,
+        issued: float,
+        back: float,
     ) -> None:
-        if refunded < started:
-            raise InvariantError(f"refund at {refunded} before its cancellation at {started}")
-        if refunded <= self.end:
+        """A refund on two clocks from `started`: `issued` when the platform refunds (or
+        voids the charge), `back` when the money is with the buyer (the rail's delay, or
+        the bank's release of an authorisation)."""
+        if not started <= issued <= back:
+            raise InvariantError(
+                f"refund issued at {issued} and back at {back}: out of order with its "
+                f"cancellation at {started}"
+            )
+        if back <= self.end:
             self.refunded_cents += cents
         else:
             self.in_flight_cents += cents
         if measured:
-            hours = refunded - started
+            i = OUTCOME_INDEX[outcome]
+            hours = back - started
             b = bin_of(hours)
-            self.refund_hist[OUTCOME_INDEX[outcome], b] += 1
+            self.money_back_hist[i, b] += 1
             self.method_hist[method, b] += 1
-            self.refund_sum += hours
+            self.money_back_sum += hours
             self.money_hours += hours * cents / 100
+            issued_hours = issued - started
+            self.issued_hist[i, bin_of(issued_hours)] += 1
+            self.issued_sum += issued_hours
 
     def finish(self) -> None:
         """Move the outcome counters into arrays and check the run's invariants."""
@@ -158,5 +172,5 @@ class Recorder:
                 f"refunded + in flight + open = {held}"
             )
         refunds = int(sum(self.outcomes_all[OUTCOME_INDEX[o]] for o in REFUNDING))
-        if int(self.refund_hist.sum()) > refunds:
+        if int(self.money_back_hist.sum()) > refunds:
             raise InvariantError("more refunds measured than refunding outcomes")

@@ -19,7 +19,8 @@ class RunResult:
     policy: str
     replication: int
     metrics: dict[str, float]
-    refund_hist: np.ndarray  # outcome x bin
+    money_back_hist: np.ndarray  # outcome x bin: hours until the money is back
+    issued_hist: np.ndarray  # outcome x bin: hours until the platform issues the refund
     method_hist: np.ndarray  # payment method x bin
     methods: tuple[str, ...]
     daily_orders: np.ndarray  # per simulated day, all sellers
@@ -37,7 +38,8 @@ class RunResult:
             "replication": self.replication,
             "point": self.point,
             "metrics": {k: _json_float(v) for k, v in self.metrics.items()},
-            "refund_hist": _sparse(self.refund_hist),
+            "money_back_hist": _sparse(self.money_back_hist),
+            "issued_hist": _sparse(self.issued_hist),
             "method_hist": _sparse(self.method_hist),
             "methods": list(self.methods),
             "daily_orders": self.daily_orders.tolist(),
@@ -55,7 +57,8 @@ class RunResult:
             replication=data["replication"],
             point=data["point"],
             metrics={k: math.nan if v is None else v for k, v in data["metrics"].items()},
-            refund_hist=_dense(data["refund_hist"]),
+            money_back_hist=_dense(data["money_back_hist"]),
+            issued_hist=_dense(data["issued_hist"]),
             method_hist=_dense(data["method_hist"]),
             methods=tuple(data["methods"]),
             daily_orders=np.array(data["daily_orders"], dtype=np.int64),
@@ -116,14 +119,19 @@ def metrics_of(
     """The catalogue's values for one run, and each seller's rate."""
     n = max(rec.measured, 1)
     share = {o: rec.outcomes[OUTCOME_INDEX[o]] / n for o in OUTCOMES}
-    pooled = rec.refund_hist.sum(axis=0)
-    refunds = int(pooled.sum())
+    back = rec.money_back_hist.sum(axis=0)
+    issued = rec.issued_hist.sum(axis=0)
+    refunds = int(back.sum())
     m: dict[str, float] = {
         "orders": float(rec.measured),
-        "refund_hours_p50": quantile_from_hist(pooled, 0.5),
-        "refund_hours_p90": quantile_from_hist(pooled, 0.9),
-        "refund_hours_p99": quantile_from_hist(pooled, 0.99),
-        "refund_hours_mean": rec.refund_sum / refunds if refunds else math.nan,
+        "refund_issued_hours_p50": quantile_from_hist(issued, 0.5),
+        "refund_issued_hours_p90": quantile_from_hist(issued, 0.9),
+        "refund_issued_hours_p99": quantile_from_hist(issued, 0.99),
+        "refund_issued_hours_mean": rec.issued_sum / refunds if refunds else math.nan,
+        "money_back_hours_p50": quantile_from_hist(back, 0.5),
+        "money_back_hours_p90": quantile_from_hist(back, 0.9),
+        "money_back_hours_p99": quantile_from_hist(back, 0.99),
+        "money_back_hours_mean": rec.money_back_sum / refunds if refunds else math.nan,
         "cancel_intent_share": rec.intents / n,
         "self_cancel_share": share[Outcome.SELF_CANCELLED],
         "instant_refund_share": share[Outcome.INSTANT_REFUNDED],

@@ -23,8 +23,9 @@ from sim.report.figures import Figure, ReportData, all_figures
 
 TABLE_METRICS = [m.name for m in CATALOGUE if m.name != "orders"]
 COMPARED = (
-    "refund_hours_p50",
-    "refund_hours_p90",
+    "refund_issued_hours_p50",
+    "money_back_hours_p50",
+    "money_back_hours_p90",
     "self_cancel_share",
     "request_cancel_share",
     "seller_cancel_share",
@@ -98,9 +99,9 @@ def findings(data: ReportData) -> list[str]:
     policies = block["policies"]
     out = []
     medians = {
-        k: v["metrics"]["refund_hours_p50"]["mean"]
+        k: v["metrics"]["money_back_hours_p50"]["mean"]
         for k, v in policies.items()
-        if v["metrics"]["refund_hours_p50"]["mean"] is not None
+        if v["metrics"]["money_back_hours_p50"]["mean"] is not None
     }
     if len(medians) >= 2:
         fast = min(medians, key=lambda k: medians[k])
@@ -109,6 +110,18 @@ def findings(data: ReportData) -> list[str]:
             f"Buyers get their money back fastest under {data.label(fast)} (median "
             f"{_hours(medians[fast])} from the start of the cancellation) and slowest "
             f"under {data.label(slow)} (median {_hours(medians[slow])})."
+        )
+    issued = {
+        k: v["metrics"]["refund_issued_hours_p50"]["mean"]
+        for k, v in policies.items()
+        if v["metrics"]["refund_issued_hours_p50"]["mean"] is not None
+    }
+    if issued:
+        out.append(
+            "The platforms themselves issue the refund (or void the charge) in a median of "
+            + ", ".join(f"{_hours(h)} under {data.label(k)}" for k, h in issued.items())
+            + "; the rest of the wait is the payment rail's, or the bank's release of a "
+            "card authorisation."
         )
     parts = []
     for key, entry in policies.items():
