@@ -108,7 +108,7 @@ def test_amazon_compiles_to_its_written_rules(quick):
     assert r.processing.mean() == 0.5  # uniform 0h .. 1h
     assert [d.mean() for d in r.rail_delay] == [4.0, 2.5]  # 3-5 business days; 2h-3h
     assert r.rail_delay[0].business_days and not r.rail_delay[1].business_days
-    assert r.rail_release[0].mean() == 144.0  # authorisation released after 5d-7d
+    assert r.rail_release[0].mean() == 84.0  # authorisation released within 7 d: 0h .. 7d
     assert r.rail_release[1] is None
 
 
@@ -140,8 +140,8 @@ def test_jd_compiles_a_platform_decided_request_and_a_dated_rail(quick):
     assert old.request_until == 4
     assert old.approve_after == Duration(0.5)
     assert old.instant_until == -1
-    assert [d.mean() for d in old.rail_delay] == [1.5, 8.0]
-    assert [d.mean() for d in new.rail_delay] == [1.5, 4.0]
+    assert [d.mean() for d in old.rail_delay] == [1.0, 7.5]  # within 2 and 15 working days
+    assert [d.mean() for d in new.rail_delay] == [1.0, 3.5]  # within 2 and 7
     assert new.rail_release == (None, None)
     assert c.counted_outcomes == frozenset()  # no seller metric
     assert c.counted_causes == frozenset()  # no reason counts

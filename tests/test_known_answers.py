@@ -905,3 +905,23 @@ def test_an_instant_refund_to_a_wallet_takes_no_time_at_all(root, tmp_path):
     wallet = [r for r in rows if r["payment_method"] == "alipay_balance"]
     assert wallet and all(r["money_back_h"] == r["closed_h"] for r in wallet)
     assert result.metrics["money_back_hours_p50"] == 0.0
+
+
+def test_amazon_s_authorisation_release_stays_within_the_source_s_seven_days(root, tmp_path):
+    """Amazon's own rails (the worlds above fix them): a card order cancelled before it is
+    charged is back with the buyer within 7 days of the void ("within 5-7 days", the
+    bound), spread over that time (the assumed shape), not bunched at its end."""
+    study = load_study(
+        root / QUICK, [Override.parse(s) for s in ("buyers.cancel_intent=1", "horizon=2d")]
+    )
+    trace = tmp_path / "amazon.csv"
+    simulate(RunSpec("amazon", study.policies["amazon"], study.scenario, 0, 3, str(trace)))
+    with trace.open() as handle:
+        released = [
+            float(row["money_back_h"]) - float(row["refund_issued_h"])
+            for row in csv.DictReader(handle)
+            if row["outcome"] == "self_cancelled" and row["payment_method"] != "gift_card"
+        ]
+    assert len(released) > 100
+    assert max(released) <= 7 * 24
+    assert min(released) < 24 and np.median(released) == pytest.approx(84, rel=0.2)
