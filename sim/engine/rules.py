@@ -18,8 +18,6 @@ from sim.model.load import dated_values
 from sim.model.policy import STAGE_ORDER, Cause, Compensation, Outcome, Policy
 from sim.model.units import Duration
 
-NEVER = 10**6  # a stage limit no order reaches
-
 
 @dataclass(frozen=True, slots=True)
 class Rules:
@@ -94,8 +92,8 @@ def compile_policy(
     )
 
 
-def _stage(name: str | None) -> int:
-    return STAGE_ORDER[name] if name else NEVER
+def _stage(name: str) -> int:
+    return STAGE_ORDER[name]  # a validated Stage: every rule that has a limit names one
 
 
 def _rules(policy: Policy, day: dt.date, methods: tuple[str, ...]) -> Rules:
