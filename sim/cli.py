@@ -599,7 +599,6 @@ def print_comparisons(results: Results) -> None:
 
 
 SWEPT = (
-    "refund_issued_hours_p50",
     "money_back_hours_p50",
     "money_back_hours_p90",
     "self_cancel_share",
@@ -649,8 +648,7 @@ def print_sweep_table(results: Results) -> None:
             table.add_row(*[point["point"][k] for k in keys], *([key] if several else []), *cells)
     out_console.print(table)
     out_console.print(
-        "issued p50: refund_issued_hours_p50; back p50, p90: money_back_hours_p50, _p90; "
-        "self-cancel, on request, failed: "
+        "back p50, p90: money_back_hours_p50, _p90; self-cancel, on request, failed: "
         "self_cancel_share, request_cancel_share, failed_cancel_share; seller rate: "
         "seller_cancel_rate; sellers over: sellers_over_threshold_share"
         + ("; mean ± half-width of the 95% interval" if summary["replications"] > 1 else "")
