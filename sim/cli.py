@@ -610,7 +610,6 @@ SWEPT = (
 
 
 SHORT = {
-    "refund_issued_hours_p50": "issued\np50",
     "money_back_hours_p50": "back\np50",
     "money_back_hours_p90": "back\np90",
     "self_cancel_share": "self-\ncancel",

@@ -25,7 +25,8 @@ CATALOGUE: tuple[Metric, ...] = (
         False,
         "Median time from the start of a cancellation (the buyer's wish to cancel, or else "
         "the seller's or platform's cancel) to the platform issuing the refund or voiding "
-        "the charge: the platform's own clock, before any payment rail.",
+        "the charge: the wait for a decision (the seller's, the platform's, or a returned "
+        "parcel's arrival) and the platform's processing, before any payment rail.",
     ),
     Metric("refund_issued_hours_p90", "h", False, "90th percentile of refund_issued_hours."),
     Metric("refund_issued_hours_p99", "h", False, "99th percentile of refund_issued_hours."),

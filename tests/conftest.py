@@ -48,7 +48,8 @@ pytest_plugins = ["pytester"]  # the cancelsim plugin's own tests run pytest in-
 # `mutmut-stats.json` holds every test's duration on the unmutated code. Two things make
 # a run fit the hour: the fastest tests run first, so a detected mutant costs only the
 # time to its first failing test; and each test gets a CPU-time limit (ten times its
-# clean duration plus 5 s; 10 s for its fixtures' set-up, which mutmut does not time),
+# clean duration as mutmut timed it, wall-clock, plus 5 s; 10 s for a test mutmut has no
+# time for, and for its fixtures' set-up, which mutmut does not time),
 # so a mutant that loops forever fails within seconds instead of using up mutmut's limit
 # for all of the mutant's tests (minutes each). Neither applies outside a mutant run;
 # neither changes what a test asserts.
@@ -95,9 +96,11 @@ def _cpu_limit(seconds: float, what: str):
     signal.setitimer(signal.ITIMER_PROF, seconds, 1.0)
     try:
         yield
-    finally:
+    finally:  # disarm with the signal blocked, so that it cannot fire half-way
+        blocked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGPROF})
         signal.setitimer(signal.ITIMER_PROF, 0)
         signal.signal(signal.SIGPROF, previous)
+        signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
 
 
 @pytest.hookimpl(wrapper=True)

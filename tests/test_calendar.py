@@ -114,3 +114,15 @@ def test_known_calendars_list_countries_and_none():
     names = known_calendars()
     assert names[0] == "none" and {"US", "CN", "DE"} <= set(names)
     assert names[1:] == sorted(names[1:])
+
+
+@pytest.mark.parametrize("hours", [132.0, 168.0])  # Saturday 12:00; Monday 00:00 after it
+def test_a_vanishing_amount_of_business_days_never_goes_back(hours):
+    """1e-17 business days cannot move the float sum: the answer is the start itself, not
+    the end of the previous working day (Friday 24:00, up to 2 days earlier)."""
+    import numpy as np
+
+    cal = BusinessCalendar("US", dt.date(2026, 3, 2), 60)
+    assert cal.add_business_days(hours, 1e-17) == hours
+    assert cal.after_each(np.array([hours]), Duration(1e-17, True)).tolist() == [hours]
+    assert cal.add_business_days(hours, 0.5) == 168.0 + 12.0  # half of Monday's working day

@@ -71,9 +71,9 @@ def world(root: Path, tmp_path: Path, *settings: str, key: str = "amazon", seed:
             )
     for row in rows:
         row["measured"] = row["measured"] == "True"
-        for key, value in row.items():
-            if key.endswith("_h") and value is not None:  # hours to 6 decimals (3.6 ms)
-                assert value == round(value, 6) and value >= 0, (key, value)
+        for column, value in row.items():
+            if column.endswith("_h") and value is not None:  # hours to 6 decimals (3.6 ms)
+                assert value == round(value, 6) and value >= 0, (column, value)
     assert len(rows) > 100, "the world is too small to test anything"
     # The two refund clocks: issued after the platform's fixed processing, money back later.
     given = [s for s in (*DETERMINISTIC, *settings) if s.startswith(f"{key}.refunds.processing=")]

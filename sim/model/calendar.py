@@ -59,7 +59,9 @@ class BusinessCalendar:
         position = self._starts[day] + (fraction if self.working[day] else 0.0) + amount
         target = bisect.bisect_left(self._ends, position)
         self._ensure(target)
-        return (target + position - self._starts[target]) * 24 - self.hour_offset
+        # An amount too small to move the float sum would land on the end of the previous
+        # working day: never earlier than where it started.
+        return max(hours, (target + position - self._starts[target]) * 24 - self.hour_offset)
 
     def after_each(self, hours: np.ndarray, duration: Duration) -> np.ndarray:
         """`after` for many times at once."""
@@ -74,7 +76,8 @@ class BusinessCalendar:
         position = self._start_array[day] + fraction + duration.amount
         target = np.searchsorted(self._end_array, position, side="left")
         self._ensure(int(target.max(initial=0)))
-        return (target + position - self._start_array[target]) * 24 - self.hour_offset
+        done = (target + position - self._start_array[target]) * 24 - self.hour_offset
+        return np.maximum(hours, done)  # as in add_business_days
 
     def _ensure(self, day: int) -> None:
         if day < 0 or day >= len(self.working):
