@@ -925,3 +925,27 @@ def test_amazon_s_authorisation_release_stays_within_the_source_s_seven_days(roo
     assert len(released) > 100
     assert max(released) <= 7 * 24
     assert min(released) < 24 and np.median(released) == pytest.approx(84, rel=0.2)
+
+
+def test_an_authorisation_release_can_change_on_a_date(root, tmp_path):
+    """The release is effective-dated like every rail value: credit-card orders placed
+    from 2026-03-04 (the run's third day) get their money back 1 day after the void,
+    those placed before it 6 days after."""
+    import datetime as dt
+
+    study, _, rows = world(
+        root,
+        tmp_path,
+        "buyers.intent_delay=10m",
+        "amazon.refunds.rails.credit_card.release={2000-01-01: 6d, 2026-03-04: 1d}",
+    )
+    start = study.scenario.start
+    change = (dt.date(2026, 3, 4) - start.date()).days * 24 - (start.hour + start.minute / 60)
+    seen = set()
+    for row in rows:
+        if row["payment_method"] != "credit_card":
+            continue
+        release = 24.0 if row["placed_h"] >= change else 144.0
+        assert row["money_back_h"] == pytest.approx(row["closed_h"] + 1.0 + release, abs=TOL)
+        seen.add(release)
+    assert seen == {24.0, 144.0}

@@ -113,5 +113,5 @@ def _rules(policy: Policy, day: dt.date, methods: tuple[str, ...]) -> Rules:
         compensation=in_force(p.late_shipment.compensation, day) if p.late_shipment else None,
         processing=in_force(p.refunds.processing, day),
         rail_delay=tuple(in_force(r.delay, day) for r in rails),
-        rail_release=tuple(r.release for r in rails),
+        rail_release=tuple(in_force(r.release, day) for r in rails),
     )

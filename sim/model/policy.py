@@ -173,7 +173,8 @@ class Rail(Sourced):
     """A payment method: how long its refunds take once the platform has processed them."""
 
     delay: Dated[TimeDist]
-    release: TimeDist | None = None
+    # an uncharged card's authorisation, released by the bank (charge_at: shipment)
+    release: Dated[TimeDist | None] = Field(default_factory=_never)
 
 
 class Refunds(Sourced):

@@ -117,8 +117,8 @@ def _rules(policy: Policy, day: dt.date) -> list[dict[str, Any] | None]:
                 lambda s: (
                     _dist(in_force(s.delay, day))
                     + (
-                        f"; uncharged authorisation released in {_dist(s.release)}"
-                        if s.release
+                        f"; uncharged authorisation released in {_dist(release)}"
+                        if (release := in_force(s.release, day))
                         else ""
                     )
                 ),
