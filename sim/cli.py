@@ -560,7 +560,10 @@ def print_table(results: Results) -> None:
         table.add_row(name, _unit_label(unit, currency), *cells)
     out_console.print(table)
     if summary["replications"] > 1:
-        out_console.print("mean ± half-width of the 95% confidence interval across replications")
+        out_console.print(
+            "mean ± half-width of the 95% confidence interval across replications; "
+            "\\[low, high] where the interval is cut at the metric's bound (0, or 100% for a share)"
+        )
 
 
 COMPARED = (
@@ -650,7 +653,11 @@ def print_sweep_table(results: Results) -> None:
         "back p50, p90: money_back_hours_p50, _p90; self-cancel, on request, failed: "
         "self_cancel_share, request_cancel_share, failed_cancel_share; seller rate: "
         "seller_cancel_rate; sellers over: sellers_over_threshold_share"
-        + ("; mean ± half-width of the 95% interval" if summary["replications"] > 1 else "")
+        + (
+            "; mean ± half-width of the 95% interval, \\[low, high] where it is cut at a bound"
+            if summary["replications"] > 1
+            else ""
+        )
     )
 
 
@@ -659,17 +666,27 @@ def _unit_label(unit: str, currency: str) -> str:
 
 
 def format_cell(value: dict[str, Any], unit: str = "") -> str:
-    """`1.81 ± 0.11`: shares in percent, other values to 4 significant digits."""
+    """`1.81 ± 0.11`: shares in percent, other values to 4 significant digits; an interval
+    cut at the metric's bound (`0.15 [0.00, 0.78]`) is shown by its ends."""
     mean, ci = value["mean"], value["ci95"]
     if mean is None or (isinstance(mean, float) and math.isnan(mean)):
         return "n/a"
-    if unit == "share":
-        text = f"{mean * 100:.2f}"
-        return text if ci is None else f"{text} ± {(ci[1] - ci[0]) / 2 * 100:.2f}"
-    text = f"{mean:,.0f}" if abs(mean) >= 10_000 else f"{mean:.4g}"
+    share = unit == "share"
+
+    def number(x: float) -> str:
+        if share:
+            return f"{x * 100:.2f}"
+        return f"{x:,.0f}" if abs(x) >= 10_000 else f"{x:.4g}"
+
+    text = number(mean)
     if ci is None:
         return text
-    half = (ci[1] - ci[0]) / 2
+    low, high = ci
+    if not math.isclose(mean - low, high - mean, rel_tol=1e-9, abs_tol=1e-12):
+        return f"{text} [{number(low)}, {number(high)}]"
+    half = (high - low) / 2
+    if share:
+        return f"{text} ± {half * 100:.2f}"
     return f"{text} ± " + (f"{half:,.0f}" if half >= 100 else f"{half:.2g}")
 
 

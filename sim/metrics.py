@@ -6,6 +6,7 @@ Shares are of measured orders (placed after the warm-up) unless said otherwise.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 
@@ -132,6 +133,16 @@ CATALOGUE: tuple[Metric, ...] = (
 )
 
 BY_NAME = {m.name: m for m in CATALOGUE}
+
+
+def _bounds(metric: Metric) -> tuple[float, float]:
+    """What a metric's value cannot leave: shares lie in [0, 1], the rest is not negative."""
+    if metric.unit == "share":
+        return (0.0, 1.0)
+    return (0.0, math.inf)
+
+
+BOUNDS = {m.name: _bounds(m) for m in CATALOGUE}
 NAMES = tuple(m.name for m in CATALOGUE)
 
 # Names a metric had before, with the one it became (an expectation file may still use them).

@@ -399,6 +399,33 @@ def test_mean_ci_is_the_t_interval():
     assert wide[1] - wide[0] > ci[1] - ci[0]
 
 
+def test_an_interval_is_cut_at_the_bounds_its_metric_cannot_leave():
+    """Three replications of a rare share: the t-interval reaches below 0; it is cut there,
+    its upper end and the mean untouched. An interval inside the bounds is not changed."""
+    values = [0.0, 0.0, 0.03]
+    mean, free = mean_ci(values)
+    assert free[0] < 0
+    assert mean_ci(values, bounds=(0.0, 1.0)) == (mean, [0.0, free[1]])
+    assert mean_ci([0.97, 1.0, 1.0], bounds=(0.0, 1.0))[1][1] == 1.0
+    assert mean_ci([1.0, 2.0, 3.0, 4.0], bounds=(0.0, 1e9)) == mean_ci([1.0, 2.0, 3.0, 4.0])
+
+
+def test_reported_shares_lie_in_0_to_1_and_times_are_not_negative(quick):
+    from sim.metrics import BY_NAME
+
+    results = sim.run(quick, replications=2, jobs=1, seed=7)
+    checked = 0
+    for entry in results.summary["policies"].values():
+        for name, value in entry["metrics"].items():
+            if value["ci95"] is None:
+                continue
+            low, high = value["ci95"]
+            assert low >= 0, name
+            assert high <= 1 or BY_NAME[name].unit != "share", name
+            checked += 1
+    assert checked > 30
+
+
 def test_a_failure_names_its_run_and_sweep_point():
     from sim.experiment.runner import RunFailure
 

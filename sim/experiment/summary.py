@@ -11,7 +11,7 @@ from sim.engine.result import RunResult
 from sim.experiment.compare import paired, pairs
 from sim.experiment.plan import Point
 from sim.experiment.stats import mean_ci
-from sim.metrics import NAMES
+from sim.metrics import BOUNDS, NAMES
 from sim.model.load import Study
 
 
@@ -49,7 +49,7 @@ def _point_block(study: Study, runs: list[RunResult]) -> dict[str, Any]:
         mine = sorted((r for r in runs if r.policy == key), key=lambda r: r.replication)
         metrics = {}
         for name in NAMES:
-            mean, ci = mean_ci([r.metrics[name] for r in mine])
+            mean, ci = mean_ci([r.metrics[name] for r in mine], bounds=BOUNDS[name])
             metrics[name] = {"mean": _clean(mean), "ci95": _clean_ci(ci)}
         policies[key] = {"name": policy.name, "platform": policy.platform, "metrics": metrics}
     comparisons = {
