@@ -564,6 +564,8 @@ def print_table(results: Results) -> None:
             "mean ± half-width of the 95% confidence interval across replications; "
             "\\[low, high] where the interval is cut at the metric's bound (0, or 100% for a share)"
         )
+    if any("flat" in v for e in summary["policies"].values() for v in e["metrics"].values()):
+        out_console.print(FLAT_NOTE)
 
 
 COMPARED = (
@@ -665,6 +667,13 @@ def _unit_label(unit: str, currency: str) -> str:
     return "%" if unit == "share" else unit.replace("currency", currency)
 
 
+FLAT_NOTE = (
+    "~ few refunds lie near this quantile (the refunds 2% on either side of it span more "
+    "than a factor of 3; summary.json gives the span as `flat`): a small change moves it "
+    "far, so read it with the refund-time figure"
+)
+
+
 def format_cell(value: dict[str, Any], unit: str = "") -> str:
     """`1.81 ± 0.11`: shares in percent, other values to 4 significant digits; an interval
     cut at the metric's bound (`0.15 [0.00, 0.78]`) is shown by its ends."""
@@ -678,16 +687,16 @@ def format_cell(value: dict[str, Any], unit: str = "") -> str:
             return f"{x * 100:.2f}"
         return f"{x:,.0f}" if abs(x) >= 10_000 else f"{x:.4g}"
 
-    text = number(mean)
+    text, mark = number(mean), " ~" if value.get("flat") else ""
     if ci is None:
-        return text
+        return text + mark
     low, high = ci
     if not math.isclose(mean - low, high - mean, rel_tol=1e-9, abs_tol=1e-12):
-        return f"{text} [{number(low)}, {number(high)}]"
+        return f"{text} [{number(low)}, {number(high)}]{mark}"
     half = (high - low) / 2
     if share:
-        return f"{text} ± {half * 100:.2f}"
-    return f"{text} ± " + (f"{half:,.0f}" if half >= 100 else f"{half:.2g}")
+        return f"{text} ± {half * 100:.2f}{mark}"
+    return f"{text} ± " + (f"{half:,.0f}" if half >= 100 else f"{half:.2g}") + mark
 
 
 if __name__ == "__main__":

@@ -990,3 +990,63 @@ def test_a_numpy_integer_seed_keys_and_stores_runs(quick, tmp_path):
     store.save(seeded, _result("jd", 0, orders=2.0))
     assert store.load(seeded).metrics["orders"] == 2.0
     assert store.load(replace(spec, seed=np.int64(6))) is None
+
+
+def test_a_quantile_between_two_groups_of_refunds_is_flagged_as_flat():
+    """Half the refunds at 6 minutes, half after a day: the median has no refund near it
+    and is flagged with the span of the refunds 2% on either side; the 90th percentile,
+    inside the second group, is not. An even spread flags nothing."""
+    from sim.engine.recorder import N_BINS, bin_of
+    from sim.experiment.stats import flat_around
+
+    two = np.zeros(N_BINS, dtype=np.int64)
+    two[bin_of(0.1)] += 500
+    two[bin_of(30.0)] += 500
+    low, high = flat_around(two, 0.5)
+    assert low < 0.2 and high > 20
+    assert flat_around(two, 0.9) is None
+    even = np.zeros(N_BINS, dtype=np.int64)
+    for hours in np.linspace(1, 100, 1000):
+        even[bin_of(float(hours))] += 1
+    assert all(flat_around(even, q) is None for q in (0.5, 0.9, 0.97))
+    assert flat_around(np.zeros(N_BINS, dtype=np.int64), 0.5) is None  # no refunds
+    # Within 2% of either end there is no looking 2% past the quantile: not judged, even
+    # where 2% of the refunds lie far from the rest.
+    edge = np.zeros(N_BINS, dtype=np.int64)
+    edge[bin_of(0.1)] += 20
+    edge[bin_of(30.0)] += 980
+    assert flat_around(edge, 0.02) is None and flat_around(edge, 0.021) is not None
+    assert flat_around(edge[::-1].copy(), 0.98) is None  # mirrored: 2% at the far end
+    assert flat_around(two, 0.99) is None
+
+
+@pytest.mark.parametrize(
+    ("low", "high", "far"),
+    [
+        (0.0, 0.25, False),
+        (0.0, 0.2501, True),
+        (1.0, 3.0, False),
+        (1.0, 3.0001, True),
+        (0.1, 0.31, False),  # a factor of 3.1, but only 0.21 h apart
+    ],
+)
+def test_two_times_are_far_apart_beyond_a_quarter_hour_and_a_factor_of_3(low, high, far):
+    from sim.experiment.stats import far_apart
+
+    assert far_apart(low, high) is far
+
+
+def test_the_summary_flags_taobao_s_median_between_instant_and_rail_refunds(quick):
+    """Taobao's instant refunds and its bank-card refunds: its money-back median falls
+    between them; Amazon's, inside the card releases, does not."""
+    results = sim.run(quick, replications=2, jobs=1, seed=7)
+    taobao = results.summary["policies"]["taobao"]["metrics"]["money_back_hours_p50"]
+    amazon = results.summary["policies"]["amazon"]["metrics"]["money_back_hours_p50"]
+    from sim.experiment.stats import flat_around
+
+    low, high = taobao["flat"]
+    assert low <= taobao["mean"] <= high and high > 3 * low
+    pooled = sum(r.money_back_hist.sum(axis=0) for r in results.runs if r.policy == "taobao")
+    assert taobao["flat"] == [round(v, 6) for v in flat_around(pooled, 0.5)]
+    assert taobao["flat"] != [round(v) for v in taobao["flat"]]
+    assert "flat" not in amazon

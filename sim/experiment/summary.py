@@ -10,9 +10,16 @@ from typing import Any
 from sim.engine.result import RunResult
 from sim.experiment.compare import paired, pairs
 from sim.experiment.plan import Point
-from sim.experiment.stats import mean_ci
+from sim.experiment.stats import flat_around, mean_ci
 from sim.metrics import BOUNDS, NAMES
 from sim.model.load import Study
+
+# The quantile metrics, with the histogram each is read from.
+QUANTILES = [
+    (f"{prefix}_hours_p{p}", clock, p / 100)
+    for prefix, clock in (("refund_issued", "issued_hist"), ("money_back", "money_back_hist"))
+    for p in (50, 90, 99)
+]
 
 
 def summarize(
@@ -51,6 +58,11 @@ def _point_block(study: Study, runs: list[RunResult]) -> dict[str, Any]:
         for name in NAMES:
             mean, ci = mean_ci([r.metrics[name] for r in mine], bounds=BOUNDS[name])
             metrics[name] = {"mean": _clean(mean), "ci95": _clean_ci(ci)}
+        for name, clock, q in QUANTILES:
+            hist = sum(getattr(r, clock).sum(axis=0) for r in mine)
+            span = flat_around(hist, q) if mine else None
+            if span is not None:
+                metrics[name]["flat"] = [round(span[0], 6), round(span[1], 6)]
         policies[key] = {"name": policy.name, "platform": policy.platform, "metrics": metrics}
     comparisons = {
         f"{other}-vs-{reference}": paired(runs, other, reference)

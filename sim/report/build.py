@@ -191,7 +191,7 @@ def _cell(value: dict[str, Any], unit: str) -> str:
     text = fmt.format(mean * scale)
     if ci and ci[0] is not None:
         text += f" [{fmt.format(ci[0] * scale)}, {fmt.format(ci[1] * scale)}]"
-    return text
+    return text + (" ~" if value.get("flat") else "")
 
 
 def _rules_table(inputs: dict[str, Any]) -> list[tuple[str, list[dict[str, Any] | None]]]:
