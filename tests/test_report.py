@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 import os
 import re
 import shutil
@@ -141,6 +142,14 @@ def test_the_summary_states_findings_in_numbers(report_folder):
     items = re.findall(r"<li>(.*?)</li>", findings, re.S)
     assert 3 <= len(items) <= 5
     assert all(re.search(r"\d", item) for item in items)
+    # a fastest or slowest median with few refunds near it is said to be one
+    summary = json.loads((report_folder / "summary.json").read_text(encoding="utf-8"))
+    flagged = [
+        entry["name"]
+        for entry in summary["policies"].values()
+        if "flat" in entry["metrics"]["money_back_hours_p50"]
+    ]
+    assert ("median has few refunds near it" in items[0]) == bool(flagged), (flagged, items[0])
 
 
 def test_rebuilding_gives_the_same_report(report_folder, tmp_path):

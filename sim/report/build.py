@@ -110,6 +110,13 @@ def findings(data: ReportData) -> list[str]:
             f"Buyers get their money back fastest under {data.label(fast)} (median "
             f"{_hours(medians[fast])} from the start of the cancellation) and slowest "
             f"under {data.label(slow)} (median {_hours(medians[slow])})."
+            + "".join(
+                f" {data.label(k)}'s median has few refunds near it (2% of refunds either "
+                f"side take {_hours(flat[0])} and {_hours(flat[1])}): read it with the "
+                "refund-time figure."
+                for k in (fast, slow)
+                if (flat := policies[k]["metrics"]["money_back_hours_p50"].get("flat"))
+            )
         )
     issued = {
         k: v["metrics"]["refund_issued_hours_p50"]["mean"]
