@@ -505,6 +505,7 @@ def print_diff_table(results: Results, old: str, new: str) -> list[str]:
         )
     out_console.print(table)
     out_console.print("* the 95% interval of the paired difference excludes 0")
+    print_notes(summary, [summary])
     return moved
 
 
@@ -559,12 +560,22 @@ def print_table(results: Results) -> None:
         ]
         table.add_row(name, _unit_label(unit, currency), *cells)
     out_console.print(table)
+    print_notes(summary, [summary])
+
+
+def print_notes(summary: dict[str, Any], blocks: list[dict[str, Any]]) -> None:
+    """What the cells' forms mean: ± or [low, high], and ~ where a block has it."""
     if summary["replications"] > 1:
         out_console.print(
             "mean ± half-width of the 95% confidence interval across replications; "
             "\\[low, high] where the interval is cut at the metric's bound (0, or 100% for a share)"
         )
-    if any("flat" in v for e in summary["policies"].values() for v in e["metrics"].values()):
+    if any(
+        "flat" in v
+        for block in blocks
+        for entry in block["policies"].values()
+        for v in entry["metrics"].values()
+    ):
         out_console.print(FLAT_NOTE)
 
 
@@ -645,7 +656,7 @@ def print_sweep_table(results: Results) -> None:
         table.add_column("policy", no_wrap=True)
     for metric in SWEPT:
         label = "%" if BY_NAME[metric].unit == "share" else BY_NAME[metric].unit
-        table.add_column(f"{SHORT.get(metric, metric)} ({label})", justify="right", no_wrap=True)
+        table.add_column(f"{SHORT.get(metric, metric)} ({label})", justify="right", overflow="fold")
     for point in summary["points"]:
         for key, entry in point["policies"].items():
             cells = [format_cell(entry["metrics"][m], BY_NAME[m].unit) for m in SWEPT]
@@ -661,6 +672,13 @@ def print_sweep_table(results: Results) -> None:
             else ""
         )
     )
+    if any(
+        "flat" in v
+        for point in summary["points"]
+        for entry in point["policies"].values()
+        for v in entry["metrics"].values()
+    ):
+        out_console.print(FLAT_NOTE)
 
 
 def _unit_label(unit: str, currency: str) -> str:
@@ -668,9 +686,9 @@ def _unit_label(unit: str, currency: str) -> str:
 
 
 FLAT_NOTE = (
-    "~ few refunds lie near this quantile (the refunds 2% on either side of it span more "
-    "than a factor of 3; summary.json gives the span as `flat`): a small change moves it "
-    "far, so read it with the refund-time figure"
+    "~ few refunds lie near this median or 90th percentile (the refunds 2% on either side "
+    "of it are more than a factor of 3 and a quarter hour apart; summary.json gives them as "
+    "`flat`): a small change moves it far, so read it with the refund-time figure"
 )
 
 
@@ -682,17 +700,19 @@ def format_cell(value: dict[str, Any], unit: str = "") -> str:
         return "n/a"
     share = unit == "share"
 
-    def number(x: float) -> str:
+    def number(x: float, grouped: bool = True) -> str:
         if share:
             return f"{x * 100:.2f}"
-        return f"{x:,.0f}" if abs(x) >= 10_000 else f"{x:.4g}"
+        if abs(x) >= 10_000:
+            return f"{x:,.0f}" if grouped else f"{x:.0f}"
+        return f"{x:.4g}"
 
     text, mark = number(mean), " ~" if value.get("flat") else ""
     if ci is None:
         return text + mark
     low, high = ci
     if not math.isclose(mean - low, high - mean, rel_tol=1e-9, abs_tol=1e-12):
-        return f"{text} [{number(low)}, {number(high)}]{mark}"
+        return f"{text} [{number(low, False)}, {number(high, False)}]{mark}"
     half = (high - low) / 2
     if share:
         return f"{text} ± {half * 100:.2f}{mark}"

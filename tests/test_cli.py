@@ -289,3 +289,25 @@ def test_run_gives_back_the_callers_sigterm_handler(root, tmp_path):
         assert signal.getsignal(signal.SIGTERM) is mine
     finally:
         signal.signal(signal.SIGTERM, previous)
+
+
+@pytest.mark.parametrize(
+    ("value", "unit", "shown"),
+    [
+        ({"mean": 0.0181, "ci95": [0.0173, 0.0189]}, "share", "1.81 ± 0.08"),
+        ({"mean": 0.0083, "ci95": [0.0, 0.0188]}, "share", "0.83 [0.00, 1.88]"),
+        (
+            {"mean": 0.2259, "ci95": [0.0, 0.4858], "flat": [0.16, 0.64]},
+            "h",
+            "0.2259 [0, 0.4858] ~",
+        ),
+        ({"mean": 13.49, "ci95": [10.89, 16.09], "flat": [7.1, 23.2]}, "h", "13.49 ± 2.6 ~"),
+        ({"mean": 10067.0, "ci95": [0.0, 52950.0]}, "h", "10,067 [0, 52950]"),
+        ({"mean": 0.5, "ci95": None}, "share", "50.00"),
+        ({"mean": None, "ci95": None}, "h", "n/a"),
+    ],
+)
+def test_a_cell_shows_a_cut_interval_by_its_ends_and_marks_a_flat_quantile(value, unit, shown):
+    from sim.cli import format_cell
+
+    assert format_cell(value, unit) == shown

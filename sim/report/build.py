@@ -114,7 +114,7 @@ def findings(data: ReportData) -> list[str]:
                 f" {data.label(k)}'s median has few refunds near it (2% of refunds either "
                 f"side take {_hours(flat[0])} and {_hours(flat[1])}): read it with the "
                 "refund-time figure."
-                for k in (fast, slow)
+                for k in dict.fromkeys((fast, slow))
                 if (flat := policies[k]["metrics"]["money_back_hours_p50"].get("flat"))
             )
         )
