@@ -240,3 +240,16 @@ def test_uniform_and_lognormal_quantiles_by_hand():
         {"dist": "uniform", "low": "1 business day", "high": "5 business days"}
     )
     assert bd.business_days and bd.quantile(np.array([0.5])).tolist() == [3.0]
+
+
+@pytest.mark.parametrize("key", ["horizon", "warmup", "drain", "delivery.transit"])
+def test_a_scenario_span_or_market_time_in_business_days_is_refused(root, key):
+    from sim.errors import InputError
+    from sim.model.load import Override, load_study
+
+    with pytest.raises(InputError) as caught:
+        load_study(root / "scenarios/quick.yaml", [Override.parse(f"{key}=2 business days")])
+    assert (
+        f"{key}: given in business days; expected clock units (m, h, d): only a policy's "
+        "deadlines and refunds count business days"
+    ) in str(caught.value)

@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Any
+
+import numpy as np
+
+from sim.engine.result import quantile_from_hist
 
 
-def flat_around(hist: Any, q: float, share: float = 0.02) -> list[float] | None:
+def flat_around(hist: np.ndarray, q: float, share: float = 0.02) -> list[float] | None:
     """Where a quantile of a refund-time histogram is fragile: if the refunds within
     `share` of it on either side (the q - share and q + share quantiles) span more than a
     factor of 3 and more than a quarter of an hour, few refunds lie near it (the
     distribution is flat there, between two groups), and a small change of the runs moves
     it far. Returns that span, or None where the quantile is well placed (or undefined)."""
-    from sim.engine.result import quantile_from_hist
-
     if not hist.sum() or not share < q < 1 - share:
         return None
     low = quantile_from_hist(hist, q - share)

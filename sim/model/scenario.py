@@ -193,8 +193,7 @@ class Scenario(Model):
     @field_validator("horizon", "warmup", "drain")
     @classmethod
     def _clock_units(cls, value: Duration) -> Duration:
-        if value.business_days:
-            raise ValueError(f"{value} is in business days; expected clock units (d, h)")
+        _in_clock_units(value)
         if value.amount > MAX_SPAN_HOURS:
             raise ValueError(
                 f"{value} is longer than the limit of {MAX_SPAN_HOURS // 24:,} days (10 years)"
