@@ -269,7 +269,7 @@ def refund_breakdown(data: ReportData) -> Figure | None:
         ax.set_xscale("log")
         ax.set_xlim(1 / 60, 24 * 60)
         ax.set_xticks([1 / 60, 1, 24, 168, 720], ["1 min", "1 h", "1 d", "1 wk", "30 d"])
-        ax.set_xlabel("refund time (log scale): median (dark), 90th percentile (light)")
+        ax.set_xlabel("time to money back (log scale): median (dark), 90th percentile (light)")
         ax.set_title(f"Refund time {title}")
     fig.tight_layout()
     slowest = max(method_rows, key=lambda r: r[2]) if method_rows else None
