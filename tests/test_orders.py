@@ -200,7 +200,8 @@ def test_a_block_of_orders_gets_the_rules_in_force_when_each_was_placed(root):
     compiled = compile_policy("amazon", study.policies["amazon"], cal, tuple(mix), 1.0, 24 * 30)
     times = np.array([0.25, 119.75, 120.0, 130.0])
     payment = np.array([0.0, 0.6, 0.95, 0.59999])
-    facts = OrderFacts(study.scenario, Population(study.scenario), _uniforms(payment=payment), 4)
+    people = Population(study.scenario, RandomStreams(1, 0).seller_sizes(40))
+    facts = OrderFacts(study.scenario, people, _uniforms(payment=payment), 4)
     batch = Batch(facts, times, compiled, 119.75, np.cumsum(list(mix.values())))
     assert batch.size == 4 and batch.times == times.tolist()
     assert batch.rules == [compiled.versions[v] for v in (0, 0, 1, 1)]
@@ -232,6 +233,7 @@ def test_a_payment_uniform_above_a_mix_summing_just_below_one_takes_the_last_met
     ten = np.cumsum([0.1] * 10)
     assert ten[-1] < 1.0
     payment = np.array([0.0, 0.1, ten[-1], np.nextafter(1.0, 0.0)])
-    facts = OrderFacts(study.scenario, Population(study.scenario), _uniforms(payment=payment), 4)
+    people = Population(study.scenario, RandomStreams(1, 0).seller_sizes(40))
+    facts = OrderFacts(study.scenario, people, _uniforms(payment=payment), 4)
     batch = Batch(facts, np.array([1.0, 2.0, 3.0, 4.0]), compiled, 0.0, ten)
     assert batch.method == [0, 1, 9, 9]

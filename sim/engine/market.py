@@ -109,7 +109,7 @@ class Market:
         self.compiled = compiled
         self.calendar = compiled.calendar
         self.streams = streams
-        self.people = Population(scenario)
+        self.people = Population(scenario, streams.seller_sizes(scenario.sellers.count))
         self.warmup = scenario.warmup.amount
         self.end = scenario.horizon.amount + scenario.drain.amount
         self.counted_outcomes = compiled.counted_outcomes

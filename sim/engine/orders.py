@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from sim.model.distributions import Fixed
 from sim.model.policy import Cause
 
 if TYPE_CHECKING:
@@ -22,9 +23,15 @@ CAUSES = tuple(c for c in Cause if c is not Cause.BUYER_REQUEST)
 
 
 class Population:
-    """The sellers of a scenario: each seller's type, and how orders pick a seller."""
+    """The sellers of a scenario: each seller's type, and how orders pick a seller.
 
-    def __init__(self, scenario: Scenario):
+    Each seller's weight (its size) is its type's `popularity` at the seller's own uniform
+    from `RandomStreams.seller_sizes`: the same sellers for every policy of a replication.
+    A fixed popularity ignores the uniforms (every seller of the type weighs the same), so
+    `sizes` may be left out when no type draws its sellers' weights.
+    """
+
+    def __init__(self, scenario: Scenario, sizes: np.ndarray | None = None):
         types = list(scenario.sellers.types.values())
         self.names = list(scenario.sellers.types)
         self.types = types
@@ -33,8 +40,19 @@ class Population:
         bounds = np.round(np.cumsum(shares) * count).astype(int)
         bounds[-1] = count
         self.type_of = np.searchsorted(bounds, np.arange(count), side="right")
-        weights = np.array([types[k].popularity for k in self.type_of], dtype=float)
-        self.cumulative = np.cumsum(weights) / weights.sum()
+        if sizes is None:
+            if not all(isinstance(t.popularity, Fixed) for t in types):
+                raise ValueError("a drawn popularity needs the sellers' uniforms (sizes)")
+            sizes = np.full(count, 0.5)
+        weights = np.empty(count)
+        for k, seller_type in enumerate(types):
+            mask = self.type_of == k
+            weights[mask] = seller_type.popularity.quantile(sizes[mask])
+        # Validation keeps every possible draw above 0; only the edge of a continuous
+        # distribution (u == 0, or an underflow) can give 0: such a seller gets (almost)
+        # no orders, as it would with the smallest positive weight.
+        self.weights = np.maximum(weights, np.finfo(float).tiny)
+        self.cumulative = np.cumsum(self.weights) / self.weights.sum()
         self.cumulative[-1] = 1.0
         self.count = count
 

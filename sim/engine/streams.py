@@ -6,6 +6,9 @@ spawned into named streams in a fixed order. Each stream is drawn in blocks of
 sees the same orders, buyers and sellers, position for position. Policies turn the
 uniforms into values with their own distributions (inverse CDF) and never advance a
 stream conditionally.
+
+One more child, spawned after the named streams so that none of their numbers moves,
+draws one uniform per seller once per replication: the sellers' sizes (`seller_sizes`).
 """
 
 from __future__ import annotations
@@ -29,11 +32,17 @@ class RandomStreams:
 
     def __init__(self, seed: int, replication: int):
         root = np.random.SeedSequence(seed, spawn_key=(replication,))
-        children = root.spawn(len(STREAMS))
+        # spawn keys (r, 0) .. (r, 4) are the named streams, as before; (r, 5) the sellers
+        *children, self._sellers = root.spawn(len(STREAMS) + 1)
         self._generators = {
             name: np.random.Generator(np.random.PCG64(child))
             for name, child in zip(STREAMS, children, strict=True)
         }
+
+    def seller_sizes(self, count: int) -> np.ndarray:
+        """One uniform per seller, seller i's at index i: the same on every call, so every
+        policy of the replication sees the same sellers; the order streams do not move."""
+        return np.random.Generator(np.random.PCG64(self._sellers)).random(count)
 
     def block(self) -> dict[str, np.ndarray]:
         """The next `BLOCK` orders' uniforms, one array per column."""

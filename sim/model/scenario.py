@@ -8,7 +8,16 @@ from typing import Annotated, Any
 from pydantic import AwareDatetime, Field, ValidationInfo, field_validator, model_validator
 
 from sim.model.base import Model
-from sim.model.distributions import AmountDist, TimeDist
+from sim.model.distributions import (
+    AmountDist,
+    Empirical,
+    Exponential,
+    Fixed,
+    Gamma,
+    LogNormal,
+    TimeDist,
+    Uniform,
+)
 from sim.model.policy import Cause
 from sim.model.units import (
     ClockTime,
@@ -87,7 +96,7 @@ class SellerType(Model):
     """A kind of seller: capacity, carrier, behaviour."""
 
     share: Probability
-    popularity: Positive = 1.0
+    popularity: AmountDist = Field(1.0, validate_default=True)  # each seller's weight
     packing_stations: Count = Field(ge=1, le=1000)
     pack_time: TimeDist
     pickup_times: list[ClockTime] = Field(min_length=1)
@@ -98,6 +107,31 @@ class SellerType(Model):
     response_time: TimeDist
 
     _clock = field_validator("pack_time", "response_time")(_in_clock_units)
+
+    @field_validator("popularity")
+    @classmethod
+    def _sizes(cls, v: Any) -> Any:
+        """Each seller's weight is a draw; every possible draw must be above 0.
+
+        A continuous distribution reaches 0 only at its very edge (at a random uniform of
+        exactly 0, or by underflow); `Population` floors those at the smallest float."""
+        if isinstance(v, LogNormal) and v.log_sigma <= 0:
+            spread = "sigma above 0" if v.sigma is not None else "p90 above the median"
+            raise ValueError(f"a heavy tail needs {spread}; give a plain number for equal sellers")
+        if isinstance(v, Fixed) and v.value <= 0:
+            raise ValueError(f"{v.value:g} is out of range; expected a value > 0")
+        if isinstance(v, Uniform) and v.low <= 0:
+            raise ValueError(
+                f"low is {v.low:g}: some sellers would weigh 0 and get no orders; expected low > 0"
+            )
+        if isinstance(v, Empirical) and min(v.values) <= 0:
+            raise ValueError(
+                f"a value of {min(v.values):g} would give a seller no orders; "
+                "expected every value > 0"
+            )
+        if isinstance(v, Exponential | Gamma) and v.mean_ <= 0:
+            raise ValueError("a mean of 0 gives every seller a weight of 0; expected a mean > 0")
+        return v
 
     @field_validator("cancels")
     @classmethod
