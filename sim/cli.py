@@ -43,7 +43,9 @@ HEADLINE = (
     "auto_cancel_share",
     "failed_cancel_share",
     "late_ship_share",
-    "seller_cancel_rate",
+    "seller_fault_cancel_share",
+    "platform_metric_rate",
+    "sellers_flagged_share",
     "sellers_over_threshold_share",
     "compensation_paid",
     "buyer_money_hours_held",
@@ -492,10 +494,9 @@ def print_diff_table(results: Results, old: str, new: str) -> list[str]:
     moved = []
     for m in CATALOGUE:
         d = diff[m.name]
-        cell = format_cell(d, m.unit)
+        cell = difference_cell(d, m.unit)
         if d["significant"]:
             moved.append(m.name)
-            cell += " *"
         table.add_row(
             m.name,
             _unit_label(m.unit, currency),
@@ -505,6 +506,8 @@ def print_diff_table(results: Results, old: str, new: str) -> list[str]:
         )
     out_console.print(table)
     out_console.print("* the 95% interval of the paired difference excludes 0")
+    if any(d.get("definitions_differ") for d in diff.values()):
+        out_console.print(DIFFER_NOTE)
     print_notes(summary, [summary])
     return moved
 
@@ -561,6 +564,25 @@ def print_table(results: Results) -> None:
         table.add_row(name, _unit_label(unit, currency), *cells)
     out_console.print(table)
     print_notes(summary, [summary])
+    print_bands(summary)
+
+
+def print_bands(summary: dict[str, Any]) -> None:
+    """Sellers flagged by the platform's own evaluation, per seller-size band."""
+    judged = {k: e["bands"] for k, e in summary["policies"].items() if "bands" in e}
+    if not judged:
+        return
+    labels = list(next(iter(judged.values())))
+    table = Table(title="sellers flagged, by size (measured orders a week)")
+    table.add_column("size band")
+    table.add_column("sellers", justify="right")
+    for key in judged:
+        table.add_column(f"{key} (%)", justify="right")
+    for label in labels:
+        first = next(iter(judged.values()))[label]
+        cells = [format_cell(bands[label]["flagged_share"], "share") for bands in judged.values()]
+        table.add_row(label, f"{first['sellers']:.1f}", *cells)
+    out_console.print(table)
 
 
 def print_notes(summary: dict[str, Any], blocks: list[dict[str, Any]]) -> None:
@@ -586,7 +608,9 @@ COMPARED = (
     "self_cancel_share",
     "request_cancel_share",
     "failed_cancel_share",
-    "seller_cancel_rate",
+    "seller_fault_cancel_share",
+    "platform_metric_rate",
+    "sellers_flagged_share",
     "buyer_money_hours_held",
 )
 
@@ -606,12 +630,27 @@ def print_comparisons(results: Results) -> None:
         unit = BY_NAME[metric].unit
         cells = []
         for values in comparisons.values():
-            v = values[metric]
-            cell = format_cell(v, unit)
-            cells.append(f"{cell} *" if v["significant"] else cell)
+            cells.append(difference_cell(values[metric], unit))
         table.add_row(metric, _unit_label(unit, currency), *cells)
     out_console.print(table)
     out_console.print("* the 95% interval of the paired difference excludes 0")
+    if any(v[m].get("definitions_differ") for v in comparisons.values() for m in COMPARED):
+        out_console.print(DIFFER_NOTE)
+
+
+DIFFER_NOTE = (
+    "definitions differ: the two policies define their seller metric differently (what "
+    "counts, window, cadence, minimums or threshold), so a difference would compare "
+    "definitions, not policies; seller_fault_cancel_share is defined the same everywhere"
+)
+
+
+def difference_cell(value: dict[str, Any], unit: str) -> str:
+    """A paired difference, starred when its interval excludes 0."""
+    if value.get("definitions_differ"):
+        return "definitions differ"
+    cell = format_cell(value, unit)
+    return f"{cell} *" if value["significant"] else cell
 
 
 SWEPT = (
@@ -620,8 +659,8 @@ SWEPT = (
     "self_cancel_share",
     "request_cancel_share",
     "failed_cancel_share",
-    "seller_cancel_rate",
-    "sellers_over_threshold_share",
+    "platform_metric_rate",
+    "sellers_flagged_share",
 )
 
 
@@ -631,8 +670,8 @@ SHORT = {
     "self_cancel_share": "self-\ncancel",
     "request_cancel_share": "on\nrequest",
     "failed_cancel_share": "failed",
-    "seller_cancel_rate": "seller\nrate",
-    "sellers_over_threshold_share": "sellers\nover",
+    "platform_metric_rate": "seller\nrate",
+    "sellers_flagged_share": "sellers\nflagged",
 }
 
 
@@ -665,7 +704,7 @@ def print_sweep_table(results: Results) -> None:
     out_console.print(
         "back p50, p90: money_back_hours_p50, _p90; self-cancel, on request, failed: "
         "self_cancel_share, request_cancel_share, failed_cancel_share; seller rate: "
-        "seller_cancel_rate; sellers over: sellers_over_threshold_share"
+        "platform_metric_rate; sellers flagged: sellers_flagged_share"
         + (
             "; mean ± half-width of the 95% interval, \\[low, high] where it is cut at a bound"
             if summary["replications"] > 1

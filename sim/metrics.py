@@ -16,6 +16,9 @@ class Metric:
     unit: str
     higher_is_better: bool | None  # None: neither direction is better in itself
     description: str
+    # True when the policy's seller metric defines it: two policies' values compare only
+    # if their metrics are defined the same way
+    platform_defined: bool = False
 
 
 CATALOGUE: tuple[Metric, ...] = (
@@ -97,24 +100,59 @@ CATALOGUE: tuple[Metric, ...] = (
         "Shipped orders handed to the carrier after their ship-by deadline.",
     ),
     Metric(
-        "seller_cancel_rate",
+        "seller_fault_cancel_share",
         "share",
         False,
-        "The policy's own seller cancellation (or refund) rate: counted orders over all "
-        "orders, pooled over sellers and the measured period.",
+        "Orders that ended unshipped because of the seller, whatever the platform counts: "
+        "cancelled by the seller for its own cause (stock, price, address), cancelled by "
+        "the platform for not shipping in time, or cancelled on the request of a buyer "
+        "who asked only because the seller never shipped. Defined the same way for every "
+        "policy.",
+    ),
+    Metric(
+        "platform_metric_rate",
+        "share",
+        False,
+        "The policy's own seller cancellation (or refund) rate, as it defines it: counted "
+        "orders over the orders of the sellers it judges (not those the platform fulfils), "
+        "pooled over sellers and the measured period.",
+        platform_defined=True,
+    ),
+    Metric(
+        "sellers_flagged_share",
+        "share",
+        False,
+        "Sellers the platform would flag at least once in the measured period, evaluated "
+        "as the policy says (window, cadence, minimum counts, threshold), among the sellers "
+        "it judges that had measured orders.",
+        platform_defined=True,
+    ),
+    Metric(
+        "seller_weeks_flagged_share",
+        "share",
+        False,
+        "Measured weeks (7-day blocks from the first measured day) in which the seller "
+        "stood flagged by the platform's latest evaluation at the end of the week, among "
+        "seller-weeks whose evaluated window had orders.",
+        platform_defined=True,
     ),
     Metric(
         "sellers_over_threshold_share",
         "share",
         False,
-        "Sellers whose rolling rate exceeded the policy's threshold on at least one "
-        "measured day, among sellers with orders.",
+        "The raw reading: sellers whose rate over the policy's window was above its "
+        "threshold on at least one measured day (every day's window, no minimum counts), "
+        "among the sellers it judges that had measured orders. Counts small sellers with "
+        "one unlucky cancel; sellers_flagged_share is the platform's reading.",
+        platform_defined=True,
     ),
     Metric(
         "seller_days_over_threshold_share",
         "share",
         False,
-        "Seller-days over the threshold, among seller-days with orders in the window.",
+        "The raw reading per day: seller-days over the threshold, among seller-days with "
+        "orders in the window.",
+        platform_defined=True,
     ),
     Metric(
         "compensation_paid",
@@ -146,6 +184,18 @@ BOUNDS = {m.name: _bounds(m) for m in CATALOGUE}
 NAMES = tuple(m.name for m in CATALOGUE)
 
 # Names a metric had before, with the one it became (an expectation file may still use them).
+CLOCKS = (
+    "refund times have two clocks, refund_issued_hours_* (the platform) and "
+    "money_back_hours_* (the buyer)"
+)
 RENAMED = {
-    f"refund_hours_{stat}": f"money_back_hours_{stat}" for stat in ("p50", "p90", "p99", "mean")
+    **{
+        f"refund_hours_{s}": (f"money_back_hours_{s}", CLOCKS)
+        for s in ("p50", "p90", "p99", "mean")
+    },
+    "seller_cancel_rate": (
+        "platform_metric_rate",
+        "each platform defines its own rate; seller_fault_cancel_share is the same everywhere",
+    ),
 }
+PLATFORM_DEFINED = frozenset(m.name for m in CATALOGUE if m.platform_defined)

@@ -369,9 +369,9 @@ def test_an_undefined_metric_fails_its_expectation():
     from sim.checks.runner import _check
 
     ok, text = _check(
-        "seller_cancel_rate", {"mean": None, "ci95": None}, Expectation(max=0.1), Margin()
+        "platform_metric_rate", {"mean": None, "ci95": None}, Expectation(max=0.1), Margin()
     )
-    assert not ok and text == "seller_cancel_rate is not defined for this policy, expected <= 0.1"
+    assert not ok and text == "platform_metric_rate is not defined for this policy, expected <= 0.1"
 
 
 def test_the_failure_text_gives_value_interval_expectation_and_margin():

@@ -57,6 +57,8 @@ def test_set_changes_a_policy_and_the_scenario(root, tmp_path):
             str(tmp_path / "o"),
             "--set",
             "amazon.self_cancel.window=0m",
+            "--set",  # and FBA buyers may not cancel alone either
+            "amazon.platform_fulfilment.self_cancel_until=null",
             "--set",
             "buyers.cancel_intent=0.2",
         ],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 
 import numpy as np
@@ -11,7 +12,7 @@ from hypothesis import strategies as st
 
 from sim.engine import RunSpec, simulate
 from sim.engine.recorder import EDGES, InvariantError, Recorder, bin_of
-from sim.engine.result import _rolling, quantile_from_hist
+from sim.engine.result import quantile_from_hist
 from sim.errors import InputError
 from sim.model.load import Override, load_study
 from sim.model.policy import Outcome
@@ -161,11 +162,6 @@ def test_histogram_quantiles_agree_with_exact_ones():
     assert quantile_from_hist(hist, 0.01) == 0.0
 
 
-def test_rolling_window_sums():
-    counts = np.array([[1, 0, 2, 3, 0]])
-    assert _rolling(counts, 2).tolist() == [[1, 1, 2, 5, 3]]
-
-
 SMALL = ("orders.rate_per_hour=6", "horizon=4d", "sellers.count=8")
 
 
@@ -252,6 +248,7 @@ def test_the_refund_clock_starts_at_the_buyers_wish(root):
         "sellers.types.home.cancels={}",
         "amazon.auto_cancel.after=1d",
         "sellers.types.home.answers={accept: 0, refuse: 0, ignore: 1}",
+        "sellers.types.dropshipper.pack_time=1h",  # no dropshipper order late by a day
     )
     result = run(study, "amazon")
     auto = result.money_back_hist[list(Outcome).index(Outcome.AUTO_CANCELLED)]
@@ -286,8 +283,22 @@ def _seller_recorder(orders, counted):
 def _seller_metrics(rec, threshold=0.025, window=7, first_day=0):
     from sim.engine.result import metrics_of
 
-    counted = frozenset({Outcome.SELLER_CANCELLED})
-    return metrics_of(rec, counted, threshold, window, first_day)
+    m, rates, _ = metrics_of(rec, _rule(window, threshold), MONDAY, first_day, _all(rec))
+    return m, rates
+
+
+MONDAY = dt.date(2026, 3, 2)
+
+
+def _rule(window=7, threshold=0.025):
+    from sim.engine.evaluation import Evaluation
+    from sim.model.policy import Minimum, Window
+
+    return Evaluation(Window(days=window), "daily", Minimum(), threshold)
+
+
+def _all(rec):
+    return np.ones(rec.sellers, dtype=bool)
 
 
 def test_a_seller_exactly_at_the_threshold_is_not_over_it():
@@ -297,7 +308,7 @@ def test_a_seller_exactly_at_the_threshold_is_not_over_it():
     assert rates.tolist() == [1 / 40, 1 / 39]
     assert m["sellers_over_threshold_share"] == 0.5  # only the second seller, at 2.56%
     assert m["seller_days_over_threshold_share"] == 0.5  # its two days, of four
-    assert m["seller_cancel_rate"] == 2 / 79
+    assert m["platform_metric_rate"] == 2 / 79
 
 
 def test_the_window_slides_over_days_and_measures_from_the_first_full_day():
@@ -310,7 +321,7 @@ def test_the_window_slides_over_days_and_measures_from_the_first_full_day():
     assert m["seller_days_over_threshold_share"] == 2 / 5  # active seller-days: 3 + 2
     assert m["sellers_over_threshold_share"] == 1.0
     assert rates.tolist() == [0.0, 0.1]  # each seller's rate over the measured days only
-    assert m["seller_cancel_rate"] == 1 / 40
+    assert m["platform_metric_rate"] == 1 / 40
     m, _ = _seller_metrics(_seller_recorder(orders, counted), 0.04, window=1, first_day=1)
     assert m["seller_days_over_threshold_share"] == 1 / 5
     assert m["sellers_over_threshold_share"] == 0.5
@@ -324,25 +335,22 @@ def test_sellers_without_measured_orders_are_left_out():
     assert np.isnan(rates[0]) and rates[1] == 0.05 and np.isnan(rates[2])
 
 
-def test_no_threshold_or_no_counted_outcomes_leave_the_metrics_undefined():
+def test_no_threshold_or_no_seller_metric_leave_the_metrics_undefined():
     from sim.engine.result import metrics_of
 
     rec = _seller_recorder([[10]], [[1]])
-    m, rates = metrics_of(rec, frozenset({Outcome.SELLER_CANCELLED}), None, 7, 0)
-    assert m["seller_cancel_rate"] == 0.1 and rates.tolist() == [0.1]
-    assert math.isnan(m["sellers_over_threshold_share"])
-    assert math.isnan(m["seller_days_over_threshold_share"])
-    m, rates = metrics_of(rec, frozenset(), 0.025, 7, 0)
-    assert math.isnan(m["seller_cancel_rate"]) and math.isnan(rates[0])
-    m, _ = metrics_of(rec, frozenset({Outcome.SELLER_CANCELLED}), 0.025, None, 0)
-    assert math.isnan(m["seller_cancel_rate"])
-
-
-def test_rolling_sums_over_longer_windows():
-    counts = np.array([[1, 2, 3, 4, 5], [0, 0, 0, 0, 9]])
-    assert _rolling(counts, 3).tolist() == [[1, 3, 6, 9, 12], [0, 0, 0, 0, 9]]
-    assert _rolling(counts, 5).tolist() == np.cumsum(counts, axis=1).tolist()
-    assert _rolling(counts, 1).tolist() == counts.tolist()
+    m, rates, bands = metrics_of(rec, _rule(7, math.nan), MONDAY, 0, _all(rec))
+    assert m["platform_metric_rate"] == 0.1 and rates.tolist() == [0.1] and bands == {}
+    for name in (
+        "sellers_over_threshold_share",
+        "seller_days_over_threshold_share",
+        "sellers_flagged_share",
+        "seller_weeks_flagged_share",
+    ):
+        assert math.isnan(m[name])
+    m, rates, bands = metrics_of(rec, None, MONDAY, 0, _all(rec))  # no seller metric
+    assert math.isnan(m["platform_metric_rate"]) and math.isnan(rates[0]) and bands == {}
+    assert math.isnan(m["sellers_flagged_share"])
 
 
 # ----------------------------------------------------------------- histogram quantiles by hand

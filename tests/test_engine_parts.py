@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from sim.engine.evaluation import Evaluation, SizeBand
 from sim.engine.recorder import EDGES, N_BINS, OUTCOME_INDEX, InvariantError, Recorder, bin_of
 from sim.engine.result import (
     RunResult,
@@ -22,7 +23,7 @@ from sim.engine.result import (
 from sim.engine.rules import compile_policy
 from sim.model.calendar import BusinessCalendar
 from sim.model.load import Override, load_study
-from sim.model.policy import Cause, Outcome
+from sim.model.policy import Cause, Minimum, Outcome, Window
 from sim.model.units import Duration
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -336,7 +337,7 @@ def test_outcome_shares_are_of_measured_orders():
     rec.ship(True, True, 1.0)
     rec.ship(True, False, 0.0)
     rec.ship(True, False, 0.0)
-    m, _ = metrics_of(rec, frozenset(), None, None, 0)
+    m, _, _ = metrics_of(rec, None, MONDAY, 0, _judged(rec))
     assert m["orders"] == 16.0
     assert m["cancel_intent_share"] == 12 / 16
     assert m["self_cancel_share"] == 1 / 16
@@ -365,7 +366,7 @@ def test_refund_percentiles_pool_all_outcomes():
         rec.close(outcome, True, 100, 0, 0, False)
         rec.refund(outcome, True, 100, 0, 0.0, hours / 10, hours)  # issued at a tenth
     rec.finish()
-    m, _ = metrics_of(rec, frozenset(), None, None, 0)
+    m, _, _ = metrics_of(rec, None, MONDAY, 0, _judged(rec))
     assert m["money_back_hours_p50"] == pytest.approx(1.0, rel=0.012)
     assert m["money_back_hours_p90"] == pytest.approx(100.0, rel=0.012)
     assert m["money_back_hours_p99"] == pytest.approx(1000.0, rel=0.012)
@@ -377,13 +378,13 @@ def test_refund_percentiles_pool_all_outcomes():
 
 
 def test_one_measured_order_is_the_whole_share():
-    m, _ = metrics_of(_recorder_of([Outcome.SELF_CANCELLED]), frozenset(), None, None, 0)
+    m = _no_metric(_recorder_of([Outcome.SELF_CANCELLED]))
     assert m["self_cancel_share"] == 1.0
     assert m["late_ship_share"] != m["late_ship_share"]  # nothing shipped: undefined
 
 
 def test_no_measured_orders_gives_zero_shares_and_undefined_times():
-    m, _ = metrics_of(_recorder_of([]), frozenset(), None, None, 0)
+    m = _no_metric(_recorder_of([]))
     assert m["orders"] == 0.0
     assert m["self_cancel_share"] == 0.0 and m["cancel_intent_share"] == 0.0
     assert all(math.isnan(m[k]) for k in ("money_back_hours_p50", "money_back_hours_mean"))
@@ -396,18 +397,18 @@ def test_metrics_out_of_bounds_are_internal_errors():
     with pytest.raises(
         InvariantError, match=r"^metric compensation_paid = -1.5 is out of its bounds$"
     ):
-        metrics_of(rec, frozenset(), None, None, 0)
+        metrics_of(rec, None, MONDAY, 0, _judged(rec))
 
 
 def test_check_bounds_limits():
     nan = math.nan
     check_bounds({"self_cancel_share": 1.0, "open_share": 0.0, "orders": 0.0})
-    check_bounds({"self_cancel_share": 1 + 1e-12, "seller_cancel_rate": 1.0})  # rounding
+    check_bounds({"self_cancel_share": 1 + 1e-12, "platform_metric_rate": 1.0})  # rounding
     check_bounds({"money_back_hours_p50": 150.0, "orders": 5000.0, "compensation_paid": 0.5})
-    check_bounds({"money_back_hours_p50": nan, "seller_cancel_rate": nan})
+    check_bounds({"money_back_hours_p50": nan, "platform_metric_rate": nan})
     bad = [
         ({"money_back_hours_p50": nan, "self_cancel_share": 1.5}, "self_cancel_share = 1.5"),
-        ({"seller_cancel_rate": 1.5}, "seller_cancel_rate = 1.5"),
+        ({"platform_metric_rate": 1.5}, "platform_metric_rate = 1.5"),
         ({"open_share": 1e-9, "orders": -1.0}, "orders = -1.0"),
         ({"money_back_hours_mean": math.inf}, "money_back_hours_mean = inf"),
         ({"self_cancel_share": 3.0}, "self_cancel_share = 3.0"),
@@ -442,6 +443,21 @@ def test_quantiles_of_zeros_tiny_and_huge_refund_times():
     assert quantile_from_hist(_hist(b1602=3), 0.5) == 1e5  # the last bin reads as 1e5 h
 
 
+MONDAY = dt.date(2026, 3, 2)
+
+
+def _judged(rec):
+    return np.ones(rec.sellers, dtype=bool)
+
+
+def _no_metric(rec):
+    return metrics_of(rec, None, MONDAY, 0, _judged(rec))[0]
+
+
+def _rule(threshold=0.25, window=2):
+    return Evaluation(Window(days=window), "daily", Minimum(), threshold)
+
+
 def _seller_recorder():
     rec = Recorder(sellers=4, days=4, methods=1, end=100.0)
     rec.seller_orders[:] = [[2, 4, 0, 4], [0, 0, 0, 0], [1, 0, 2, 2], [0, 1, 0, 0]]
@@ -457,51 +473,57 @@ def test_seller_metrics_by_hand():
     day 1 (1 of 4 is exactly 25 %, not over). Active seller-days: 8.
     """
     m: dict[str, float] = {}
+    rec = _seller_recorder()
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # a seller without orders is nan, silently
-        rates = _seller_metrics(
-            _seller_recorder(), m, frozenset({Outcome.SELLER_CANCELLED}), 0.25, 2, 1
-        )
-    assert m["seller_cancel_rate"] == 2 / 13
+        rates, bands = _seller_metrics(rec, m, _rule(), MONDAY, 1, _judged(rec), ())
+    assert m["platform_metric_rate"] == 2 / 13
     assert m["seller_days_over_threshold_share"] == 1 / 8
     assert m["sellers_over_threshold_share"] == 1 / 3  # of the sellers with measured orders
+    assert m["sellers_flagged_share"] == 1 / 3  # daily, no minimum: the same reading
     np.testing.assert_array_equal(rates, [0.25, math.nan, 0.0, 0.0])
+    assert bands == {}
 
 
 def test_seller_metrics_without_threshold_keep_the_rate():
     m: dict[str, float] = {}
-    counted = frozenset({Outcome.SELLER_CANCELLED})
-    rates = _seller_metrics(_seller_recorder(), m, counted, None, 2, 1)
-    assert m["seller_cancel_rate"] == 2 / 13
+    rec = _seller_recorder()
+    rates, _ = _seller_metrics(rec, m, _rule(math.nan), MONDAY, 1, _judged(rec), ())
+    assert m["platform_metric_rate"] == 2 / 13
     assert math.isnan(m["seller_days_over_threshold_share"])
     assert math.isnan(m["sellers_over_threshold_share"])
     np.testing.assert_array_equal(rates, [0.25, math.nan, 0.0, 0.0])
 
 
-@pytest.mark.parametrize(("counted", "window"), [(frozenset(), 2), ({Outcome.OPEN}, None)])
-def test_seller_metrics_without_a_metric_are_undefined(counted, window):
+def test_seller_metrics_without_a_metric_are_undefined():
     m: dict[str, float] = {}
-    rates = _seller_metrics(_seller_recorder(), m, frozenset(counted), 0.25, window, 1)
+    rec = _seller_recorder()
+    rates, bands = _seller_metrics(rec, m, None, MONDAY, 1, _judged(rec), ())
     assert set(m) == {
-        "seller_cancel_rate",
+        "platform_metric_rate",
         "sellers_over_threshold_share",
         "seller_days_over_threshold_share",
+        "sellers_flagged_share",
+        "seller_weeks_flagged_share",
     }
     assert all(math.isnan(v) for v in m.values())
-    assert rates.shape == (4,) and np.isnan(rates).all()
+    assert rates.shape == (4,) and np.isnan(rates).all() and bands == {}
 
 
 def test_seller_metrics_with_nothing_measured_are_undefined_and_silent():
     m: dict[str, float] = {}
+    rec = _seller_recorder()
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        rates = _seller_metrics(_seller_recorder(), m, frozenset({Outcome.OPEN}), 0.25, 2, 4)
-    assert all(math.isnan(v) for v in m.values()) and len(m) == 3
+        rates, _ = _seller_metrics(rec, m, _rule(), MONDAY, 4, _judged(rec), ())
+    assert all(math.isnan(v) for v in m.values()) and len(m) == 5
     assert np.isnan(rates).all()
 
 
 def test_a_run_result_survives_json_exactly(worked):
-    m, rates = metrics_of(worked, frozenset({Outcome.SELLER_CANCELLED}), 0.5, 2, 1)
+    bands = (SizeBand("small", 0), SizeBand("large", 10))
+    m, rates, by_band = metrics_of(worked, _rule(0.5), MONDAY, 1, _judged(worked), bands)
+    assert by_band  # the bands travel too
     result = RunResult(
         policy="amazon",
         replication=3,
@@ -513,6 +535,7 @@ def test_a_run_result_survives_json_exactly(worked):
         daily_orders=worked.seller_orders.sum(0),
         daily_counted=worked.seller_counted.sum(0),
         seller_rates=rates,
+        bands=by_band,
         outcome_counts={"open": 2},
         events=17,
         wall_seconds=0.25,
@@ -743,5 +766,5 @@ def test_the_seller_rate_pools_the_days_after_the_warm_up():
     result = run_small("taobao")  # starts at local midnight; warm-up: day 0
     counted, orders = result.daily_counted, result.daily_orders
     assert counted[0] > 0  # the warm-up day has counted orders, left out below
-    rate = result.metrics["seller_cancel_rate"]
+    rate = result.metrics["platform_metric_rate"]
     assert rate == pytest.approx(counted[1:].sum() / orders[1:].sum())

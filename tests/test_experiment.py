@@ -158,7 +158,7 @@ def test_sweeps_are_full_factorial_and_keyed_by_point(quick, tmp_path):
     results = sim.run(
         quick,
         replications=2,
-        overrides=SMALL,
+        overrides=[*SMALL, "amazon.platform_fulfilment.self_cancel_until=null"],  # FBA: none
         sweep=["amazon.self_cancel.window=0m,2h", "buyers.cancel_intent=0.05,0.1"],
     )
     points = results.summary["points"]
@@ -193,6 +193,8 @@ def test_the_window_sweep_scenario_runs_and_prints_a_table(root, tmp_path):
             "horizon=4d",
             "--set",
             "warmup=1d",
+            "--set",  # FBA buyers cancel alone before packing, whatever the window
+            "amazon.platform_fulfilment.self_cancel_until=null",
         ],
     )
     assert result.exit_code == 0, result.output

@@ -9,11 +9,13 @@ answer the policy's text gives, and the run's metrics against the same rows.
 from __future__ import annotations
 
 import csv
+import json
 import math
 from pathlib import Path
 
 import numpy as np
 import pytest
+import yaml
 
 from sim.engine import RunSpec, simulate
 from sim.engine.recorder import EDGES, bin_of
@@ -54,10 +56,18 @@ DETERMINISTIC = (
     "amazon.after_shipment.return.refund_after=1d",
 )
 RELEASE = {"credit_card": 144.0, "debit_card": 144.0, "gift_card": 2.0}
+QUICK_RUNS = yaml.safe_load((Path(__file__).parent.parent / QUICK).read_text())["policies"]
 
 
 def world(root: Path, tmp_path: Path, *settings: str, key: str = "amazon", seed: int = 5):
-    """Run one policy of the deterministic world; return the result and its trace rows."""
+    """Run one policy of the deterministic world; return the result and its trace rows.
+
+    The scenario keeps only that policy. JD fulfils every order itself: there the solo
+    seller stands for its warehouse."""
+    only = f"policies={json.dumps([run for run in QUICK_RUNS if Path(run['file']).stem == key])}"
+    settings = (only, *settings)
+    if key == "jd" and not any("fulfilment: platform" in s for s in settings):
+        settings = (*settings, "sellers.types.solo.fulfilment=platform")
     study = load_study(root / QUICK, [Override.parse(s) for s in (*DETERMINISTIC, *settings)])
     trace = tmp_path / f"{key}-{len(list(tmp_path.iterdir()))}.csv"
     result = simulate(
@@ -285,7 +295,7 @@ def test_a_never_shipped_order_is_auto_cancelled_at_its_deadline(root, tmp_path)
         assert row["money_back_h"] == pytest.approx(amazon_refund(row, row["placed_h"] + 72))
     assert result.metrics["auto_cancel_share"] == 1.0
     # Amazon counts auto-cancels in its Cancellation Rate: every order counts.
-    assert result.metrics["seller_cancel_rate"] == 1.0
+    assert result.metrics["platform_metric_rate"] == 1.0
 
 
 def test_seller_causes_count_as_the_policy_says(root, tmp_path):
@@ -295,10 +305,11 @@ def test_seller_causes_count_as_the_policy_says(root, tmp_path):
     _, amazon, rows = world(root, tmp_path, stock, "buyers.cancel_intent=0")
     assert {row["outcome"] for row in rows} == {"seller_cancelled"}
     assert amazon.metrics["seller_cancel_share"] == 1.0
-    assert amazon.metrics["seller_cancel_rate"] == 1.0
+    assert amazon.metrics["platform_metric_rate"] == 1.0
     assert amazon.metrics["sellers_over_threshold_share"] == 1.0
     _, jd, _ = world(root, tmp_path, stock, "buyers.cancel_intent=0", key="jd")
-    assert jd.metrics["seller_cancel_share"] == 1.0 and math.isnan(jd.metrics["seller_cancel_rate"])
+    assert jd.metrics["seller_cancel_share"] == 1.0
+    assert math.isnan(jd.metrics["platform_metric_rate"])
 
 
 # ----------------------------------------------------------------- warm-up and metrics
@@ -557,7 +568,13 @@ def test_a_run_in_which_no_order_arrives_ends_empty(root):
         root / QUICK,
         [
             Override.parse(s)
-            for s in (*DETERMINISTIC, "horizon=1h", "warmup=0h", "orders.rate_per_hour=0.001")
+            for s in (
+                *DETERMINISTIC,
+                "sellers.types.solo.fulfilment=platform",  # (quick.yaml also plays JD)
+                "horizon=1h",
+                "warmup=0h",
+                "orders.rate_per_hour=0.001",
+            )
         ],
     )
     result = simulate(RunSpec("amazon", study.policies["amazon"], study.scenario, 0, 5))
@@ -616,7 +633,7 @@ def test_taobao_refunds_a_good_record_buyer_at_once_before_shipment(root, tmp_pa
         assert row["money_back_h"] == pytest.approx(taobao_refund(study, row, wish), abs=TOL)
     assert result.metrics["instant_refund_share"] == 1.0
     # Taobao's refund rate counts every refund, the buyer's own included
-    assert result.metrics["seller_cancel_rate"] == 1.0
+    assert result.metrics["platform_metric_rate"] == 1.0
 
 
 @pytest.mark.parametrize(
@@ -701,7 +718,7 @@ def test_a_cause_the_policy_does_not_count_leaves_the_seller_s_rate_alone(root, 
         "amazon.seller_cancel.reasons.NoInventory.counted=false",
     )
     assert result.metrics["seller_cancel_share"] == 1.0
-    assert result.metrics["seller_cancel_rate"] == 0.0
+    assert result.metrics["platform_metric_rate"] == 0.0
     assert result.metrics["sellers_over_threshold_share"] == 0.0
 
 
@@ -949,3 +966,138 @@ def test_an_authorisation_release_can_change_on_a_date(root, tmp_path):
         assert row["money_back_h"] == pytest.approx(row["closed_h"] + 1.0 + release, abs=TOL)
         seen.add(release)
     assert seen == {24.0, 144.0}
+
+
+# ----------------------------------------------------------------- cancels asked in messages
+def placed_day(study, row) -> int:
+    start = study.scenario.start
+    return int((row["placed_h"] + start.hour + start.minute / 60) // 24)
+
+
+@pytest.mark.parametrize(
+    ("start", "first_counted_day"),
+    [
+        ("2022-05-16T00:00:00-07:00", None),  # Mon 16 .. Wed 18 May: before the rule
+        ("2022-05-21T00:00:00-07:00", 2),  # Sat 21 .. Mon 23 May: from the 23rd (day 2)
+        ("2022-06-06T00:00:00-07:00", 0),  # after it
+    ],
+)
+def test_cancels_asked_in_messages_count_for_amazon_from_23_may_2022(
+    root, tmp_path, start, first_counted_day
+):
+    """Every buyer asks at 45 min, by message only; the seller accepts 2 h later unless
+    the parcel left first. Amazon counts such a cancel against the seller for orders
+    placed from 2022-05-23 on (the rules in force when the order was placed)."""
+    study, result, rows = world(
+        root, tmp_path, f"start={start}", "buyers.intent_delay=45m", "buyers.ask_by_message=1"
+    )
+    cancelled = [0, 0, 0]
+    for row in rows:
+        if row["outcome"] == "request_cancelled":
+            cancelled[placed_day(study, row)] += 1
+    assert all(cancelled), cancelled  # every day has request cancels, counted or not
+    expected = [
+        n if first_counted_day is not None and day >= first_counted_day else 0
+        for day, n in enumerate(cancelled)
+    ]
+    assert result.daily_counted.tolist() == expected
+    if first_counted_day is None:
+        assert result.metrics["platform_metric_rate"] == 0.0
+
+
+def test_an_official_request_never_counts_for_amazon(root, tmp_path):
+    _, result, rows = world(root, tmp_path, "buyers.intent_delay=45m", "buyers.ask_by_message=0")
+    assert any(row["outcome"] == "request_cancelled" for row in rows)
+    assert result.daily_counted.sum() == 0
+    assert result.metrics["seller_fault_cancel_share"] == 0.0  # the buyer's wish, not the seller's
+
+
+# ----------------------------------------------------------------- fulfilment by the platform
+TWO_KINDS = (
+    "sellers.types={solo: {share: 0.5, popularity: 1, packing_stations: 1000, pack_time: 1h,"
+    ' pickup_times: ["17:00"], cancels: {out_of_stock: 1}, cancels_at: packing,'
+    " never_ships: 0, answers: {accept: 1, refuse: 0, ignore: 0}, response_time: 2h},"
+    " fba: {share: 0.5, fulfilment: platform, popularity: 1, packing_stations: 1000,"
+    ' pack_time: 1h, pickup_times: ["17:00"], cancels: {out_of_stock: 1},'
+    " cancels_at: packing, never_ships: 0, answers: {accept: 1, refuse: 0, ignore: 0},"
+    " response_time: 2h}}"
+)
+
+
+def test_a_seller_the_platform_fulfils_for_is_in_no_seller_metric(root, tmp_path):
+    """Every order is cancelled out of stock. Amazon counts its sellers' own cancels, but
+    an FBA seller's orders are Amazon's: that seller is in no seller metric at all."""
+    study, result, rows = world(
+        root, tmp_path, TWO_KINDS, "sellers.count=6", "buyers.cancel_intent=0"
+    )
+    assert {row["outcome"] for row in rows} == {"seller_cancelled"}
+    fba = {3, 4, 5}  # shares 0.5 and 0.5 of 6 sellers: 0-2 ship themselves, 3-5 are FBA
+    sellers = {int(row["seller"]) for row in rows}
+    assert sellers & fba and sellers - fba
+    rates = result.seller_rates
+    assert all(math.isnan(rates[s]) for s in fba)
+    assert all(rates[s] == 1.0 for s in sellers - fba)
+    m = result.metrics
+    assert m["platform_metric_rate"] == 1.0  # counted / the judged sellers' orders only
+    assert m["sellers_flagged_share"] == 1.0 and m["sellers_over_threshold_share"] == 1.0
+    assert m["seller_days_over_threshold_share"] == 1.0
+    assert math.isnan(m["seller_weeks_flagged_share"])  # two measured days: no whole week
+    assert sum(n for _, n in result.bands.values()) == len(sellers - fba)
+    # the neutral metric counts both: the order ended unshipped because of the stock
+    assert m["seller_fault_cancel_share"] == 1.0
+    counted = sum(not math.isnan(r) for r in rates)
+    assert counted == 3
+
+
+def test_a_market_of_platform_fulfilled_sellers_has_no_seller_metric(root, tmp_path):
+    only_fba = TWO_KINDS.replace("solo: {share: 0.5", "solo: {share: 0").replace(
+        "fba: {share: 0.5", "fba: {share: 1"
+    )
+    _, result, _ = world(root, tmp_path, only_fba, "sellers.count=6", "buyers.cancel_intent=0")
+    for name in ("platform_metric_rate", "sellers_flagged_share", "sellers_over_threshold_share"):
+        assert math.isnan(result.metrics[name]), name
+    assert result.daily_counted.sum() == 0
+
+
+def test_an_fba_buyer_cancels_alone_until_packing_starts(root, tmp_path):
+    """With a 2 h pending hold, a wish at 45 min is past Amazon's 30-minute window: a
+    seller-fulfilled order needs the seller (who accepts 2 h later), an FBA order is
+    cancelled by the buyer at once, before Amazon's warehouse starts packing."""
+    no_cancels = TWO_KINDS.replace("cancels: {out_of_stock: 1}", "cancels: {}")
+    study, result, rows = world(
+        root,
+        tmp_path,
+        no_cancels,
+        "sellers.count=6",
+        "amazon.pending.hold=2h",
+        "buyers.intent_delay=45m",
+    )
+    for row in rows:
+        if int(row["seller"]) >= 3:  # FBA
+            assert row["outcome"] == "self_cancelled", row
+            assert row["closed_h"] == pytest.approx(row["placed_h"] + 0.75, abs=TOL)
+        else:
+            assert row["outcome"] in ("request_cancelled", "kept_after_failed_cancel"), row
+    # a wish at 2.5 h: packing has begun in the warehouse (hold 2 h, packing 1 h)
+    _, _, rows = world(
+        root,
+        tmp_path,
+        no_cancels,
+        "sellers.count=6",
+        "amazon.pending.hold=2h",
+        "buyers.intent_delay=150m",
+    )
+    for row in rows:
+        if int(row["seller"]) >= 3:
+            assert row["outcome"] == "kept_after_failed_cancel", row
+
+
+def test_jd_sends_every_order_to_its_own_warehouses(root, tmp_path):
+    """JD self-operated is the seller of every order: no order goes to a seller who ships
+    itself; Amazon, with the same orders, gives both kinds theirs."""
+    _, _, rows = world(root, tmp_path, TWO_KINDS, "sellers.count=6", "buyers.cancel_intent=0")
+    assert {int(r["seller"]) for r in rows} & {0, 1, 2}
+    _, _, rows = world(
+        root, tmp_path, TWO_KINDS, "sellers.count=6", "buyers.cancel_intent=0", key="jd"
+    )
+    assert {int(r["seller"]) for r in rows} <= {3, 4, 5}

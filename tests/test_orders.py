@@ -27,7 +27,10 @@ TYPES = (
 
 @pytest.fixture(scope="module")
 def scenario(root):
-    study = load_study(root / "scenarios/quick.yaml", [Override.parse(TYPES)])
+    amazon = "policies=[{file: ../policies/amazon.yaml, payment_mix: {credit_card: 1}}]"
+    study = load_study(  # without JD, which needs a platform-fulfilled type
+        root / "scenarios/quick.yaml", [Override.parse(amazon), Override.parse(TYPES)]
+    )
     return study.scenario.model_copy(
         update={"sellers": study.scenario.sellers.model_copy(update={"count": 10})}
     )

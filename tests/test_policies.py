@@ -8,7 +8,7 @@ import pytest
 
 from sim.model.dated import in_force
 from sim.model.load import load_policy
-from sim.model.policy import Outcome
+from sim.model.policy import Minimum, Outcome, Window
 from sim.model.units import Duration
 
 NAMES = ["amazon", "taobao", "jd", "jd-pop"]
@@ -53,8 +53,17 @@ def test_amazon_numbers_match_its_sources(root):
     assert in_force(amazon.auto_cancel.after, dt.date(2020, 9, 29)) == Duration(30 * 24.0)
     assert in_force(amazon.auto_cancel.after, dt.date(2020, 9, 30)) == Duration(7, True)
     metric = amazon.seller_metric
-    assert metric.threshold == 0.025 and metric.window == Duration(7 * 24.0)
+    assert metric.threshold == 0.025 and metric.window == Window(days=7)
     assert set(metric.counts) == {Outcome.SELLER_CANCELLED, Outcome.AUTO_CANCELLED}
+    # a cancel asked only in a message counts from 2022-05-23 (help PNRJVBQMJRS942V)
+    assert not in_force(metric.counts_message_requests, dt.date(2022, 5, 22))
+    assert in_force(metric.counts_message_requests, dt.date(2022, 5, 23))
+    # evaluated daily with no minimum: assumptions, marked R
+    assert metric.cadence == "daily" and metric.minimum == Minimum()
+    assert amazon.sources["assumption-metric-evaluation"].confidence == "R"
+    # FBA: the buyer cancels until the shipping process starts; FBA orders are in no metric
+    assert amazon.platform_fulfilment.serves == "some"
+    assert amazon.platform_fulfilment.self_cancel_until == "packing"
     assert in_force(amazon.cancel_request.platform_approves_after, today) is None
     assert not amazon.seller_cancel.reasons["BuyerCanceled"].counted
     assert amazon.refunds.charge_at == "shipment"
@@ -70,7 +79,7 @@ def test_taobao_numbers_match_its_sources(root):
     assert (comp_2016.share, comp_2016.minimum, comp_2016.maximum) == (0.05, 5, 30)
     comp_now = in_force(taobao.late_shipment.compensation, today)
     assert (comp_now.share, comp_now.minimum, comp_now.maximum) == (0.10, 5, 100)
-    assert taobao.seller_metric.window == Duration(30 * 24.0)
+    assert taobao.seller_metric.window == Window(days=30)
     assert taobao.seller_metric.threshold is None  # no public threshold
 
 
@@ -81,3 +90,4 @@ def test_jd_numbers_match_its_sources(root):
     assert not request.seller_decides
     assert in_force(request.platform_approves_after, today) == Duration(0.5)
     assert jd.seller_metric is None  # the platform is the seller
+    assert jd.platform_fulfilment.serves == "all"

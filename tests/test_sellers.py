@@ -26,8 +26,15 @@ def _one_type(popularity: str, count: int) -> tuple[str, ...]:
     )
 
 
+AMAZON_ONLY = (
+    "policies=[{file: ../policies/amazon.yaml, payment_mix: {credit_card: 0.6, debit_card: 0.3,"
+    " gift_card: 0.1}}]"
+)  # JD needs a platform-fulfilled kind; these worlds of one or two kinds have none
+
+
 def _scenario(root, *settings: str):
-    return load_study(root / "scenarios/quick.yaml", [Override.parse(s) for s in settings]).scenario
+    overrides = [Override.parse(s) for s in (AMAZON_ONLY, *settings)]
+    return load_study(root / "scenarios/quick.yaml", overrides).scenario
 
 
 def _picks(scenario, people: Population, u: np.ndarray) -> np.ndarray:
@@ -170,10 +177,11 @@ def test_a_fixed_popularity_ignores_the_uniforms_and_weighs_as_before(root):
         "sellers.types.professional.popularity=1.5",
         "sellers.types.dropshipper.popularity=1.0",
         "sellers.types.warehouse.popularity=6.0",
+        "sellers.types.platform_fulfilled.popularity=6.0",
     )
     people = Population(equal)
     old_weights = np.array(
-        [[0.5, 1.5, 1.0, 6.0][k] for k in people.type_of], dtype=float
+        [[0.5, 1.5, 1.0, 6.0, 6.0][k] for k in people.type_of], dtype=float
     )  # the former formula
     old = np.cumsum(old_weights) / old_weights.sum()
     old[-1] = 1.0
@@ -198,6 +206,7 @@ def test_a_fixed_popularity_run_does_not_depend_on_the_seller_draws(root, monkey
                 "sellers.types.professional.popularity=1.5",
                 "sellers.types.dropshipper.popularity=1.0",
                 "sellers.types.warehouse.popularity=6.0",
+                "sellers.types.platform_fulfilled.popularity=6.0",
             )
         ],
     )
@@ -291,18 +300,35 @@ def test_a_positive_popularity_is_accepted(root, popularity):
 # --- the bundled scenarios -------------------------------------------------------------
 
 
+FIVE_KINDS = {
+    "home": 11.8,
+    "professional": 19.7,
+    "dropshipper": 5.3,
+    "warehouse": 31.6,
+    "platform_fulfilled": 31.6,
+}
+FOUR_KINDS = {"home": 17.9, "professional": 32.1, "dropshipper": 7.1, "warehouse": 42.9}
+
+
 @pytest.mark.parametrize(
-    "name", ["baseline", "quick", "singles-day", "window-sweep", "amazon-autocancel-2020"]
+    ("name", "expected"),
+    [
+        ("baseline", FIVE_KINDS),
+        ("quick", FIVE_KINDS),
+        ("singles-day", FIVE_KINDS),
+        ("window-sweep", FIVE_KINDS),
+        ("amazon-autocancel-2020", FOUR_KINDS),
+    ],
 )
-def test_bundled_scenarios_keep_the_kinds_expected_order_shares(root, name):
-    """Sigma 1.2 per kind, medians half the former fixed popularities: each kind's
-    expected share of orders is as before (home 17.9%, professional 32.1%, dropshipper
-    7.1%, warehouse 42.9%), as the scenarios' comments work out."""
+def test_bundled_scenarios_keep_the_kinds_expected_order_shares(root, name, expected):
+    """Sigma 1.2 per kind: each kind's expected share of orders is share x median over
+    the sum, as the scenarios' comments work out."""
     scenario = load_study(root / "scenarios" / f"{name}.yaml").scenario
     types = scenario.sellers.types
     weight = {k: t.share * t.popularity.mean() for k, t in types.items()}
     total = sum(weight.values())
     shares = {k: round(100 * w / total, 1) for k, w in weight.items()}
-    assert shares == {"home": 17.9, "professional": 32.1, "dropshipper": 7.1, "warehouse": 42.9}
+    assert shares == expected
     assert {t.popularity.log_sigma for t in types.values()} == {1.2}
-    assert total == pytest.approx(1.40 * 0.5 * np.exp(1.2**2 / 2))
+    medians = sum(t.share * t.popularity.median for t in types.values())
+    assert total == pytest.approx(medians * np.exp(1.2**2 / 2))

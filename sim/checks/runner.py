@@ -18,7 +18,7 @@ from typing import Any
 
 from sim.checks.expectations import Case, Expectation, ExpectationFile, Margin
 from sim.errors import InputError
-from sim.experiment.compare import paired
+from sim.experiment.compare import differing, paired
 from sim.model.base import validate
 from sim.model.yamlfile import Document, read_document
 
@@ -126,13 +126,20 @@ def _value(results: Any, case: Case, metric: str) -> dict[str, Any]:
     if case.policy is not None:
         return results.summary["policies"][case.policy]["metrics"][metric]
     assert case.compare is not None
-    return paired(results.runs, case.compare[0], case.compare[1])[metric]
+    other, reference = case.compare
+    differ = differing(results.study.policies, other, reference)
+    return paired(results.runs, other, reference, differ)[metric]
 
 
 def _check(
     metric: str, value: dict[str, Any], exp: Expectation, margin: Margin
 ) -> tuple[bool, str]:
     mean, ci = value.get("mean"), value.get("ci95")
+    if value.get("definitions_differ"):
+        return False, (
+            f"{metric}: the two policies define their seller metric differently, so their "
+            f"difference compares definitions, not policies; expected {exp.describe()}"
+        )
     if mean is None:
         return False, f"{metric} is not defined for this policy, expected {exp.describe()}"
     lo, hi = (ci[0], ci[1]) if ci else (mean, mean)

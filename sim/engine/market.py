@@ -29,6 +29,21 @@ from sim.model.distributions import Distribution
 from sim.model.policy import STAGE_ORDER, Cause, Outcome
 from sim.model.scenario import Scenario, SellerType
 
+# Orders that end unshipped because of the seller, whatever the platform counts: the
+# seller's own cancel, the platform's cancel of an order not shipped in time, and any
+# cancel of an order the seller never ships that the buyer asked for only after waiting.
+SELLER_FAULT = frozenset({Outcome.SELLER_CANCELLED, Outcome.AUTO_CANCELLED})
+UNSHIPPED_CANCELS = frozenset(
+    {
+        Outcome.SELF_CANCELLED,
+        Outcome.INSTANT_REFUNDED,
+        Outcome.REQUEST_CANCELLED,
+        Outcome.REQUEST_AUTO_APPROVED,
+        Outcome.SELLER_CANCELLED,
+        Outcome.AUTO_CANCELLED,
+    }
+)
+
 RELEASED, PACKING, PACKED, SHIPPED = (
     STAGE_ORDER[s] for s in ("released", "packing", "packed", "shipped")
 )
@@ -109,10 +124,13 @@ class Market:
         self.compiled = compiled
         self.calendar = compiled.calendar
         self.streams = streams
-        self.people = Population(scenario, streams.seller_sizes(scenario.sellers.count))
+        self.people = Population(
+            scenario, streams.seller_sizes(scenario.sellers.count), compiled.serves
+        )
         self.warmup = scenario.warmup.amount
         self.end = scenario.horizon.amount + scenario.drain.amount
         self.counted_outcomes = compiled.counted_outcomes
+        self.counted_causes = compiled.counted_causes
         self.charged_at_order = compiled.policy.refunds.charge_at == "order"
         chase = scenario.buyers.chase_unshipped_after
         self.chase_after = chase.hours if chase is not None else None
@@ -370,14 +388,24 @@ class Market:
         at: float | None = None,
     ) -> None:
         """Give the order its one outcome; `refund` is (issued, back) for a refunded one."""
-        counted = outcome in self.counted_outcomes and (
-            outcome is not Outcome.SELLER_CANCELLED or cause in self.compiled.counted_causes
+        facts, row = order.facts, order.row
+        counted = False  # against the seller, in the policy's seller metric
+        if facts.platform[row]:
+            pass  # an order the platform fulfils is in no seller metric
+        elif outcome in self.counted_outcomes:
+            counted = outcome is not Outcome.SELLER_CANCELLED or cause in self.counted_causes
+        elif outcome is Outcome.REQUEST_CANCELLED:  # asked only in a message, where that counts
+            counted = order.rules.message_counted and facts.by_message[row]
+        seller_fault = outcome in SELLER_FAULT or (
+            outcome in UNSHIPPED_CANCELS and facts.never_ships[row] and not facts.intent[row]
         )
         if order.closed:
             raise InvariantError(f"{describe(order)} was given a second outcome, {outcome}")
         order.closed = True
         del self.open[order.seq]
-        self.recorder.close(outcome, order.measured, order.cents, order.seller, order.day, counted)
+        self.recorder.close(
+            outcome, order.measured, order.cents, order.seller, order.day, counted, seller_fault
+        )
         if self.trace is not None:
             closed = self.env.now if at is None else at
             self.trace.add(self._trace_row(order, outcome, closed, refund))

@@ -31,7 +31,9 @@ class Population:
     `sizes` may be left out when no type draws its sellers' weights.
     """
 
-    def __init__(self, scenario: Scenario, sizes: np.ndarray | None = None):
+    def __init__(
+        self, scenario: Scenario, sizes: np.ndarray | None = None, serves: str | None = None
+    ):
         types = list(scenario.sellers.types.values())
         self.names = list(scenario.sellers.types)
         self.types = types
@@ -52,8 +54,21 @@ class Population:
         # distribution (u == 0, or an underflow) can give 0: such a seller gets (almost)
         # no orders, as it would with the smallest positive weight.
         self.weights = np.maximum(weights, np.finfo(float).tiny)
-        self.cumulative = np.cumsum(self.weights) / self.weights.sum()
-        self.cumulative[-1] = 1.0
+        marked = np.array([t.fulfilment == "platform" for t in types])[self.type_of]
+        # Under a policy with platform fulfilment the marked sellers' orders are the
+        # platform's to pack and answer; with `serves: all` the platform sells every order,
+        # so orders go only to those sellers (its warehouses).
+        self.platform = marked if serves is not None else np.zeros(count, dtype=bool)
+        picked = self.weights
+        if serves == "all":
+            if not marked.any():
+                raise ValueError("the platform serves every order, but no seller stands for it")
+            picked = np.where(marked, self.weights, 0.0)
+        self.judged = ~self.platform if serves != "all" else np.zeros(count, dtype=bool)
+        self.cumulative = np.cumsum(picked) / picked.sum()
+        # exactly 1 from the last seller with orders on, so that a uniform below 1 always
+        # picks a seller with a weight
+        self.cumulative[int(np.flatnonzero(picked).max()) :] = 1.0
         self.count = count
 
 
@@ -66,6 +81,7 @@ class OrderFacts:
         kind = people.type_of[seller]
         buyers = scenario.buyers
         self.seller = seller.tolist()
+        self.platform = people.platform[seller].tolist()  # the platform fulfils it
         self.kind = kind.tolist()
         value = scenario.orders.value.quantile(u["value"][:n])
         self.cents = np.maximum(np.round(value * 100), 1).astype(np.int64).tolist()
@@ -93,6 +109,7 @@ class OrderFacts:
         self.u_release = u["release"][:n].tolist()
         self.u_intercept = u["intercept"][:n].tolist()
         self.u_after = u["after_refund"][:n].tolist()
+        self.by_message = (u["by_message"][:n] < buyers.ask_by_message).tolist()
 
 
 def _by_type(people: Population, kind: np.ndarray, u: np.ndarray, dist_of) -> list[float]:
@@ -146,7 +163,10 @@ class Batch:
         self.facts = facts
         self.size = len(times)
         self.times = times.tolist()
-        self.rules = [compiled.versions[v] for v in version.tolist()]
+        self.rules = [
+            (compiled.platform_versions if platform else compiled.versions)[v]
+            for v, platform in zip(version.tolist(), facts.platform, strict=True)
+        ]
         self.ready = ready.tolist()
         self.ship_by = ship_by.tolist()
         self.deadline = deadline.tolist()

@@ -49,6 +49,7 @@ class Recorder:
     measured: int = 0
     intents: int = 0
     shipped: int = 0
+    seller_fault: int = 0  # measured orders cancelled unshipped because of the seller
     late: int = 0
     compensation: float = 0.0
     money_hours: float = 0.0
@@ -107,7 +108,14 @@ class Recorder:
             self.compensation += compensation
 
     def close(
-        self, outcome: Outcome, measured: bool, cents: int, seller: int, day: int, counted: bool
+        self,
+        outcome: Outcome,
+        measured: bool,
+        cents: int,
+        seller: int,
+        day: int,
+        counted: bool,
+        seller_fault: bool = False,
     ) -> None:
         self._closed_all[outcome] += 1
         if outcome not in REFUNDING:
@@ -119,6 +127,7 @@ class Recorder:
             self.seller_counted[seller, day] += 1
         if measured:
             self._closed[outcome] += 1
+            self.seller_fault += seller_fault
 
     def refund(
         self,

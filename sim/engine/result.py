@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
+from sim.engine.evaluation import Evaluation, SizeBand, evaluate
 from sim.engine.recorder import EDGES, FAILED, OUTCOME_INDEX, OUTCOMES, InvariantError, Recorder
 from sim.model.policy import Outcome
 
@@ -26,6 +28,7 @@ class RunResult:
     daily_orders: np.ndarray  # per simulated day, all sellers
     daily_counted: np.ndarray
     seller_rates: np.ndarray  # each seller's rate over the measured period (nan: no orders)
+    bands: dict[str, list[int]] = field(default_factory=dict)  # size band: [flagged, sellers]
     outcome_counts: dict[str, int] = field(default_factory=dict)
     events: int = 0
     wall_seconds: float = 0.0
@@ -45,6 +48,7 @@ class RunResult:
             "daily_orders": self.daily_orders.tolist(),
             "daily_counted": self.daily_counted.tolist(),
             "seller_rates": [_json_float(x) for x in self.seller_rates.tolist()],
+            "bands": self.bands,
             "outcome_counts": self.outcome_counts,
             "events": self.events,
             "wall_seconds": self.wall_seconds,
@@ -64,6 +68,7 @@ class RunResult:
             daily_orders=np.array(data["daily_orders"], dtype=np.int64),
             daily_counted=np.array(data["daily_counted"], dtype=np.int64),
             seller_rates=np.array([math.nan if x is None else x for x in data["seller_rates"]]),
+            bands=data["bands"],
             outcome_counts=data["outcome_counts"],
             events=data["events"],
             wall_seconds=data["wall_seconds"],
@@ -111,12 +116,15 @@ def quantile_from_hist(hist: np.ndarray, q: float) -> float:
 
 def metrics_of(
     rec: Recorder,
-    counted_outcomes: frozenset[Outcome],
-    threshold: float | None,
-    window_days: int | None,
+    rule: Evaluation | None,
+    first_date: dt.date,
     first_day: int,
-) -> tuple[dict[str, float], np.ndarray]:
-    """The catalogue's values for one run, and each seller's rate."""
+    judged: np.ndarray,
+    bands: tuple[SizeBand, ...] = (),
+) -> tuple[dict[str, float], np.ndarray, dict[str, list[int]]]:
+    """The catalogue's values for one run, each seller's rate over the measured period,
+    and per size band [sellers flagged, sellers]. `rule` is None for a policy without a
+    seller metric; its threshold NaN when the metric has none."""
     n = max(rec.measured, 1)
     share = {o: rec.outcomes[OUTCOME_INDEX[o]] / n for o in OUTCOMES}
     back = rec.money_back_hist.sum(axis=0)
@@ -140,15 +148,16 @@ def metrics_of(
         "auto_approved_share": share[Outcome.REQUEST_AUTO_APPROVED],
         "seller_cancel_share": share[Outcome.SELLER_CANCELLED],
         "auto_cancel_share": share[Outcome.AUTO_CANCELLED],
+        "seller_fault_cancel_share": rec.seller_fault / n,
         "failed_cancel_share": sum(share[o] for o in FAILED),
         "open_share": share[Outcome.OPEN],
         "late_ship_share": rec.late / rec.shipped if rec.shipped else math.nan,
         "compensation_paid": rec.compensation / n,
         "buyer_money_hours_held": rec.money_hours / n,
     }
-    rates = _seller_metrics(rec, m, counted_outcomes, threshold, window_days, first_day)
+    rates, by_band = _seller_metrics(rec, m, rule, first_date, first_day, judged, bands)
     check_bounds(m)
-    return m, rates
+    return m, rates, by_band
 
 
 def check_bounds(metrics: dict[str, float]) -> None:
@@ -158,52 +167,42 @@ def check_bounds(metrics: dict[str, float]) -> None:
     for name, value in metrics.items():
         if math.isnan(value):
             continue
-        share = BY_NAME[name].unit == "share" or name == "seller_cancel_rate"
+        share = BY_NAME[name].unit == "share"
         if value < 0 or (share and value > 1 + 1e-12) or math.isinf(value):
             raise InvariantError(f"metric {name} = {value!r} is out of its bounds")
+
+
+PLATFORM_METRICS = (
+    "platform_metric_rate",
+    "sellers_over_threshold_share",
+    "seller_days_over_threshold_share",
+    "sellers_flagged_share",
+    "seller_weeks_flagged_share",
+)
 
 
 def _seller_metrics(
     rec: Recorder,
     m: dict[str, float],
-    counted: frozenset[Outcome],
-    threshold: float | None,
-    window_days: int | None,
+    rule: Evaluation | None,
+    first_date: dt.date,
     first_day: int,
-) -> np.ndarray:
+    judged: np.ndarray,
+    bands: tuple[SizeBand, ...],
+) -> tuple[np.ndarray, dict[str, list[int]]]:
     orders = rec.seller_orders.astype(np.int64)
     hits = rec.seller_counted.astype(np.int64)
-    measured_orders, measured_hits = orders[:, first_day:], hits[:, first_day:]
+    measured_orders = np.where(judged[:, None], orders[:, first_day:], 0)
+    measured_hits = hits[:, first_day:]
     with np.errstate(invalid="ignore", divide="ignore"):
-        rates = measured_hits.sum(1) / measured_orders.sum(1)
-    nan = math.nan
-    if not counted or window_days is None:
-        m.update(
-            seller_cancel_rate=nan,
-            sellers_over_threshold_share=nan,
-            seller_days_over_threshold_share=nan,
-        )
-        return np.full(len(orders), nan)
+        rates = np.where(judged, measured_hits.sum(1) / measured_orders.sum(1), math.nan)
+    m.update(dict.fromkeys(PLATFORM_METRICS, math.nan))
+    if rule is None:
+        return np.full(len(orders), math.nan), {}
     total = measured_orders.sum()
-    m["seller_cancel_rate"] = float(measured_hits.sum() / total) if total else nan
-    if threshold is None:
-        m.update(sellers_over_threshold_share=nan, seller_days_over_threshold_share=nan)
-        return rates
-    windowed_orders = _rolling(orders, window_days)[:, first_day:]
-    windowed_hits = _rolling(hits, window_days)[:, first_day:]
-    active = windowed_orders > 0
-    over = active & (windowed_hits > threshold * windowed_orders)
-    days_share = float(over.sum() / active.sum()) if active.any() else nan
-    m["seller_days_over_threshold_share"] = days_share
-    sellers = measured_orders.sum(1) > 0
-    ever_over = np.asarray(over.any(axis=1))
-    m["sellers_over_threshold_share"] = float(ever_over[sellers].mean()) if sellers.any() else nan
-    return rates
-
-
-def _rolling(counts: np.ndarray, days: int) -> np.ndarray:
-    """Trailing sums over `days` days, per row (seller)."""
-    c = np.cumsum(counts, axis=1)
-    out = c.copy()
-    out[:, days:] -= c[:, :-days]
-    return out
+    m["platform_metric_rate"] = float(measured_hits.sum() / total) if total else math.nan
+    if math.isnan(rule.threshold):
+        return rates, {}
+    flags, by_band = evaluate(orders, hits, rule, first_date, first_day, judged, bands)
+    m.update(flags)
+    return rates, by_band

@@ -8,7 +8,9 @@ rules in force when it was placed.
 from __future__ import annotations
 
 import bisect
+import dataclasses
 import datetime as dt
+import math
 from dataclasses import dataclass
 
 from sim.model.calendar import BusinessCalendar
@@ -36,6 +38,7 @@ class Rules:
     processing: Distribution
     rail_delay: tuple[Distribution, ...]  # by payment method index
     rail_release: tuple[Distribution | None, ...]
+    message_counted: bool  # a cancel the buyer asked only in a message counts for the seller
 
 
 @dataclass(frozen=True)
@@ -47,6 +50,8 @@ class CompiledPolicy:
     calendar: BusinessCalendar
     starts: list[float]  # simulation hour from which each version applies
     versions: list[Rules]
+    platform_versions: list[Rules]  # the same periods, for orders the platform fulfils
+    serves: str | None  # platform fulfilment: None (none offered), "some" or "all"
     methods: tuple[str, ...]
     counted_outcomes: frozenset[Outcome]
     counted_causes: frozenset[Cause]
@@ -85,6 +90,8 @@ def compile_policy(
         calendar=calendar,
         starts=starts,
         versions=[_rules(policy, day, methods) for day in days],
+        platform_versions=[_platform_rules(policy, day, methods) for day in days],
+        serves=policy.platform_fulfilment.serves if policy.platform_fulfilment else None,
         methods=methods,
         counted_outcomes=counted,
         counted_causes=causes,
@@ -99,7 +106,7 @@ def _stage(name: str) -> int:
 def _rules(policy: Policy, day: dt.date, methods: tuple[str, ...]) -> Rules:
     p = policy
     rails = [p.refunds.rails[m] for m in methods]
-    request = p.cancel_request
+    request, metric = p.cancel_request, p.seller_metric
     return Rules(
         hold=in_force(p.pending.hold, day) if p.pending else Duration(0.0),
         self_window=in_force(p.self_cancel.window, day) if p.self_cancel else None,
@@ -114,4 +121,24 @@ def _rules(policy: Policy, day: dt.date, methods: tuple[str, ...]) -> Rules:
         processing=in_force(p.refunds.processing, day),
         rail_delay=tuple(in_force(r.delay, day) for r in rails),
         rail_release=tuple(in_force(r.release, day) for r in rails),
+        message_counted=bool(metric and in_force(metric.counts_message_requests, day)),
     )
+
+
+def _platform_rules(policy: Policy, day: dt.date, methods: tuple[str, ...]) -> Rules:
+    """The rules for an order the platform fulfils: the platform answers the buyer's
+    cancel (never the seller), and may let the buyer cancel alone until a stage."""
+    rules = _rules(policy, day, methods)
+    fulfilment = policy.platform_fulfilment
+    if fulfilment is None:
+        return rules
+    changed = dataclasses.replace(rules, seller_decides=False)
+    if fulfilment.self_cancel_until is not None:
+        changed = dataclasses.replace(
+            changed, self_window=Duration(math.inf), self_until=_stage(fulfilment.self_cancel_until)
+        )
+    approve = in_force(fulfilment.approves_after, day)
+    if approve is not None:
+        until = changed.request_until if changed.request_until >= 0 else _stage("shipped")
+        changed = dataclasses.replace(changed, approve_after=approve, request_until=until)
+    return changed

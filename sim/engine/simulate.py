@@ -7,6 +7,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from sim.engine.evaluation import Evaluation, SizeBand
 from sim.engine.market import Market
 from sim.engine.recorder import OUTCOMES
 from sim.engine.result import RunResult, metrics_of
@@ -61,12 +62,23 @@ def simulate(spec: RunSpec) -> RunResult:
     if trace is not None:
         trace.close()
     metric = policy.seller_metric
-    metrics, rates = metrics_of(
+    rule = (
+        Evaluation(
+            metric.window,
+            metric.cadence,
+            metric.minimum,
+            math.nan if metric.threshold is None else metric.threshold,
+        )
+        if metric
+        else None
+    )
+    metrics, rates, bands = metrics_of(
         recorder,
-        compiled.counted_outcomes,
-        metric.threshold if metric else None,
-        int(metric.window.amount // 24) if metric else None,
+        rule,
+        calendar.first_day,
         first_full_day(calendar, scenario.warmup.amount),
+        market.people.judged,
+        size_bands(scenario),
     )
     return RunResult(
         policy=spec.policy_key,
@@ -80,6 +92,7 @@ def simulate(spec: RunSpec) -> RunResult:
         daily_orders=recorder.seller_orders.sum(0),
         daily_counted=recorder.seller_counted.sum(0),
         seller_rates=rates,
+        bands=bands,
         outcome_counts={o.value: int(c) for o, c in zip(OUTCOMES, recorder.outcomes, strict=True)},
         events=next(market.env._eid),  # SimPy's event counter: events scheduled in the run
         wall_seconds=time.perf_counter() - started,
@@ -95,3 +108,8 @@ def _stem(file: str) -> str:
     from pathlib import PurePath
 
     return PurePath(file).stem
+
+
+def size_bands(scenario: Scenario) -> tuple[SizeBand, ...]:
+    """The scenario's seller-size bands, smallest first."""
+    return tuple(SizeBand(label, low) for label, low in scenario.sellers.size_bands.items())

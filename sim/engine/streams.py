@@ -23,6 +23,7 @@ STREAMS: dict[str, tuple[str, ...]] = {
     "buyers": ("intent", "intent_delay", "pursue", "transit", "return_transit"),
     "sellers": ("pack", "cancel", "response", "answer"),
     "rails": ("processing", "rail", "release", "intercept", "after_refund"),
+    "messages": ("by_message",),  # last, so that adding it moved no earlier stream
 }
 """Stream name -> the uniform columns it yields for each order, in drawing order."""
 
@@ -32,7 +33,7 @@ class RandomStreams:
 
     def __init__(self, seed: int, replication: int):
         root = np.random.SeedSequence(seed, spawn_key=(replication,))
-        # spawn keys (r, 0) .. (r, 4) are the named streams, as before; (r, 5) the sellers
+        # spawn keys (r, 0) .. (r, 5) are the named streams; (r, 6), after them, the sellers
         *children, self._sellers = root.spawn(len(STREAMS) + 1)
         self._generators = {
             name: np.random.Generator(np.random.PCG64(child))

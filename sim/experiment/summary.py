@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from sim.engine.result import RunResult
-from sim.experiment.compare import paired, pairs
+from sim.experiment.compare import differing, paired, pairs
 from sim.experiment.plan import Point
 from sim.experiment.stats import flat_around, mean_ci
 from sim.metrics import BOUNDS, NAMES
@@ -64,11 +64,30 @@ def _point_block(study: Study, runs: list[RunResult]) -> dict[str, Any]:
             if span is not None:
                 metrics[name]["flat"] = [round(span[0], 6), round(span[1], 6)]
         policies[key] = {"name": policy.name, "platform": policy.platform, "metrics": metrics}
+        if any(r.bands for r in mine):
+            policies[key]["bands"] = _bands(mine)
     comparisons = {
-        f"{other}-vs-{reference}": paired(runs, other, reference)
+        f"{other}-vs-{reference}": paired(
+            runs, other, reference, differing(study.policies, other, reference)
+        )
         for other, reference in pairs(list(study.policies), study.scenario.baseline)
     }
     return {"policies": policies, "comparisons": comparisons}
+
+
+def _bands(runs: list[RunResult]) -> dict[str, Any]:
+    """Per seller-size band: sellers in it (mean over replications) and the share of them
+    flagged, with its interval (within [0, 1])."""
+    out = {}
+    for label in runs[0].bands:
+        counts = [r.bands[label] for r in runs]
+        shares = [f / n if n else math.nan for f, n in counts]
+        mean, ci = mean_ci(shares, bounds=(0.0, 1.0))
+        out[label] = {
+            "sellers": sum(n for _, n in counts) / len(counts),
+            "flagged_share": {"mean": _clean(mean), "ci95": _clean_ci(ci)},
+        }
+    return out
 
 
 def run_rows(results: list[RunResult], points: Sequence[Point] = ()) -> list[dict[str, Any]]:

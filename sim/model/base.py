@@ -168,10 +168,8 @@ def _message(err: Any) -> str:
         from sim.metrics import RENAMED
 
         if str(value) in RENAMED:
-            return (
-                f"{shown} is now {RENAMED[str(value)]!r}: refund times have two clocks, "
-                "refund_issued_hours_* (the platform) and money_back_hours_* (the buyer)"
-            )
+            new, why = RENAMED[str(value)]
+            return f"{shown} is now {new!r}: {why}"
         expected = ctx.get("expected", "")
         options = [t.strip(" '") for t in str(expected).replace(" or ", ",").split(",")]
         hint = difflib.get_close_matches(str(value), options, n=1)

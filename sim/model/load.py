@@ -68,8 +68,9 @@ def load_policy(path: str | Path, overrides: list[Override] = ()) -> Policy:  # 
 def load_study(path: str | Path, overrides: list[Override] = ()) -> Study:  # type: ignore[assignment]
     """Read a scenario and every policy it names; report all problems of all files at once."""
     doc = read_document(path)
-    files = _policy_files(doc, Path(path).parent)
-    _apply(doc, [o for o in overrides if o.path[0] not in {f.stem for f, _ in files}])
+    stems = {f.stem for f, _ in _policy_files(doc, Path(path).parent)}
+    _apply(doc, [o for o in overrides if o.path[0] not in stems])
+    files = _policy_files(doc, Path(path).parent)  # again: `--set policies=...` may change them
     problems: list[Problem] = []
     scenario: Scenario | None = None
     try:
@@ -206,6 +207,21 @@ def fit_problems(scenario: Scenario, policy: Policy, doc: Document, index: int) 
                 f"no exchange rate for {policy.currency} (policy "
                 f"{policy.name!r}); add {policy.currency}: <value in "
                 f"{scenario.currency}>",
+            )
+        )
+    fulfilment = policy.platform_fulfilment
+    kinds = scenario.sellers.types.values()
+    if (
+        fulfilment is not None
+        and fulfilment.serves == "all"
+        and not any(t.fulfilment == "platform" for t in kinds)
+    ):
+        problems.append(
+            doc.problem(
+                ("policies", index, "file"),
+                f"policy {policy.name!r} fulfils every order itself "
+                "(platform_fulfilment.serves: all), but no seller type of the scenario "
+                "has fulfilment: platform to stand for its warehouses",
             )
         )
     problems += _date_problems(scenario, policy, doc, index)

@@ -8,15 +8,25 @@ translation), R (not found: an assumption).
 from __future__ import annotations
 
 import datetime as dt
+import json
+import re
 from enum import StrEnum
-from typing import Any, Literal
+from typing import Annotated, Any, Literal, NamedTuple
 
-from pydantic import Field, field_validator
+from pydantic import BeforeValidator, Field, PlainSerializer, WithJsonSchema
 
 from sim.model.base import Model
 from sim.model.dated import ALWAYS, Dated
 from sim.model.distributions import TimeDist
-from sim.model.units import Duration, DurationField, Flag, NonNegative, Probability
+from sim.model.units import (
+    Count,
+    Duration,
+    DurationField,
+    Flag,
+    NonNegative,
+    Probability,
+    parse_duration,
+)
 
 Stage = Literal["released", "packing", "packed", "shipped"]
 """How far an order has gone at the seller: released by the platform (end of the pending
@@ -87,6 +97,10 @@ class SelfCancel(Sourced):
 
 def _never() -> dict[dt.date, Duration | None]:
     return {ALWAYS: None}
+
+
+def _not_counted() -> dict[dt.date, bool]:
+    return {ALWAYS: False}
 
 
 class CancelRequest(Sourced):
@@ -177,6 +191,22 @@ class Rail(Sourced):
     release: Dated[TimeDist | None] = Field(default_factory=_never)
 
 
+class PlatformFulfilment(Sourced):
+    """Orders the platform's own warehouses pack and ship (Amazon FBA, JD self-operated).
+
+    The platform, not the seller, answers the buyer's cancel; no seller metric judges
+    these orders. `serves: some` plays the scenario's seller types marked
+    `fulfilment: platform` this way; `serves: all` makes the platform the seller of every
+    order (a self-operated store): every order goes to those types' warehouses."""
+
+    serves: Literal["some", "all"] = "some"
+    # the buyer cancels alone, with no time limit, until the order reaches this stage
+    self_cancel_until: Stage | None = None
+    # the platform approves a cancel request this long after it is made (None: as in
+    # cancel_request)
+    approves_after: Dated[DurationField | None] = Field(default_factory=_never)
+
+
 class Refunds(Sourced):
     """Refund processing by the platform, then the payment rail."""
 
@@ -185,20 +215,77 @@ class Refunds(Sourced):
     rails: dict[str, Rail] = Field(min_length=1)
 
 
+class Window(NamedTuple):
+    """A seller metric's look-back: whole days (7d, 60d) or whole calendar months."""
+
+    days: int = 0
+    months: int = 0
+
+    def __str__(self) -> str:
+        if self.months:
+            return f"{self.months} month{'s' if self.months > 1 else ''}"
+        return f"{self.days}d"
+
+
+WINDOW_EXPECTED = "a window is whole days (7d, 30d, 60d) or whole months (3 months, 12 months)"
+
+
+def parse_window(value: Any) -> Window:
+    """Read `7d`, `60d`, `3 months`, `12 months`."""
+    if isinstance(value, Window):
+        return value
+    if isinstance(value, str):
+        months = re.fullmatch(r"\s*(\d+)\s*(months?|mo)\s*", value.lower())
+        if months:
+            if int(months.group(1)) == 0:
+                raise ValueError(f"{value!r} is empty; {WINDOW_EXPECTED}")
+            return Window(months=int(months.group(1)))
+    try:
+        duration = parse_duration(value)
+    except ValueError as e:
+        raise ValueError(f"{str(e).split(';')[0]}; {WINDOW_EXPECTED}") from None
+    if duration.business_days or duration.amount % 24 or duration.amount <= 0:
+        raise ValueError(f"{duration} is not a whole number of calendar days; {WINDOW_EXPECTED}")
+    return Window(days=int(duration.amount // 24))
+
+
+WindowField = Annotated[
+    Window,
+    BeforeValidator(parse_window),
+    PlainSerializer(str),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": r"^\s*\d+\s*(d|days?|w|weeks?|months?|mo)\s*$",
+            "description": WINDOW_EXPECTED,
+        }
+    ),
+]
+
+
+class Minimum(Model):
+    """Counts a seller's window must reach before the platform can flag it."""
+
+    orders: Count = Field(default=0, ge=0)  # orders in the window
+    counted: Count = Field(default=0, ge=0)  # counted events (cancels, refunds) in the window
+
+
 class SellerMetric(Sourced):
-    """The platform's own seller cancellation (or refund) rate."""
+    """The platform's own seller cancellation (or refund) rate, evaluated as it evaluates it.
+
+    At each evaluation (every day, at the end of each week on Sunday, or on the last day of
+    each month) the platform looks back over `window`; a seller whose counted share of
+    orders in the window is above `threshold`, with at least the `minimum` counts, is
+    flagged, with `consequence`."""
 
     name: str
     counts: list[Outcome] = Field(min_length=1)
-    window: DurationField
+    counts_message_requests: Dated[Flag] = Field(default_factory=_not_counted)
+    window: WindowField
+    cadence: Literal["daily", "weekly", "monthly"] = "daily"
+    minimum: Minimum = Minimum()
     threshold: Probability | None = None
-
-    @field_validator("window")
-    @classmethod
-    def _whole_days(cls, value: Any) -> Any:
-        if value.business_days or value.amount % 24 or value.amount <= 0:
-            raise ValueError(f"{value} is not a whole number of calendar days, e.g. 7d")
-        return value
+    consequence: str | None = None
 
 
 class Policy(Model):
@@ -219,8 +306,22 @@ class Policy(Model):
     auto_cancel: AutoCancel | None = None
     late_shipment: LateShipment | None = None
     after_shipment: AfterShipment = AfterShipment()
+    platform_fulfilment: PlatformFulfilment | None = None
     refunds: Refunds
     seller_metric: SellerMetric | None = None
+
+    def metric_definition(self) -> str | None:
+        """What the seller metric measures, for telling whether two policies' metrics can
+        be compared: everything but its name, sources and notes, and which seller causes
+        count. None without a metric."""
+        metric = self.seller_metric
+        if metric is None:
+            return None
+        rule = metric.model_dump(mode="json", exclude={"name", "source", "note", "consequence"})
+        rule["counted_causes"] = sorted(
+            {r.cause.value for r in self.seller_cancel.reasons.values() if r.counted}
+        )
+        return json.dumps(rule, sort_keys=True)
 
     def sections(self) -> dict[tuple[Any, ...], Sourced]:
         """Every sourced rule section, by its key path."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, Field, ValidationInfo, field_validator, model_validator
 
@@ -97,6 +97,10 @@ class SellerType(Model):
 
     share: Probability
     popularity: AmountDist = Field(1.0, validate_default=True)  # each seller's weight
+    # who packs and ships: the seller, or the platform's warehouse (Amazon FBA, JD's own
+    # stock) under a policy with platform_fulfilment; the type's packing, pickups and
+    # cancels then describe that warehouse
+    fulfilment: Literal["seller", "platform"] = "seller"
     packing_stations: Count = Field(ge=1, le=1000)
     pack_time: TimeDist
     pickup_times: list[ClockTime] = Field(min_length=1)
@@ -152,9 +156,26 @@ class SellerType(Model):
         return self
 
 
+def _default_bands() -> dict[str, float]:
+    return {"under 10 orders a week": 0.0, "10-99 a week": 10.0, "100 or more a week": 100.0}
+
+
 class Sellers(Model):
     count: Count = Field(ge=1, le=1_000_000)
     types: dict[str, SellerType] = Field(min_length=1)
+    # Seller-size bands for reporting flagged shares: name -> fewest measured orders a week
+    size_bands: dict[str, NonNegative] = Field(default_factory=_default_bands, min_length=1)
+
+    @field_validator("size_bands")
+    @classmethod
+    def _bands(cls, v: dict[str, float]) -> dict[str, float]:
+        lows = list(v.values())
+        if lows[0] != 0:
+            raise ValueError(f"the first band starts at {lows[0]:g}; it must start at 0")
+        for a, b in zip(lows, lows[1:], strict=False):
+            if b <= a:
+                raise ValueError(f"bands must start at increasing sizes: {b:g} comes after {a:g}")
+        return v
 
     @field_validator("types")
     @classmethod
@@ -173,6 +194,9 @@ class Buyers(Model):
     good_record: Probability = 1.0
     pursue_after_shipment: Probability = 0.0
     chase_unshipped_after: DurationField | None = None
+    # of buyers who ask the seller to cancel, the share who ask only in a message rather
+    # than by the platform's official request (a policy says whether those cancels count)
+    ask_by_message: Probability = 0.0
 
     _clock = field_validator("intent_delay", "chase_unshipped_after")(_in_clock_units)
 

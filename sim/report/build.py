@@ -30,7 +30,9 @@ COMPARED = (
     "request_cancel_share",
     "seller_cancel_share",
     "failed_cancel_share",
-    "seller_cancel_rate",
+    "seller_fault_cancel_share",
+    "platform_metric_rate",
+    "sellers_flagged_share",
     "buyer_money_hours_held",
 )
 
@@ -60,6 +62,7 @@ def build_report(
         figures=[(f, images[f.name]) for f in figures],
         metrics=TABLE_METRICS,
         compared=COMPARED,
+        bands={k: e["bands"] for k, e in data.block()["policies"].items() if "bands" in e},
         catalogue=BY_NAME,
         rules=_rules_table(inputs),
         sources=_sources(inputs),
@@ -150,18 +153,35 @@ def findings(data: ReportData) -> list[str]:
     for key, entry in policies.items():
         info = data.inputs["policies"][key]
         m = entry["metrics"]
-        if info["threshold"] is not None and m["seller_cancel_rate"]["mean"] is not None:
-            over = m["sellers_over_threshold_share"]["mean"]
+        flagged = m["sellers_flagged_share"]["mean"]
+        if info["threshold"] is not None and flagged is not None:
+            over = m["sellers_over_threshold_share"]["mean"] or 0.0
             out.append(
-                f"Under {data.label(key)}, {m['seller_cancel_rate']['mean']:.2%} of "
-                f"orders count in the {info['metric_name']}, yet {over:.0%} of sellers "
-                f"exceed its {info['threshold']:.1%} threshold on at least one day of "
-                f"a {info['window_days']}-day window."
+                f"Under {data.label(key)}, {m['platform_metric_rate']['mean']:.2%} of "
+                f"orders count in the {info['metric_name']}; evaluated as the platform "
+                f"does ({info['evaluation']}), {flagged:.0%} of its sellers would be "
+                f"flagged at least once ({over:.0%} are over the threshold on some day's "
+                f"window, counting every window however few orders it holds)."
+                + _band_clause(entry.get("bands", {}))
             )
     best = _largest_difference(block, data.label)
     if best:
         out.append(best)
     return out
+
+
+def _band_clause(bands: dict[str, Any]) -> str:
+    """The flagged share of the smallest and largest size band, where both have sellers."""
+    filled = [(label, b) for label, b in bands.items() if b["sellers"] >= 1]
+    if len(filled) < 2:
+        return ""
+    (small, a), (large, b) = filled[0], filled[-1]
+    if a["flagged_share"]["mean"] is None or b["flagged_share"]["mean"] is None:
+        return ""
+    return (
+        f" By size: {a['flagged_share']['mean']:.0%} of sellers with {small}, "
+        f"{b['flagged_share']['mean']:.0%} of those with {large}."
+    )
 
 
 def _largest_difference(block: dict[str, Any], label: Any) -> str | None:

@@ -489,8 +489,8 @@ SWEEP_METRICS = (
     "money_back_hours_p50",
     "self_cancel_share",
     "request_cancel_share",
-    "seller_cancel_rate",
-    "sellers_over_threshold_share",
+    "platform_metric_rate",
+    "sellers_flagged_share",
 )
 
 

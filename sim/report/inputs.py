@@ -53,7 +53,8 @@ def _policy(policy: Policy, day: dt.date) -> dict[str, Any]:
         "currency": policy.currency,
         "metric_name": metric.name if metric else None,
         "threshold": metric.threshold if metric else None,
-        "window_days": int(metric.window.amount // 24) if metric else None,
+        "window": str(metric.window) if metric else None,
+        "evaluation": evaluation_text(metric) if metric else None,
         "rules": [row for row in _rules(policy, day) if row is not None],
     }
 
@@ -157,13 +158,30 @@ def _request(section: Any, day: dt.date) -> str:
     return f"{who}, {UNTIL[section.until]}{auto}"
 
 
+def evaluation_text(metric: Any) -> str:
+    """How the platform evaluates its metric: '7d window, evaluated daily, no minimum'."""
+    minimum = metric.minimum
+    needs = [
+        f"{n} {what}"
+        for n, what in ((minimum.orders, "orders"), (minimum.counted, "counted events"))
+        if n
+    ]
+    return f"{metric.window} window, evaluated {metric.cadence}, " + (
+        f"at least {' and '.join(needs)} in the window" if needs else "no minimum counts"
+    )
+
+
 def _metric(section: Any) -> str:
     threshold = (
         f"threshold {section.threshold:.1%}"
         if section.threshold is not None
         else "no public threshold"
     )
-    return f"{section.name}: {', '.join(section.counts)} over {section.window}; {threshold}"
+    consequence = f" ({section.consequence})" if section.consequence else ""
+    return (
+        f"{section.name}: {', '.join(section.counts)}; {evaluation_text(section)}; "
+        f"{threshold}{consequence}"
+    )
 
 
 def _compensation(rule: Any, currency: str) -> str:

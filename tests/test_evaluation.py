@@ -1,0 +1,197 @@
+"""Seller metrics evaluated as a platform evaluates them: each rule on a hand-built
+order history whose answer is worked out by hand."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+
+import numpy as np
+import pytest
+
+from sim.engine.evaluation import (
+    Evaluation,
+    SizeBand,
+    evaluate,
+    evaluation_days,
+    window_starts,
+    windowed,
+)
+from sim.model.policy import Minimum, Window, parse_window
+
+MONDAY = dt.date(2026, 3, 2)  # day 0 of every history below
+
+
+def history(sellers: int, days: int, per_day: int = 10) -> tuple[np.ndarray, np.ndarray]:
+    """`per_day` orders every day for every seller, nothing counted yet."""
+    return np.full((sellers, days), per_day, dtype=np.int64), np.zeros((sellers, days), np.int64)
+
+
+def rule(
+    window: str = "7d", cadence: str = "daily", orders: int = 0, counted: int = 0
+) -> Evaluation:
+    return Evaluation(parse_window(window), cadence, Minimum(orders=orders, counted=counted), 0.025)
+
+
+def run(orders, counted, r, first_day=0, judged=None, bands=()):
+    judged = np.ones(orders.shape[0], bool) if judged is None else judged
+    return evaluate(orders, counted, r, MONDAY, first_day, judged, bands)
+
+
+def test_evaluation_days_of_each_cadence():
+    assert evaluation_days(MONDAY, 10, "daily").tolist() == list(range(10))
+    assert evaluation_days(MONDAY, 21, "weekly").tolist() == [6, 13, 20]  # Sundays
+    # 2026-03-31 is day 29, 2026-04-30 day 59
+    assert evaluation_days(MONDAY, 61, "monthly").tolist() == [29, 59]
+
+
+def test_window_of_days_and_of_months():
+    ends = np.array([0, 6, 29])
+    assert window_starts(MONDAY, ends, Window(days=7)).tolist() == [0, 0, 23]
+    # 1 month ending 2026-03-31 starts 2026-03-01, before the run: its first day, 0
+    assert window_starts(MONDAY, np.array([29, 59]), Window(months=1)).tolist() == [0, 30]
+    # 3 months ending 2026-06-30 (day 120) start 2026-04-01 (day 30)
+    assert window_starts(MONDAY, np.array([120]), Window(months=3)).tolist() == [30]
+    # a month ending 2026-05-30 (day 89) starts 2026-04-30 (day 59)
+    assert window_starts(MONDAY, np.array([89]), Window(months=1)).tolist() == [59]
+    counts = np.arange(10).reshape(1, 10)
+    assert windowed(counts, np.array([0, 3]), np.array([2, 9])).tolist() == [[3, 42]]
+
+
+def test_window_length_decides_how_long_one_cancel_flags():
+    orders, counted = history(2, 21)
+    counted[0, 7] = 1  # 1 of 70 orders (1.4%) in a 7-day window: under 2.5%
+    counted[1, 7] = 2  # 2 of 70 (2.9%): over, for the 7 daily windows that hold day 7
+    m, _ = run(orders, counted, rule("7d"), first_day=7)
+    assert m["sellers_flagged_share"] == 0.5
+    # days 7..20 evaluated for 2 sellers (28 seller-days); seller 1 over on days 7..13
+    assert m["seller_days_over_threshold_share"] == 7 / 28
+    m, _ = run(orders, counted, rule("3d"), first_day=7)
+    # 1 of 30 (3.3%) is over in a 3-day window: both sellers, for 3 days each
+    assert m["sellers_flagged_share"] == 1.0
+    assert m["seller_days_over_threshold_share"] == 6 / 28
+
+
+def test_weekly_cadence_sees_only_the_windows_ending_on_sundays():
+    orders, counted = history(2, 21)
+    counted[0, 8] = 2  # Tuesday of week 2: in the windows of days 8..14, Sunday 13 among them
+    counted[1, 1] = 2  # Tuesday of week 1, in the warm-up: in windows of days 1..7
+    daily, _ = run(orders, counted, rule("7d", "daily"), first_day=7)
+    weekly, _ = run(orders, counted, rule("7d", "weekly"), first_day=7)
+    # daily: seller 1's window of day 7 (Monday, measured) still holds day 1
+    assert daily["sellers_flagged_share"] == 1.0
+    # weekly: measured Sundays are days 13 and 20; only seller 0's day-13 window is over
+    assert weekly["sellers_flagged_share"] == 0.5
+    # the raw reading does not depend on the cadence
+    assert daily["sellers_over_threshold_share"] == weekly["sellers_over_threshold_share"] == 1.0
+
+
+def test_monthly_cadence_with_a_month_window():
+    orders, counted = history(1, 61)
+    counted[0, 40] = 9  # 2026-04-11: 9 of 300 orders in April (3%): flagged on 30 April
+    m, _ = run(orders, counted, rule("1 month", "monthly"))
+    assert m["sellers_flagged_share"] == 1.0
+    counted[0, 40] = 7  # 7 of 300 (2.3%): not flagged, though a 7-day window would be
+    m, _ = run(orders, counted, rule("1 month", "monthly"))
+    assert m["sellers_flagged_share"] == 0.0
+    assert m["sellers_over_threshold_share"] == 0.0  # the raw reading uses the month window
+    m, _ = run(orders, counted, rule("7d", "daily"))
+    assert m["sellers_flagged_share"] == 1.0
+
+
+def test_minimum_counts_before_a_seller_can_be_flagged():
+    orders, counted = history(3, 14, per_day=1)
+    counted[0, 8] = 1  # 1 of 7 orders in the window: 14%, with one counted cancel
+    counted[1, 8] = 1
+    counted[1, 9] = 1  # two counted cancels
+    counted[2, 9] = 3  # three
+    assert run(orders, counted, rule(), first_day=7)[0]["sellers_flagged_share"] == 1.0
+    needs_two = rule(counted=2)
+    assert run(orders, counted, needs_two, first_day=7)[0]["sellers_flagged_share"] == 2 / 3
+    needs_three = rule(counted=3)
+    assert run(orders, counted, needs_three, first_day=7)[0]["sellers_flagged_share"] == 1 / 3
+    # a minimum of 8 orders in the window: each window holds 7, nobody is flagged
+    m, _ = run(orders, counted, rule(orders=8), first_day=7)
+    assert m["sellers_flagged_share"] == 0.0
+    assert m["sellers_over_threshold_share"] == 1.0  # the raw reading has no minimum
+    m, _ = run(orders, counted, rule(orders=7), first_day=7)
+    assert m["sellers_flagged_share"] == 1.0
+
+
+def test_seller_weeks_are_judged_at_each_week_end():
+    orders, counted = history(2, 21)
+    counted[0, 13] = 4  # Sunday of week 1 (days 7..13): flagged at its end
+    counted[1, 8] = 4  # Tuesday: in the daily windows of days 8..14, so at the end of week 1
+    m, _ = run(orders, counted, rule("7d", "daily"), first_day=7)
+    # measured weeks end on days 13 and 20: seller 0 flagged at 13 (its window holds
+    # day 13), not at 20 (window 14..20); seller 1 flagged at 13, not at 20
+    assert m["seller_weeks_flagged_share"] == 2 / 4
+    # a 14-day window still holds days 8 and 13 at day 20 (4 of 140: 2.9%)
+    m, _ = run(orders, counted, rule("14d", "daily"), first_day=7)
+    assert m["seller_weeks_flagged_share"] == 1.0
+
+
+def test_a_week_with_no_evaluation_yet_is_not_judged():
+    orders, counted = history(1, 14)
+    counted[0, 3] = 5
+    m, _ = run(orders, counted, rule("1 month", "monthly"), first_day=7)
+    # no month ends within these days: nothing evaluated, nothing flagged
+    assert math.isnan(m["seller_weeks_flagged_share"])
+    assert m["sellers_flagged_share"] == 0.0
+
+
+def test_sellers_the_platform_fulfils_for_are_never_judged():
+    orders, counted = history(2, 14)
+    counted[1, 8] = 5  # the platform-fulfilled seller would be over
+    judged = np.array([True, False])
+    m, bands = run(orders, counted, rule(), 7, judged, (SizeBand("all", 0),))
+    assert m["sellers_flagged_share"] == 0.0
+    assert m["sellers_over_threshold_share"] == 0.0
+    assert m["seller_days_over_threshold_share"] == 0.0
+    assert m["seller_weeks_flagged_share"] == 0.0
+    assert bands == {"all": [0, 1]}
+
+
+def test_size_bands_split_sellers_by_measured_orders_a_week():
+    orders, counted = history(4, 14, per_day=1)
+    orders[2] = 2  # 14 a week
+    orders[3] = 20  # 140 a week
+    counted[:, 10] = 1  # one cancel each: flags the small sellers, not the largest
+    bands = (SizeBand("small", 0), SizeBand("medium", 10), SizeBand("large", 100))
+    m, by_band = run(orders, counted, rule(), 7, bands=bands)
+    assert by_band == {"small": [2, 2], "medium": [1, 1], "large": [0, 1]}
+    assert m["sellers_flagged_share"] == 3 / 4
+
+
+def test_a_seller_without_measured_orders_is_left_out():
+    orders, counted = history(2, 14)
+    orders[1, 7:] = 0
+    counted[1, 3] = 5  # over in the warm-up only
+    m, _ = run(orders, counted, rule(), first_day=7)
+    assert m["sellers_flagged_share"] == 0.0  # seller 1 has no measured orders
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("3 fortnights", "unknown unit 'fortnights'"),
+        ("36h", "not a whole number of calendar days"),
+        ("0 months", "is empty"),
+        ("2 business days", "not a whole number of calendar days"),
+    ],
+)
+def test_bad_windows(text, message):
+    with pytest.raises(ValueError, match=message):
+        parse_window(text)
+
+
+def test_windows_read_and_print():
+    assert parse_window("7d") == Window(days=7)
+    assert parse_window("2w") == Window(days=14)
+    assert parse_window("3 months") == Window(months=3)
+    assert parse_window("1 month") == Window(months=1)
+    assert (str(Window(days=7)), str(Window(months=1)), str(Window(months=12))) == (
+        "7d",
+        "1 month",
+        "12 months",
+    )
