@@ -552,7 +552,7 @@ def print_table(results: Results) -> None:
         title=f"{summary['scenario']}: {summary['replications']} replication(s), "
         f"seed {summary['seed']}"
     )
-    table.add_column("metric")
+    table.add_column("metric", min_width=max(map(len, HEADLINE)))
     table.add_column("unit")
     for key in summary["policies"]:
         table.add_column(key, justify="right")
@@ -622,7 +622,7 @@ def print_comparisons(results: Results) -> None:
         return
     currency = results.study.scenario.currency
     table = Table(title="paired differences (row policy minus column's reference)")
-    table.add_column("metric")
+    table.add_column("metric", min_width=max(map(len, COMPARED)))
     table.add_column("unit")
     for name in comparisons:
         table.add_column(name, justify="right")

@@ -73,7 +73,7 @@ def test_removing_taobaos_24_hour_rule_fails(root, tmp_path, monkeypatch):
         main, ["test", "tests/policies/taobao.yaml", "-k", "silence", "--jobs", "1"]
     )
     assert result.exit_code == 1
-    assert "auto_approved_share = 0 [0, 0], expected about 0.0018" in result.output
+    assert "auto_approved_share = 0 [0, 0], expected about 0.0015" in result.output
 
 
 @pytest.mark.parametrize(
