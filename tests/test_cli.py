@@ -313,3 +313,25 @@ def test_a_cell_shows_a_cut_interval_by_its_ends_and_marks_a_flat_quantile(value
     from sim.cli import format_cell
 
     assert format_cell(value, unit) == shown
+
+
+def test_set_may_replace_the_list_of_policies(root, tmp_path):
+    """`--set policies=[...]` changes which policy files are read (it used to crash)."""
+    result = CliRunner().invoke(
+        main,
+        [
+            "run",
+            "--jobs",
+            "1",
+            str(root / "scenarios" / "quick.yaml"),
+            "--reps",
+            "1",
+            "--out",
+            str(tmp_path / "o"),
+            "--set",
+            "policies=[{file: ../policies/taobao.yaml, payment_mix: {alipay_balance: 1}}]",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    summary = json.loads((tmp_path / "o" / "summary.json").read_text())
+    assert list(summary["policies"]) == ["taobao"]

@@ -140,7 +140,7 @@ def test_the_summary_states_findings_in_numbers(report_folder):
     html = (report_folder / "report.html").read_text(encoding="utf-8")
     findings = re.search(r'<ul class="findings">(.*?)</ul>', html, re.S).group(1)
     items = re.findall(r"<li>(.*?)</li>", findings, re.S)
-    assert 3 <= len(items) <= 5
+    assert 3 <= len(items) <= 6  # refunds, issue, cancels, seller metric, fault, a difference
     assert all(re.search(r"\d", item) for item in items)
     # a fastest or slowest median with few refunds near it is said to be one
     summary = json.loads((report_folder / "summary.json").read_text(encoding="utf-8"))
@@ -282,3 +282,30 @@ def test_a_report_with_a_policy_whose_runs_all_failed(root, tmp_path):
     assert "run(s) failed" in result.stderr and "Traceback" not in result.output
     html = (tmp_path / "o" / "report.html").read_text(encoding="utf-8")
     assert "Failed runs (left out of every number)" in html
+
+
+def test_the_rules_table_says_who_fulfils_and_when_message_cancels_count(root):
+    import datetime as dt
+
+    from sim.model.load import load_policy
+    from sim.report.inputs import _policy
+
+    def rules(name, day):
+        policy = load_policy(root / "policies" / f"{name}.yaml")
+        return {row["rule"]: row["value"] for row in _policy(policy, day)["rules"]}
+
+    amazon = rules("amazon", dt.date(2026, 3, 2))
+    assert amazon["Fulfilled by the platform"].startswith(
+        "the orders of sellers whose stock the platform holds"
+    )
+    assert "their buyers cancel alone before packing starts" in amazon["Fulfilled by the platform"]
+    assert "cancels asked only by message count (since 2022-05-23)" in amazon["Seller metric"]
+    assert "7d window, evaluated daily, no minimum counts" in amazon["Seller metric"]
+    before = rules("amazon", dt.date(2020, 9, 14))["Seller metric"]
+    assert "cancels asked only by message count from 2022-05-23" in before
+    assert rules("jd", dt.date(2026, 3, 2))["Fulfilled by the platform"].startswith(
+        "every order, from the platform's own warehouses"
+    )
+    taobao = rules("taobao", dt.date(2026, 3, 2))
+    assert taobao["Fulfilled by the platform"] == "none: every seller ships itself"
+    assert "message" not in taobao["Seller metric"]

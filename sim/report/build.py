@@ -164,6 +164,19 @@ def findings(data: ReportData) -> list[str]:
                 f"window, counting every window however few orders it holds)."
                 + _band_clause(entry.get("bands", {}))
             )
+    fault = [
+        f"{data.label(key)} {entry['metrics']['seller_fault_cancel_share']['mean']:.2%}"
+        for key, entry in policies.items()
+        if entry["metrics"]["seller_fault_cancel_share"]["mean"] is not None
+    ]
+    if fault:
+        out.append(
+            "Orders that ended unshipped because of the seller side (its own cancel, not "
+            "shipping in time, or a buyer who gave up waiting), defined the same way for "
+            "every platform: " + ", ".join(fault) + ". Each platform's own rate counts "
+            "what that platform counts; the paired comparisons leave out rates that two "
+            "platforms define differently."
+        )
     best = _largest_difference(block, data.label)
     if best:
         out.append(best)
@@ -171,17 +184,13 @@ def findings(data: ReportData) -> list[str]:
 
 
 def _band_clause(bands: dict[str, Any]) -> str:
-    """The flagged share of the smallest and largest size band, where both have sellers."""
-    filled = [(label, b) for label, b in bands.items() if b["sellers"] >= 1]
-    if len(filled) < 2:
-        return ""
-    (small, a), (large, b) = filled[0], filled[-1]
-    if a["flagged_share"]["mean"] is None or b["flagged_share"]["mean"] is None:
-        return ""
-    return (
-        f" By size: {a['flagged_share']['mean']:.0%} of sellers with {small}, "
-        f"{b['flagged_share']['mean']:.0%} of those with {large}."
-    )
+    """The flagged share of every size band that has sellers."""
+    parts = [
+        f"{b['flagged_share']['mean']:.0%} of those with {label}"
+        for label, b in bands.items()
+        if b["sellers"] >= 1 and b["flagged_share"]["mean"] is not None
+    ]
+    return f" By size: {'; '.join(parts)}." if len(parts) > 1 else ""
 
 
 def _largest_difference(block: dict[str, Any], label: Any) -> str | None:

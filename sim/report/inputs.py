@@ -126,8 +126,31 @@ def _rules(policy: Policy, day: dt.date) -> list[dict[str, Any] | None]:
             )
             for method, rail in p.refunds.rails.items()
         ],
-        _row(p, "Seller metric", p.seller_metric, _metric, none="none"),
+        _row(
+            p,
+            "Fulfilled by the platform",
+            p.platform_fulfilment,
+            lambda s: _fulfilment(s, day),
+            none="none: every seller ships itself",
+        ),
+        _row(p, "Seller metric", p.seller_metric, lambda s: _metric(s, day), none="none"),
     ]
+
+
+def _fulfilment(section: Any, day: dt.date) -> str:
+    who = (
+        "every order, from the platform's own warehouses"
+        if section.serves == "all"
+        else "the orders of sellers whose stock the platform holds"
+    )
+    alone = (
+        f"; their buyers cancel alone {UNTIL[section.self_cancel_until]}"
+        if section.self_cancel_until
+        else ""
+    )
+    approve = in_force(section.approves_after, day)
+    approval = f"; requests approved after {_duration(approve)}" if approve is not None else ""
+    return f"{who}: the platform packs and answers the buyer{alone}{approval}; in no seller metric"
 
 
 def _row(
@@ -171,7 +194,7 @@ def evaluation_text(metric: Any) -> str:
     )
 
 
-def _metric(section: Any) -> str:
+def _metric(section: Any, day: dt.date) -> str:
     threshold = (
         f"threshold {section.threshold:.1%}"
         if section.threshold is not None
@@ -179,9 +202,19 @@ def _metric(section: Any) -> str:
     )
     consequence = f" ({section.consequence})" if section.consequence else ""
     return (
-        f"{section.name}: {', '.join(section.counts)}; {evaluation_text(section)}; "
-        f"{threshold}{consequence}"
+        f"{section.name}: {', '.join(section.counts)}{_messages(section, day)}; "
+        f"{evaluation_text(section)}; {threshold}{consequence}"
     )
+
+
+def _messages(section: Any, day: dt.date) -> str:
+    """Whether cancels asked only by message count, on `day` or from a later date."""
+    history = section.counts_message_requests
+    since = [d for d in changes(history) if d <= day and history[d]]
+    if in_force(history, day):
+        return "; cancels asked only by message count" + (f" (since {since[-1]})" if since else "")
+    later = [d for d in changes(history) if d > day and history[d]]
+    return f"; cancels asked only by message count from {later[0]}" if later else ""
 
 
 def _compensation(rule: Any, currency: str) -> str:
