@@ -508,6 +508,8 @@ def print_diff_table(results: Results, old: str, new: str) -> list[str]:
     out_console.print("* the 95% interval of the paired difference excludes 0")
     if any(d.get("definitions_differ") for d in diff.values()):
         out_console.print(DIFFER_NOTE)
+    if any(d.get("definition_changed") for d in diff.values()):
+        out_console.print(CHANGED_NOTE)
     print_notes(summary, [summary])
     return moved
 
@@ -636,6 +638,8 @@ def print_comparisons(results: Results) -> None:
     out_console.print("* the 95% interval of the paired difference excludes 0")
     if any(v[m].get("definitions_differ") for v in comparisons.values() for m in COMPARED):
         out_console.print(DIFFER_NOTE)
+    if any(v[m].get("definition_changed") for v in comparisons.values() for m in COMPARED):
+        out_console.print(CHANGED_NOTE)
 
 
 DIFFER_NOTE = (
@@ -645,11 +649,19 @@ DIFFER_NOTE = (
 )
 
 
+CHANGED_NOTE = (
+    "† the policy's own definition of this metric changed (what counts, window, cadence, "
+    "minimums or threshold): the difference is the edit's effect, definition and all"
+)
+
+
 def difference_cell(value: dict[str, Any], unit: str) -> str:
     """A paired difference, starred when its interval excludes 0."""
     if value.get("definitions_differ"):
         return "definitions differ"
     cell = format_cell(value, unit)
+    if value.get("definition_changed"):
+        cell += " †"
     return f"{cell} *" if value["significant"] else cell
 
 

@@ -145,6 +145,30 @@ def test_diff_lists_the_rule_change_and_exits_1(root, tmp_path, monkeypatch):
     assert "moved significantly: " in result.output and "self_cancel_share" in result.output
 
 
+def test_diff_of_an_edited_seller_metric_shows_its_effect(root, tmp_path, monkeypatch):
+    """Lowering Amazon's threshold flags more sellers: the difference is shown, marked as
+    a changed definition, and counts as a move; the rate itself does not depend on the
+    threshold, so it keeps a plain difference (zero here)."""
+    changed = tmp_path / "amazon.yaml"
+    shutil.copy(root / "policies" / "amazon.yaml", changed)
+    edit(changed, "  threshold: 0.025 ", "  threshold: 0.005 ")
+    monkeypatch.chdir(root)
+    result = CliRunner().invoke(
+        main,
+        ["diff", "policies/amazon.yaml", str(changed), "--scenario", "scenarios/quick.yaml"]
+        + ["--reps", "3", "--jobs", "1"],
+    )
+    assert result.exit_code == 1, result.output
+    assert "seller_metric.threshold: 0.025 -> 0.005" in result.output
+    moved = result.output.split("moved significantly: ")[1]
+    assert "sellers_flagged_share" in moved and "platform_metric_rate" not in moved
+    row = next(line for line in result.output.splitlines() if "sellers_flagged_share" in line)
+    assert "† *" in row
+    rate = next(line for line in result.output.splitlines() if "platform_metric_rate" in line)
+    assert "†" not in rate
+    assert "† the policy's own definition of this metric changed" in result.output
+
+
 def test_diff_against_git_finds_nothing_when_nothing_changed(root, tmp_path):
     repo = tmp_path / "repo"
     shutil.copytree(root / "policies", repo / "policies")

@@ -329,9 +329,34 @@ def test_set_may_replace_the_list_of_policies(root, tmp_path):
             "--out",
             str(tmp_path / "o"),
             "--set",
-            "policies=[{file: ../policies/taobao.yaml, payment_mix: {alipay_balance: 1}}]",
+            "policies=[{file: ../policies/jd-pop.yaml, payment_mix: {wechat_pay: 1}}]",
+            "--set",  # a policy that the scenario file itself does not name
+            "jd-pop.name=JD POP, edited",
         ],
     )
     assert result.exit_code == 0, result.output
     summary = json.loads((tmp_path / "o" / "summary.json").read_text())
-    assert list(summary["policies"]) == ["taobao"]
+    assert list(summary["policies"]) == ["jd-pop"]
+    assert summary["policies"]["jd-pop"]["name"] == "JD POP, edited"
+
+
+def test_set_on_a_policy_taken_out_by_set_is_an_input_error(root, tmp_path):
+    result = CliRunner().invoke(
+        main,
+        [
+            "run",
+            str(root / "scenarios" / "quick.yaml"),
+            "--out",
+            str(tmp_path / "o"),
+            "--set",
+            "policies=[{file: ../policies/taobao.yaml, payment_mix: {alipay_balance: 1}}]",
+            "--set",
+            "amazon.self_cancel.window=1h",
+        ],
+    )
+    assert result.exit_code == 2
+    assert result.stderr.strip() == (
+        "--set: amazon.self_cancel.window: no policy 'amazon' is played any more (the "
+        "policies are taobao); cannot set 'amazon.self_cancel.window=1h'"
+    )
+    assert not (tmp_path / "o").exists()

@@ -23,7 +23,7 @@ from sim.engine.result import (
 from sim.engine.rules import compile_policy
 from sim.model.calendar import BusinessCalendar
 from sim.model.load import Override, load_study
-from sim.model.policy import Cause, Minimum, Outcome, Window
+from sim.model.policy import STAGE_ORDER, Cause, Minimum, Outcome, Window
 from sim.model.units import Duration
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -533,6 +533,7 @@ def test_a_run_result_survives_json_exactly(worked):
         method_hist=worked.method_hist,
         methods=("credit_card", "gift_card"),
         daily_orders=worked.seller_orders.sum(0),
+        daily_judged=worked.seller_orders[1:].sum(0),
         daily_counted=worked.seller_counted.sum(0),
         seller_rates=rates,
         bands=by_band,
@@ -768,3 +769,27 @@ def test_the_seller_rate_pools_the_days_after_the_warm_up():
     assert counted[0] > 0  # the warm-up day has counted orders, left out below
     rate = result.metrics["platform_metric_rate"]
     assert rate == pytest.approx(counted[1:].sum() / orders[1:].sum())
+
+
+def test_orders_the_platform_fulfils_are_answered_by_the_platform(root):
+    """Platform rules: the seller never decides; FBA buyers cancel alone until packing,
+    with no time limit; a platform delay on requests, where the policy gives one."""
+    from sim.engine.rules import _platform_rules, _rules
+
+    study = load_study(
+        root / "scenarios/quick.yaml",
+        [Override.parse("amazon.platform_fulfilment.approves_after=1h")],
+    )
+    amazon = study.policies["amazon"]
+    day = study.scenario.start.date()
+    methods = ("credit_card",)
+    seller, platform = _rules(amazon, day, methods), _platform_rules(amazon, day, methods)
+    assert seller.seller_decides and seller.approve_after is None
+    assert seller.self_window == Duration(0.5)
+    assert not platform.seller_decides
+    assert platform.approve_after == Duration(1.0)
+    assert platform.self_window == Duration(math.inf)
+    assert platform.self_until == STAGE_ORDER["packing"]
+    assert platform.request_until == seller.request_until == STAGE_ORDER["shipped"]
+    taobao = study.policies["taobao"]  # no platform fulfilment: the same rules
+    assert _platform_rules(taobao, day, ("bank_card",)) == _rules(taobao, day, ("bank_card",))

@@ -33,9 +33,9 @@ def rule(
     return Evaluation(parse_window(window), cadence, Minimum(orders=orders, counted=counted), 0.025)
 
 
-def run(orders, counted, r, first_day=0, judged=None, bands=()):
+def run(orders, counted, r, first_day=0, judged=None, bands=(), measured_days=None):
     judged = np.ones(orders.shape[0], bool) if judged is None else judged
-    return evaluate(orders, counted, r, MONDAY, first_day, judged, bands)
+    return evaluate(orders, counted, r, MONDAY, first_day, judged, bands, measured_days)
 
 
 def test_evaluation_days_of_each_cadence():
@@ -176,8 +176,10 @@ def test_a_seller_without_measured_orders_is_left_out():
     [
         ("3 fortnights", "unknown unit 'fortnights'"),
         ("36h", "not a whole number of calendar days"),
-        ("0 months", "is empty"),
+        ("0 months", "out of range; expected 1 to 120 months"),
         ("2 business days", "not a whole number of calendar days"),
+        ("30000 months", "out of range; expected 1 to 120 months"),
+        ("99999d", "out of range; expected at most 10 years"),
     ],
 )
 def test_bad_windows(text, message):
@@ -195,3 +197,43 @@ def test_windows_read_and_print():
         "1 month",
         "12 months",
     )
+
+
+def test_a_seller_exactly_at_the_threshold_is_not_flagged():
+    orders, counted = history(2, 14, per_day=40)  # 280 orders in each 7-day window
+    counted[0, 9] = 7  # 7 of 280 = 2.5%: at the line
+    counted[1, 9] = 8  # 2.86%: over it
+    m, _ = run(orders, counted, rule(), first_day=7)
+    assert m["sellers_flagged_share"] == 0.5
+    assert m["sellers_over_threshold_share"] == 0.5
+
+
+def test_band_edges_are_orders_a_week_over_the_measured_days():
+    orders, counted = history(3, 14, per_day=0)
+    orders[0, 7:] = [2, 2, 1, 1, 1, 2, 1]  # 10 measured orders in 7 days: 10 a week
+    orders[1, 7:] = [1, 1, 1, 1, 1, 2, 2]  # 9 a week
+    orders[2, :7] = 50  # warm-up orders only: no measured orders, in no band
+    bands = (SizeBand("small", 0), SizeBand("medium", 10))
+    _, by_band = run(orders, counted, rule(), 7, bands=bands)
+    assert by_band == {"small": [0, 1], "medium": [0, 1]}
+    # a run that ends at 06:00 of its last day measures 6.25 days: 9 orders are 10.1 a week
+    _, by_band = run(orders, counted, rule(), 7, bands=bands, measured_days=6.25)
+    assert by_band == {"small": [0, 0], "medium": [0, 2]}
+
+
+def test_a_week_whose_window_holds_no_order_is_not_judged():
+    orders, counted = history(2, 21)
+    orders[1, 10:] = 0  # seller 1 stops selling on day 10: its window at day 20 is empty
+    counted[0, 15] = 4  # seller 0 over in the window of day 20, not of day 13
+    m, _ = run(orders, counted, rule(), first_day=7)
+    # judged weeks: seller 0 at days 13 and 20, seller 1 at day 13 only; flagged: 1
+    assert m["seller_weeks_flagged_share"] == 1 / 3
+
+
+def test_a_partial_last_day_ends_no_week():
+    orders, counted = history(1, 14)
+    counted[0, 13] = 4
+    whole, _ = run(orders, counted, rule(), first_day=7)
+    assert whole["seller_weeks_flagged_share"] == 1.0  # the week ending on day 13
+    partial, _ = run(orders, counted, rule(), first_day=7, measured_days=6.5)
+    assert math.isnan(partial["seller_weeks_flagged_share"])  # day 13 is half a day

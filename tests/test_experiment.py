@@ -1052,3 +1052,35 @@ def test_the_summary_flags_taobao_s_median_between_instant_and_rail_refunds(quic
     assert taobao["flat"] == [round(v, 6) for v in flat_around(pooled, 0.5)]
     assert taobao["flat"] != [round(v) for v in taobao["flat"]]
     assert "flat" not in amazon
+
+
+def test_metrics_defined_differently_are_marked_not_compared(root):
+    from sim.experiment.compare import differing
+    from sim.metrics import PLATFORM_DEFINED
+    from sim.model.load import load_policy
+    from sim.model.policy import FLAGGED, RATE, RAW, Outcome
+
+    assert set(RATE + RAW + FLAGGED) == PLATFORM_DEFINED
+    amazon = load_policy(root / "policies" / "amazon.yaml")
+    taobao = load_policy(root / "policies" / "taobao.yaml")
+    jd = load_policy(root / "policies" / "jd.yaml")
+    policies = {"amazon": amazon, "taobao": taobao, "jd": jd}
+    assert differing(policies, "taobao", "amazon") == dict.fromkeys(
+        PLATFORM_DEFINED, "definitions_differ"
+    )
+    assert differing(policies, "amazon", "amazon") == {}
+    metric = amazon.seller_metric
+
+    def edited(**change):
+        return amazon.model_copy(update={"seller_metric": metric.model_copy(update=change)})
+
+    cases = {
+        "threshold": (edited(threshold=0.01), RAW + FLAGGED),
+        "cadence": (edited(cadence="weekly"), FLAGGED),
+        "counts": (edited(counts=[*metric.counts, Outcome.INTERCEPTED]), RATE + RAW + FLAGGED),
+        "order of counts": (edited(counts=list(reversed(metric.counts))), ()),
+        "name": (edited(name="Another name"), ()),
+    }
+    for what, (new, changed) in cases.items():
+        found = differing({"new": new, "old": amazon}, "new", "old")
+        assert found == dict.fromkeys(changed, "definition_changed"), what

@@ -68,7 +68,9 @@ def world(root: Path, tmp_path: Path, *settings: str, key: str = "amazon", seed:
     settings = (only, *settings)
     if key == "jd" and not any("fulfilment: platform" in s for s in settings):
         settings = (*settings, "sellers.types.solo.fulfilment=platform")
-    study = load_study(root / QUICK, [Override.parse(s) for s in (*DETERMINISTIC, *settings)])
+    others = {Path(run["file"]).stem for run in QUICK_RUNS} - {key}
+    fixed = [s for s in DETERMINISTIC if s.split(".")[0] not in others]  # for its policy only
+    study = load_study(root / QUICK, [Override.parse(s) for s in (*fixed, *settings)])
     trace = tmp_path / f"{key}-{len(list(tmp_path.iterdir()))}.csv"
     result = simulate(
         RunSpec(key, study.policies[key], study.scenario, 0, seed, trace_path=str(trace))
@@ -296,6 +298,28 @@ def test_a_never_shipped_order_is_auto_cancelled_at_its_deadline(root, tmp_path)
     assert result.metrics["auto_cancel_share"] == 1.0
     # Amazon counts auto-cancels in its Cancellation Rate: every order counts.
     assert result.metrics["platform_metric_rate"] == 1.0
+    assert result.metrics["seller_fault_cancel_share"] == 1.0  # the seller never shipped
+
+
+@pytest.mark.parametrize(("intent", "fault"), [("0", 1.0), ("1", 0.0)])
+def test_a_buyer_who_gives_up_on_a_seller_who_never_ships_is_the_seller_s_fault(
+    root, tmp_path, intent, fault
+):
+    """The seller never ships. A buyer who asks only because of that (after 1 h) cancels
+    for the seller's fault; a buyer who wanted out anyway (at 10 min) for its own. JD
+    approves either request 30 minutes after it is made."""
+    never = SOLO.replace("never_ships: 0", "never_ships: 1")
+    _, result, rows = world(
+        root,
+        tmp_path,
+        never,
+        f"buyers.cancel_intent={intent}",
+        "buyers.intent_delay=10m",
+        "buyers.chase_unshipped_after=1h",
+        key="jd",
+    )
+    assert {row["outcome"] for row in rows} == {"request_auto_approved"}
+    assert result.metrics["seller_fault_cancel_share"] == fault
 
 
 def test_seller_causes_count_as_the_policy_says(root, tmp_path):
@@ -372,7 +396,7 @@ def test_a_result_survives_its_json_form(root, tmp_path):
         assert again.metrics[name] == value or (
             math.isnan(value) and math.isnan(again.metrics[name])
         )
-    for name in ("money_back_hist", "method_hist", "daily_orders", "daily_counted"):
+    for name in ("money_back_hist", "method_hist", "daily_orders", "daily_counted", "daily_judged"):
         mine, theirs = getattr(again, name), getattr(result, name)
         assert np.array_equal(mine, theirs) and mine.dtype == np.int64, name
     assert again.seller_rates.dtype == np.float64
@@ -1047,6 +1071,9 @@ def test_a_seller_the_platform_fulfils_for_is_in_no_seller_metric(root, tmp_path
     assert m["seller_fault_cancel_share"] == 1.0
     counted = sum(not math.isnan(r) for r in rates)
     assert counted == 3
+    # the platform-wide daily rate divides by the judged sellers' orders only
+    assert result.daily_orders.sum() == len(rows)
+    assert result.daily_judged.sum() == sum(int(row["seller"]) < 3 for row in rows)
 
 
 def test_a_market_of_platform_fulfilled_sellers_has_no_seller_metric(root, tmp_path):

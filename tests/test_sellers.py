@@ -270,6 +270,10 @@ def test_an_underflowing_draw_is_floored_above_zero(root):
             "{dist: gamma, mean: 0, shape: 2}",
             "a mean of 0 gives every seller a weight of 0; expected a mean > 0",
         ),
+        (
+            "{dist: lognormal, median: 1, sigma: 1000}",
+            "a sigma of 1e+03 gives one seller nearly every order; expected at most 3",
+        ),
     ],
 )
 def test_a_popularity_that_can_weigh_a_seller_zero_is_refused(root, popularity, message):

@@ -100,13 +100,18 @@ def evaluate(
     first_day: int,
     judged: np.ndarray,
     bands: tuple[SizeBand, ...] = (),
+    measured_days: float | None = None,
 ) -> tuple[dict[str, float], dict[str, list[int]]]:
     """The flagged shares of one run, and per size band [sellers flagged, sellers].
 
     `orders` and `counted` are seller x day counts; days before `first_day` (the warm-up)
     fill windows but are not evaluated. Only sellers in `judged` count (a seller whose
-    orders the platform fulfils has no seller metric)."""
+    orders the platform fulfils has no seller metric). `measured_days` is the length of
+    the measured period in days, for a last day only partly in the run (a start that is
+    not at midnight); by default every day from `first_day` on is whole."""
     days = orders.shape[1]
+    if measured_days is None:
+        measured_days = days - first_day
     measured_orders = orders[:, first_day:].sum(axis=1)
     sellers = judged & (measured_orders > 0)
     out: dict[str, float] = {}
@@ -133,14 +138,15 @@ def evaluate(
     out["sellers_flagged_share"] = _share(ever[sellers].sum(), sellers.sum())
 
     # Each measured week is judged by the latest evaluation at or before its last day.
-    week_ends = np.arange(first_day + WEEK - 1, days, WEEK)
+    whole_days = first_day + math.floor(measured_days + 1e-9)  # a partial last day ends
+    week_ends = np.arange(first_day + WEEK - 1, whole_days, WEEK)  # no week
     latest = np.searchsorted(ends, week_ends, side="right") - 1
     latest = latest[latest >= 0]
     week_evaluated = evaluated[:, latest]
     week_flagged = flags[:, latest]
     out["seller_weeks_flagged_share"] = _share(week_flagged.sum(), week_evaluated.sum())
 
-    per_week = measured_orders / max((days - first_day) / WEEK, 1e-9)
+    per_week = measured_orders / max(measured_days / WEEK, 1e-9)
     by_band: dict[str, list[int]] = {}
     for i, band in enumerate(bands):
         high = bands[i + 1].low if i + 1 < len(bands) else math.inf

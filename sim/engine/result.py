@@ -29,6 +29,8 @@ class RunResult:
     daily_counted: np.ndarray
     seller_rates: np.ndarray  # each seller's rate over the measured period (nan: no orders)
     bands: dict[str, list[int]] = field(default_factory=dict)  # size band: [flagged, sellers]
+    # per day, the orders of the sellers the seller metric judges (its denominator)
+    daily_judged: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     outcome_counts: dict[str, int] = field(default_factory=dict)
     events: int = 0
     wall_seconds: float = 0.0
@@ -47,6 +49,7 @@ class RunResult:
             "methods": list(self.methods),
             "daily_orders": self.daily_orders.tolist(),
             "daily_counted": self.daily_counted.tolist(),
+            "daily_judged": self.daily_judged.tolist(),
             "seller_rates": [_json_float(x) for x in self.seller_rates.tolist()],
             "bands": self.bands,
             "outcome_counts": self.outcome_counts,
@@ -67,6 +70,7 @@ class RunResult:
             methods=tuple(data["methods"]),
             daily_orders=np.array(data["daily_orders"], dtype=np.int64),
             daily_counted=np.array(data["daily_counted"], dtype=np.int64),
+            daily_judged=np.array(data["daily_judged"], dtype=np.int64),
             seller_rates=np.array([math.nan if x is None else x for x in data["seller_rates"]]),
             bands=data["bands"],
             outcome_counts=data["outcome_counts"],
@@ -121,6 +125,7 @@ def metrics_of(
     first_day: int,
     judged: np.ndarray,
     bands: tuple[SizeBand, ...] = (),
+    measured_days: float | None = None,
 ) -> tuple[dict[str, float], np.ndarray, dict[str, list[int]]]:
     """The catalogue's values for one run, each seller's rate over the measured period,
     and per size band [sellers flagged, sellers]. `rule` is None for a policy without a
@@ -155,7 +160,9 @@ def metrics_of(
         "compensation_paid": rec.compensation / n,
         "buyer_money_hours_held": rec.money_hours / n,
     }
-    rates, by_band = _seller_metrics(rec, m, rule, first_date, first_day, judged, bands)
+    rates, by_band = _seller_metrics(
+        rec, m, rule, first_date, first_day, judged, bands, measured_days
+    )
     check_bounds(m)
     return m, rates, by_band
 
@@ -189,6 +196,7 @@ def _seller_metrics(
     first_day: int,
     judged: np.ndarray,
     bands: tuple[SizeBand, ...],
+    measured_days: float | None = None,
 ) -> tuple[np.ndarray, dict[str, list[int]]]:
     orders = rec.seller_orders.astype(np.int64)
     hits = rec.seller_counted.astype(np.int64)
@@ -203,6 +211,8 @@ def _seller_metrics(
     m["platform_metric_rate"] = float(measured_hits.sum() / total) if total else math.nan
     if math.isnan(rule.threshold):
         return rates, {}
-    flags, by_band = evaluate(orders, hits, rule, first_date, first_day, judged, bands)
+    flags, by_band = evaluate(
+        orders, hits, rule, first_date, first_day, judged, bands, measured_days
+    )
     m.update(flags)
     return rates, by_band

@@ -72,13 +72,15 @@ def simulate(spec: RunSpec) -> RunResult:
         if metric
         else None
     )
+    first_day = first_full_day(calendar, scenario.warmup.amount)
     metrics, rates, bands = metrics_of(
         recorder,
         rule,
         calendar.first_day,
-        first_full_day(calendar, scenario.warmup.amount),
+        first_day,
         market.people.judged,
         size_bands(scenario),
+        (scenario.horizon.amount + calendar.hour_offset) / 24 - first_day,
     )
     return RunResult(
         policy=spec.policy_key,
@@ -91,6 +93,7 @@ def simulate(spec: RunSpec) -> RunResult:
         methods=methods,
         daily_orders=recorder.seller_orders.sum(0),
         daily_counted=recorder.seller_counted.sum(0),
+        daily_judged=recorder.seller_orders[market.people.judged].sum(0),
         seller_rates=rates,
         bands=bands,
         outcome_counts={o.value: int(c) for o, c in zip(OUTCOMES, recorder.outcomes, strict=True)},

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from sim.engine.result import RunResult
 from sim.experiment.stats import mean_ci
-from sim.metrics import NAMES, PLATFORM_DEFINED
+from sim.metrics import NAMES
 
 if TYPE_CHECKING:
     from sim.model.policy import Policy
@@ -26,24 +26,31 @@ def pairs(keys: list[str], baseline: str | None) -> list[tuple[str, str]]:
     return [(b, a) for i, a in enumerate(keys) for b in keys[i + 1 :]]
 
 
-def differing(policies: dict[str, Policy], other: str, reference: str) -> frozenset[str]:
-    """The metrics the two policies define differently (their seller metrics differ): a
-    difference of those would compare definitions, not policies."""
-    a, b = policies[other].metric_definition(), policies[reference].metric_definition()
-    return frozenset() if a == b else PLATFORM_DEFINED
+def differing(policies: dict[str, Policy], other: str, reference: str) -> dict[str, str]:
+    """The metrics the two policies define differently, each with what that means:
+    "definitions_differ" between two platforms (a difference would compare definitions,
+    not policies: none is given), "definition_changed" between two versions of one
+    platform's policy (an edit of the metric: the difference is its effect, marked)."""
+    a = policies[other].metric_definitions()
+    b = policies[reference].metric_definitions()
+    same_platform = policies[other].platform == policies[reference].platform
+    mark = "definition_changed" if same_platform else "definitions_differ"
+    return {name: mark for name in a if a[name] != b[name]}
 
 
 def paired(
-    runs: list[RunResult], other: str, reference: str, differ: frozenset[str] = frozenset()
+    runs: list[RunResult], other: str, reference: str, differ: dict[str, str] | None = None
 ) -> dict[str, Any]:
-    """Per-replication differences `other - reference` of every metric; a metric in
-    `differ` gets no difference, only `definitions_differ`."""
+    """Per-replication differences `other - reference` of every metric. A metric in
+    `differ` marked "definitions_differ" gets no difference, only the mark; one marked
+    "definition_changed" gets its difference and the mark."""
+    differ = differ or {}
     by_rep = {(r.policy, r.replication): r for r in runs}
     reps = sorted({r.replication for r in runs})
     both = [rep for rep in reps if (other, rep) in by_rep and (reference, rep) in by_rep]
     out: dict[str, Any] = {}
     for name in NAMES:
-        if name in differ:
+        if differ.get(name) == "definitions_differ":
             out[name] = {"mean": None, "ci95": None, "significant": False}
             out[name]["definitions_differ"] = True
             continue
@@ -58,4 +65,6 @@ def paired(
             "ci95": ci,
             "significant": significant,
         }
+        if name in differ:
+            out[name]["definition_changed"] = True
     return out

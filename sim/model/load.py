@@ -68,9 +68,30 @@ def load_policy(path: str | Path, overrides: list[Override] = ()) -> Policy:  # 
 def load_study(path: str | Path, overrides: list[Override] = ()) -> Study:  # type: ignore[assignment]
     """Read a scenario and every policy it names; report all problems of all files at once."""
     doc = read_document(path)
-    stems = {f.stem for f, _ in _policy_files(doc, Path(path).parent)}
-    _apply(doc, [o for o in overrides if o.path[0] not in stems])
-    files = _policy_files(doc, Path(path).parent)  # again: `--set policies=...` may change them
+    # The scenario's own keys first: `--set policies=[...]` decides which policy files
+    # (and so which `STEM.key=...` overrides) there are.
+    named = {f.stem for f, _ in _policy_files(doc, Path(path).parent)}
+    own = [o.path[0] in Scenario.model_fields and o.path[0] not in named for o in overrides]
+    _apply(doc, [o for o, mine in zip(overrides, own, strict=True) if mine])
+    files = _policy_files(doc, Path(path).parent)
+    stems = {f.stem for f, _ in files}
+    rest = [o for o, mine in zip(overrides, own, strict=True) if not mine]
+    lost = [o for o in rest if o.path[0] in named - stems]
+    if lost:  # it named a policy that `--set policies=...` took out
+        raise InputError(
+            [
+                Problem(
+                    o.origin,
+                    0,
+                    0,
+                    ".".join(o.path),
+                    f"no policy {o.path[0]!r} is played any more (the policies are "
+                    f"{', '.join(sorted(stems)) or 'none'}); cannot set {o.text!r}",
+                )
+                for o in lost
+            ]
+        )
+    _apply(doc, [o for o in rest if o.path[0] not in stems])
     problems: list[Problem] = []
     scenario: Scenario | None = None
     try:

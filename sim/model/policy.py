@@ -19,6 +19,7 @@ from sim.model.base import Model
 from sim.model.dated import ALWAYS, Dated
 from sim.model.distributions import TimeDist
 from sim.model.units import (
+    DURATION_PATTERN,
     Count,
     Duration,
     DurationField,
@@ -228,6 +229,7 @@ class Window(NamedTuple):
 
 
 WINDOW_EXPECTED = "a window is whole days (7d, 30d, 60d) or whole months (3 months, 12 months)"
+MAX_WINDOW_MONTHS = 120  # ten years: longer than any platform looks back
 
 
 def parse_window(value: Any) -> Window:
@@ -237,8 +239,10 @@ def parse_window(value: Any) -> Window:
     if isinstance(value, str):
         months = re.fullmatch(r"\s*(\d+)\s*(months?|mo)\s*", value.lower())
         if months:
-            if int(months.group(1)) == 0:
-                raise ValueError(f"{value!r} is empty; {WINDOW_EXPECTED}")
+            if not 0 < int(months.group(1)) <= MAX_WINDOW_MONTHS:
+                raise ValueError(
+                    f"{value!r} is out of range; expected 1 to {MAX_WINDOW_MONTHS} months"
+                )
             return Window(months=int(months.group(1)))
     try:
         duration = parse_duration(value)
@@ -246,6 +250,8 @@ def parse_window(value: Any) -> Window:
         raise ValueError(f"{str(e).split(';')[0]}; {WINDOW_EXPECTED}") from None
     if duration.business_days or duration.amount % 24 or duration.amount <= 0:
         raise ValueError(f"{duration} is not a whole number of calendar days; {WINDOW_EXPECTED}")
+    if duration.amount > MAX_WINDOW_MONTHS * 31 * 24:
+        raise ValueError(f"{duration} is out of range; expected at most 10 years")
     return Window(days=int(duration.amount // 24))
 
 
@@ -256,7 +262,10 @@ WindowField = Annotated[
     WithJsonSchema(
         {
             "type": "string",
-            "pattern": r"^\s*\d+\s*(d|days?|w|weeks?|months?|mo)\s*$",
+            "anyOf": [
+                {"pattern": r"^\s*\d+\s*(months?|mo)\s*$"},
+                {"pattern": DURATION_PATTERN},
+            ],
             "description": WINDOW_EXPECTED,
         }
     ),
@@ -288,6 +297,13 @@ class SellerMetric(Sourced):
     consequence: str | None = None
 
 
+# The metrics a policy's seller metric defines, by what they depend on (see
+# Policy.metric_definitions); sim.metrics marks the same names platform_defined.
+RATE = ("platform_metric_rate",)
+RAW = ("sellers_over_threshold_share", "seller_days_over_threshold_share")
+FLAGGED = ("sellers_flagged_share", "seller_weeks_flagged_share")
+
+
 class Policy(Model):
     """All the cancellation and refund rules of one marketplace."""
 
@@ -310,18 +326,31 @@ class Policy(Model):
     refunds: Refunds
     seller_metric: SellerMetric | None = None
 
-    def metric_definition(self) -> str | None:
-        """What the seller metric measures, for telling whether two policies' metrics can
-        be compared: everything but its name, sources and notes, and which seller causes
-        count. None without a metric."""
+    def metric_definitions(self) -> dict[str, str | None]:
+        """What each metric the seller metric defines depends on, for telling whether two
+        policies' values can be compared: the rate on what counts; the raw reading also
+        on the window and threshold; the platform's flags also on the cadence and the
+        minimum counts. None without a seller metric."""
         metric = self.seller_metric
         if metric is None:
-            return None
-        rule = metric.model_dump(mode="json", exclude={"name", "source", "note", "consequence"})
-        rule["counted_causes"] = sorted(
-            {r.cause.value for r in self.seller_cancel.reasons.values() if r.counted}
-        )
-        return json.dumps(rule, sort_keys=True)
+            return dict.fromkeys(RATE + RAW + FLAGGED)
+        counts = {
+            "counts": sorted(o.value for o in metric.counts),
+            "counted_causes": sorted(
+                {r.cause.value for r in self.seller_cancel.reasons.values() if r.counted}
+            ),
+            "counts_message_requests": {
+                str(d): v for d, v in metric.counts_message_requests.items()
+            },
+        }
+        raw = {**counts, "window": str(metric.window), "threshold": metric.threshold}
+        flagged = {**raw, "cadence": metric.cadence, "minimum": metric.minimum.model_dump()}
+        texts = [json.dumps(d, sort_keys=True) for d in (counts, raw, flagged)]
+        return {
+            **dict.fromkeys(RATE, texts[0]),
+            **dict.fromkeys(RAW, texts[1]),
+            **dict.fromkeys(FLAGGED, texts[2]),
+        }
 
     def sections(self) -> dict[tuple[Any, ...], Sourced]:
         """Every sourced rule section, by its key path."""

@@ -32,6 +32,7 @@ from sim.model.units import (
 
 Weights = Annotated[list[NonNegative], Field(min_length=1)]
 MAX_SPAN_HOURS = 3650 * 24
+MAX_SIZE_SIGMA = 3.0  # of a lognormal seller size within one kind of seller
 
 
 class Promotion(Model):
@@ -122,6 +123,11 @@ class SellerType(Model):
         if isinstance(v, LogNormal) and v.log_sigma <= 0:
             spread = "sigma above 0" if v.sigma is not None else "p90 above the median"
             raise ValueError(f"a heavy tail needs {spread}; give a plain number for equal sellers")
+        if isinstance(v, LogNormal) and v.log_sigma > MAX_SIZE_SIGMA:
+            raise ValueError(
+                f"a sigma of {v.log_sigma:.3g} gives one seller nearly every order; expected "
+                f"at most {MAX_SIZE_SIGMA:g} (a whole marketplace measures about 2.1 to 2.5)"
+            )
         if isinstance(v, Fixed) and v.value <= 0:
             raise ValueError(f"{v.value:g} is out of range; expected a value > 0")
         if isinstance(v, Uniform) and v.low <= 0:

@@ -365,7 +365,7 @@ def seller_rates(data: ReportData) -> Figure | None:
                 f"{key}: {over:.0%} of sellers above {info['threshold']:.1%} over the "
                 "whole measured period"
             )
-        orders = sum(r.daily_orders for r in data.runs_of(key))
+        orders = sum(r.daily_judged for r in data.runs_of(key))  # as the metric counts
         counted = sum(r.daily_counted for r in data.runs_of(key))
         with np.errstate(invalid="ignore", divide="ignore"):
             daily = np.where(orders > 0, counted / orders * 100, np.nan)
