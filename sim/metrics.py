@@ -103,10 +103,11 @@ CATALOGUE: tuple[Metric, ...] = (
         "seller_fault_cancel_share",
         "share",
         False,
-        "Orders that ended unshipped because of the seller, whatever the platform counts: "
-        "cancelled by the seller for its own cause (stock, price, address), cancelled by "
-        "the platform for not shipping in time, or cancelled on the request of a buyer "
-        "who asked only because the seller never shipped. Defined the same way for every "
+        "Orders that ended unshipped because of the seller side (the seller, or the "
+        "platform's warehouse for the orders it fulfils), whatever the platform counts: "
+        "cancelled for the seller's own cause (stock, price, address), cancelled by the "
+        "platform for not shipping in time, or cancelled on the request of a buyer who "
+        "asked only because the order never shipped. Defined the same way for every "
         "policy.",
     ),
     Metric(
