@@ -831,3 +831,23 @@ def test_policies_missing_from_the_scenario_or_the_files_list_are_refused(root, 
         f"{path}:17:13: cases[2].policy: 'taobao' is not a policy of the scenario; "
         "policies: amazon, jd",
     ]
+
+
+def test_an_expectation_on_a_difference_across_definitions_fails_and_says_why(root, tmp_path):
+    spec = tmp_path / "across.yaml"
+    spec.write_text(
+        f"name: across\nscenario: {root / 'scenarios' / 'quick.yaml'}\n"
+        "policies: [taobao, amazon]\nset: [horizon=3d, warmup=1d]\nreplications: 2\n"
+        "cases:\n  - name: refund rates\n    compare: [taobao, amazon]\n"
+        "    expect:\n      platform_metric_rate: {max: 1}\n"
+        "  - name: fault shares\n    compare: [taobao, amazon]\n"
+        "    expect:\n      seller_fault_cancel_share: {between: [-1, 1]}\n"
+    )
+    result = CliRunner().invoke(main, ["test", str(spec), "--jobs", "1"])
+    assert result.exit_code == 1, result.output
+    assert (
+        "platform_metric_rate: the two policies define their seller metric differently, so "
+        "their difference compares definitions, not policies; expected <= 1"
+    ) in result.output
+    assert "'fault shares'" not in result.output.split("FAIL")[1]  # defined alike: passes
+    assert "1 passed, 1 failed" in result.output

@@ -786,10 +786,36 @@ def test_orders_the_platform_fulfils_are_answered_by_the_platform(root):
     seller, platform = _rules(amazon, day, methods), _platform_rules(amazon, day, methods)
     assert seller.seller_decides and seller.approve_after is None
     assert seller.self_window == Duration(0.5)
-    assert not platform.seller_decides
+    assert platform.seller_decides is False
     assert platform.approve_after == Duration(1.0)
     assert platform.self_window == Duration(math.inf)
     assert platform.self_until == STAGE_ORDER["packing"]
     assert platform.request_until == seller.request_until == STAGE_ORDER["shipped"]
     taobao = study.policies["taobao"]  # no platform fulfilment: the same rules
     assert _platform_rules(taobao, day, ("bank_card",)) == _rules(taobao, day, ("bank_card",))
+
+
+def test_a_platform_delay_opens_requests_where_the_policy_had_none(root):
+    """A policy without cancel requests whose platform approves its own orders' requests
+    after a delay: those requests are open until shipment."""
+    from sim.engine.rules import _platform_rules, _rules
+
+    study = load_study(
+        root / "scenarios/quick.yaml",
+        [
+            Override.parse("amazon.cancel_request=null"),
+            Override.parse("amazon.platform_fulfilment.approves_after=2h"),
+        ],
+    )
+    amazon, day = study.policies["amazon"], study.scenario.start.date()
+    assert _rules(amazon, day, ("credit_card",)).request_until == -1
+    platform = _platform_rules(amazon, day, ("credit_card",))
+    assert platform.request_until == STAGE_ORDER["shipped"]
+    assert platform.approve_after == Duration(2.0)
+
+
+def test_a_recorded_close_is_no_seller_fault_unless_said():
+    rec = Recorder(sellers=1, days=1, methods=1, end=10.0)
+    rec.close(Outcome.SELLER_CANCELLED, True, 100, 0, 0, counted=True)
+    rec.close(Outcome.AUTO_CANCELLED, True, 100, 0, 0, counted=True, seller_fault=True)
+    assert rec.seller_fault == 1

@@ -237,3 +237,55 @@ def test_a_partial_last_day_ends_no_week():
     assert whole["seller_weeks_flagged_share"] == 1.0  # the week ending on day 13
     partial, _ = run(orders, counted, rule(), first_day=7, measured_days=6.5)
     assert math.isnan(partial["seller_weeks_flagged_share"])  # day 13 is half a day
+
+
+def test_month_windows_across_a_new_year_and_a_leap_february():
+    from sim.engine.evaluation import _month_length
+
+    assert [_month_length(2026, m) for m in (1, 2, 11, 12)] == [31, 28, 30, 31]
+    assert _month_length(2024, 2) == 29
+    first = dt.date(2026, 11, 1)
+    # 3 months ending 2027-01-31 (day 91) start 2026-11-01 (day 0)
+    assert window_starts(first, np.array([91]), Window(months=3)).tolist() == [0]
+    # 1 month ending 2027-02-28 (day 119) is February: from 2027-02-01 (day 92)
+    assert window_starts(first, np.array([119]), Window(months=1)).tolist() == [92]
+    # 1 month ending 2027-03-30 (day 149) would start on 31 February: it starts on the
+    # last day February has, the 28th (day 119)
+    assert window_starts(first, np.array([149]), Window(months=1)).tolist() == [119]
+    # 2 months ending 2026-12-31 (day 60) start 2026-11-01
+    assert window_starts(first, np.array([60]), Window(months=2)).tolist() == [0]
+
+
+def test_one_order_is_enough_to_be_judged_and_flagged():
+    orders, counted = history(2, 8, per_day=0)
+    orders[0, 7] = 1  # one measured order, cancelled: 100% of one order
+    counted[0, 7] = 1
+    orders[1, 7] = 1  # one measured order, shipped
+    m, _ = run(orders, counted, rule(), first_day=7)
+    assert m["sellers_flagged_share"] == 0.5  # both judged, one flagged
+    assert m["sellers_over_threshold_share"] == 0.5
+    assert m["seller_days_over_threshold_share"] == 0.5  # day 7 of each seller
+    week = np.concatenate([history(2, 14, per_day=0)[0]])
+    week[:, 13] = 1  # one order each, on the week's last day
+    flagged_counted = np.zeros_like(week)
+    flagged_counted[0, 13] = 1
+    m, _ = run(week, flagged_counted, rule(), first_day=7)
+    assert m["seller_weeks_flagged_share"] == 0.5
+
+
+def test_a_week_judged_by_an_evaluation_on_the_first_day_of_the_run():
+    """Day 0 is the last day of March: the monthly evaluation of day 0 judges the first
+    week, whose own days hold no evaluation."""
+    orders, counted = history(1, 7)
+    counted[0, 0] = 1  # 1 of 10 on day 0: over
+    m, _ = evaluate(
+        orders, counted, rule("7d", "monthly"), dt.date(2026, 3, 31), 0, np.ones(1, bool)
+    )
+    assert m["seller_weeks_flagged_share"] == 1.0
+
+
+def test_a_share_of_nothing_is_undefined():
+    from sim.engine.evaluation import _share
+
+    assert math.isnan(_share(0, 0))
+    assert _share(1, 4) == 0.25

@@ -1084,3 +1084,59 @@ def test_metrics_defined_differently_are_marked_not_compared(root):
     for what, (new, changed) in cases.items():
         found = differing({"new": new, "old": amazon}, "new", "old")
         assert found == dict.fromkeys(changed, "definition_changed"), what
+
+
+def test_a_difference_across_definitions_is_withheld_and_one_of_an_edit_is_marked():
+    from sim.experiment.compare import paired
+
+    runs = [_result("a", r, platform_metric_rate=0.01 * r) for r in range(3)]
+    runs += [_result("b", r, platform_metric_rate=0.02 * r, orders=1.0) for r in range(3)]
+    differ = {"platform_metric_rate": "definitions_differ"}
+    out = paired(runs, "b", "a", differ)
+    assert out["platform_metric_rate"] == {
+        "mean": None,
+        "ci95": None,
+        "significant": False,
+        "definitions_differ": True,
+    }
+    assert out["orders"]["mean"] == 1.0 and "definitions_differ" not in out["orders"]
+    assert "definition_changed" not in out["orders"]  # the loop went on past the withheld one
+    edited = paired(runs, "b", "a", {"platform_metric_rate": "definition_changed"})
+    rate = edited["platform_metric_rate"]
+    assert rate["mean"] == pytest.approx(0.01) and rate["definition_changed"] is True
+    assert "definitions_differ" not in rate
+
+
+def test_the_summary_gives_each_size_band_its_sellers_and_flagged_share():
+    from sim.experiment.summary import _bands
+
+    runs = [_result("a", r) for r in range(3)]
+    runs[0].bands = {"small": [1, 4], "large": [0, 0]}
+    runs[1].bands = {"small": [2, 4], "large": [1, 2]}
+    runs[2].bands = {"small": [4, 4], "large": [2, 2]}
+    out = _bands(runs)
+    assert list(out) == ["small", "large"]
+    assert out["small"]["sellers"] == 4.0
+    small = out["small"]["flagged_share"]
+    assert small["mean"] == pytest.approx(7 / 12)
+    low, high = small["ci95"]
+    assert 0.0 <= low < 7 / 12 < high == 1.0  # cut at 1: a share
+    # a replication without sellers in a band has no share; the others are averaged
+    large = out["large"]
+    assert large["sellers"] == pytest.approx(4 / 3)
+    assert large["flagged_share"]["mean"] == pytest.approx(0.75)
+    one = _bands(runs[1:2])  # with one replication the band still has its share, no interval
+    assert one["small"] == {"sellers": 4.0, "flagged_share": {"mean": 0.5, "ci95": None}}
+    none = _bands([_result("a", 0)])
+    assert none == {}
+
+
+def test_summary_json_holds_the_bands_of_policies_with_a_threshold(quick):
+    results = sim.run(quick, replications=2, overrides=SMALL)
+    policies = results.summary["policies"]
+    amazon = policies["amazon"]["bands"]
+    assert list(amazon) == list(results.study.scenario.sellers.size_bands)
+    judged = sum(b["sellers"] for b in amazon.values())
+    assert 0 < judged <= 36  # quick.yaml: 40 sellers, 4 of them platform-fulfilled
+    assert "bands" not in policies["taobao"]  # no threshold: nobody is flagged
+    assert "bands" not in policies["jd"]  # no seller metric

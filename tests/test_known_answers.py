@@ -1072,6 +1072,7 @@ def test_a_seller_the_platform_fulfils_for_is_in_no_seller_metric(root, tmp_path
     counted = sum(not math.isnan(r) for r in rates)
     assert counted == 3
     # the platform-wide daily rate divides by the judged sellers' orders only
+    assert result.daily_judged.shape == result.daily_orders.shape  # per day
     assert result.daily_orders.sum() == len(rows)
     assert result.daily_judged.sum() == sum(int(row["seller"]) < 3 for row in rows)
 
@@ -1128,3 +1129,25 @@ def test_jd_sends_every_order_to_its_own_warehouses(root, tmp_path):
         root, tmp_path, TWO_KINDS, "sellers.count=6", "buyers.cancel_intent=0", key="jd"
     )
     assert {int(r["seller"]) for r in rows} <= {3, 4, 5}
+
+
+def test_orders_a_week_count_a_run_s_partial_last_day_as_part_of_a_day(root, tmp_path):
+    """The run starts at noon: its 3 days of orders end at noon of the local day 3, and
+    the measured days (from local day 2) are one and a half. Each seller's size is its
+    measured orders over 1.5 / 7 weeks; bands 5 orders a week apart tell 1.5 from any
+    other divisor."""
+    edges = ", ".join(f'"{low}": {low}' for low in range(0, 400, 5))
+    study, result, rows = world(
+        root,
+        tmp_path,
+        "start=2026-03-02T12:00:00+08:00",
+        f"sellers.size_bands={{{edges}}}",
+    )
+    # seller metrics count whole local days from the first after the warm-up: day 2
+    measured = [int(row["seller"]) for row in rows if placed_day(study, row) >= 2]
+    assert study.scenario.warmup.amount == 24 and study.scenario.horizon.amount == 72
+    per_week = np.bincount(measured, minlength=5) / (1.5 / 7)
+    expected = {f"{low}": [0, 0] for low in range(0, 400, 5)}
+    for size in per_week[per_week > 0]:
+        expected[f"{int(size // 5 * 5)}"][1] += 1
+    assert {k: v[1] for k, v in result.bands.items()} == {k: v[1] for k, v in expected.items()}

@@ -102,12 +102,15 @@ def test_buyer_facts_are_thresholds_on_their_uniforms(scenario):
     facts = OrderFacts(
         scenario,
         Population(scenario),
-        _uniforms(intent=u, good_record=u, pursue=u),
+        _uniforms(intent=u, good_record=u, pursue=u, by_message=u),
         n,
     )
     assert facts.intent == [True, True, False, False, False, False, False, False]
     assert facts.pursue == [True, True, True, True, False, False, False, False]
     assert facts.good_record == [True, True, True, True, True, True, False, False]
+    # quick.yaml: 15% ask by message; a uniform of exactly 0.15 does not
+    ask = OrderFacts(scenario, Population(scenario), _uniforms(by_message=[0.1499, 0.15]), 2)
+    assert ask.by_message == [True, False]
 
 
 def test_order_values_are_whole_cents_and_never_zero(scenario):
@@ -240,3 +243,10 @@ def test_a_payment_uniform_above_a_mix_summing_just_below_one_takes_the_last_met
     facts = OrderFacts(study.scenario, people, _uniforms(payment=payment), 4)
     batch = Batch(facts, np.array([1.0, 2.0, 3.0, 4.0]), compiled, 0.0, ten)
     assert batch.method == [0, 1, 9, 9]
+
+
+def test_a_store_that_fulfils_every_order_needs_a_seller_to_stand_for_it(scenario):
+    with pytest.raises(
+        ValueError, match="^the platform serves every order, but no seller stands for it$"
+    ):
+        Population(scenario, serves="all")
