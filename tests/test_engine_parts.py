@@ -812,6 +812,15 @@ def test_a_platform_delay_opens_requests_where_the_policy_had_none(root):
     platform = _platform_rules(amazon, day, ("credit_card",))
     assert platform.request_until == STAGE_ORDER["shipped"]
     assert platform.approve_after == Duration(2.0)
+    # where the policy has requests, the platform keeps their stage limit
+    packed = load_study(
+        root / "scenarios/quick.yaml",
+        [
+            Override.parse("amazon.cancel_request.until=packed"),
+            Override.parse("amazon.platform_fulfilment.approves_after=2h"),
+        ],
+    ).policies["amazon"]
+    assert _platform_rules(packed, day, ("credit_card",)).request_until == STAGE_ORDER["packed"]
 
 
 def test_a_recorded_close_is_no_seller_fault_unless_said():

@@ -254,6 +254,10 @@ def test_month_windows_across_a_new_year_and_a_leap_february():
     assert window_starts(first, np.array([149]), Window(months=1)).tolist() == [119]
     # 2 months ending 2026-12-31 (day 60) start 2026-11-01
     assert window_starts(first, np.array([60]), Window(months=2)).tolist() == [0]
+    # 2 months ending 2027-01-30 (day 90) would start on 31 November: the 30th (day 29)
+    assert window_starts(first, np.array([90]), Window(months=2)).tolist() == [29]
+    # 14 months ending 2028-01-31 (day 456) start 2026-12-01 (day 30)
+    assert window_starts(first, np.array([456]), Window(months=14)).tolist() == [30]
 
 
 def test_one_order_is_enough_to_be_judged_and_flagged():

@@ -1100,7 +1100,8 @@ def test_a_difference_across_definitions_is_withheld_and_one_of_an_edit_is_marke
         "definitions_differ": True,
     }
     assert out["orders"]["mean"] == 1.0 and "definitions_differ" not in out["orders"]
-    assert "definition_changed" not in out["orders"]  # the loop went on past the withheld one
+    assert "definition_changed" not in out["orders"]
+    assert out["buyer_money_hours_held"]["mean"] == 0.0  # the loop went on past the withheld
     edited = paired(runs, "b", "a", {"platform_metric_rate": "definition_changed"})
     rate = edited["platform_metric_rate"]
     assert rate["mean"] == pytest.approx(0.01) and rate["definition_changed"] is True

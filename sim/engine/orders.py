@@ -64,7 +64,8 @@ class Population:
             if not marked.any():
                 raise ValueError("the platform serves every order, but no seller stands for it")
             picked = np.where(marked, self.weights, 0.0)
-        self.judged = ~self.platform if serves != "all" else np.zeros(count, dtype=bool)
+        # the seller metric judges the rest (under `serves: all` they have no orders)
+        self.judged = ~self.platform
         self.cumulative = np.cumsum(picked) / picked.sum()
         # exactly 1 from the last seller with orders on, so that a uniform below 1 always
         # picks a seller with a weight
