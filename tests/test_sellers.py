@@ -222,7 +222,9 @@ def test_a_fixed_popularity_run_does_not_depend_on_the_seller_draws(root, monkey
 
 def test_population_needs_the_uniforms_for_a_drawn_popularity(root):
     scenario = _scenario(root)
-    with pytest.raises(ValueError, match="uniforms"):
+    with pytest.raises(
+        ValueError, match=r"^a drawn popularity needs the sellers' uniforms \(sizes\)$"
+    ):
         Population(scenario)
 
 
