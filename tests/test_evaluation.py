@@ -179,7 +179,8 @@ def test_a_seller_without_measured_orders_is_left_out():
         ("0 months", "out of range; expected 1 to 120 months"),
         ("2 business days", "not a whole number of calendar days"),
         ("30000 months", "out of range; expected 1 to 120 months"),
-        ("99999d", "out of range; expected at most 10 years"),
+        ("99999d", "out of range; expected at most 3650d \\(10 years\\)"),
+        ("3651d", "out of range"),
     ],
 )
 def test_bad_windows(text, message):

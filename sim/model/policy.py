@@ -250,8 +250,8 @@ def parse_window(value: Any) -> Window:
         raise ValueError(f"{str(e).split(';')[0]}; {WINDOW_EXPECTED}") from None
     if duration.business_days or duration.amount % 24 or duration.amount <= 0:
         raise ValueError(f"{duration} is not a whole number of calendar days; {WINDOW_EXPECTED}")
-    if duration.amount > MAX_WINDOW_MONTHS * 31 * 24:
-        raise ValueError(f"{duration} is out of range; expected at most 10 years")
+    if duration.amount > 3650 * 24:
+        raise ValueError(f"{duration} is out of range; expected at most 3650d (10 years)")
     return Window(days=int(duration.amount // 24))
 
 
