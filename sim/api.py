@@ -90,7 +90,8 @@ class Results:
 
     def comparisons_frame(self) -> pd.DataFrame:
         """Paired differences: (sweep keys), comparison, metric, mean, ci_low, ci_high,
-        significant."""
+        significant, and whether the two policies define the metric differently (no
+        difference given) or a policy's edit changed its definition (difference marked)."""
         import pandas as pd
 
         rows = []
@@ -107,6 +108,8 @@ class Results:
                             "ci_low": low,
                             "ci_high": high,
                             "significant": v["significant"],
+                            "definitions_differ": bool(v.get("definitions_differ")),
+                            "definition_changed": bool(v.get("definition_changed")),
                         }
                     )
         columns = [
@@ -117,6 +120,8 @@ class Results:
             "ci_low",
             "ci_high",
             "significant",
+            "definitions_differ",
+            "definition_changed",
         ]
         return pd.DataFrame(rows, columns=columns).astype(
             {"mean": float, "ci_low": float, "ci_high": float}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 
@@ -360,3 +361,26 @@ def test_set_on_a_policy_taken_out_by_set_is_an_input_error(root, tmp_path):
         "policies are taobao); cannot set 'amazon.self_cancel.window=1h'"
     )
     assert not (tmp_path / "o").exists()
+
+
+def test_set_of_a_whole_policy_is_an_input_error(root, tmp_path):
+    result = CliRunner().invoke(
+        main,
+        ["run", str(root / "scenarios" / "quick.yaml"), "--out", str(tmp_path / "o")]
+        + ["--set", "amazon=1"],
+    )
+    assert result.exit_code == 2
+    assert result.stderr.strip() == (
+        "--set: amazon: cannot set 'amazon=1': name a key of the policy, e.g. "
+        "amazon.self_cancel.window=1h"
+    )
+
+
+def test_a_policy_file_named_like_a_scenario_key_is_refused(root, tmp_path):
+    shutil.copy(root / "policies" / "amazon.yaml", tmp_path / "seed.yaml")
+    scenario = (root / "scenarios" / "quick.yaml").read_text(encoding="utf-8")
+    scenario = scenario.replace("../policies/amazon.yaml", str(tmp_path / "seed.yaml"))
+    (tmp_path / "q.yaml").write_text(scenario, encoding="utf-8")
+    result = CliRunner().invoke(main, ["validate", str(tmp_path / "q.yaml")])
+    assert result.exit_code == 2
+    assert "'seed': a policy file may not be named like a scenario key" in result.stderr

@@ -1141,3 +1141,16 @@ def test_summary_json_holds_the_bands_of_policies_with_a_threshold(quick):
     assert 0 < judged <= 36  # quick.yaml: 40 sellers, 4 of them platform-fulfilled
     assert "bands" not in policies["taobao"]  # no threshold: nobody is flagged
     assert "bands" not in policies["jd"]  # no seller metric
+
+
+def test_a_metric_only_one_policy_of_a_platform_defines_is_not_an_edit(root):
+    from sim.experiment.compare import differing
+    from sim.metrics import PLATFORM_DEFINED
+    from sim.model.load import load_policy
+
+    jd = load_policy(root / "policies" / "jd.yaml")  # no seller metric
+    pop = load_policy(root / "policies" / "jd-pop.yaml")  # the same platform, with one
+    assert jd.platform == pop.platform
+    assert differing({"jd": jd, "pop": pop}, "pop", "jd") == dict.fromkeys(
+        PLATFORM_DEFINED, "definitions_differ"
+    )

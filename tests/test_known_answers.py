@@ -1151,3 +1151,19 @@ def test_orders_a_week_count_a_run_s_partial_last_day_as_part_of_a_day(root, tmp
     for size in per_week[per_week > 0]:
         expected[f"{int(size // 5 * 5)}"][1] += 1
     assert {k: v[1] for k, v in result.bands.items()} == {k: v[1] for k, v in expected.items()}
+
+
+def test_an_order_only_late_auto_cancelled_is_the_seller_s_fault(root, tmp_path):
+    """The seller ships everything, but packing takes 4 days: every order passes its
+    auto-cancel deadline (ship-by 2 d, then 1 d) unshipped and is cancelled by Amazon."""
+    slow = SOLO.replace("pack_time: 1h", "pack_time: 4d")
+    _, result, rows = world(
+        root,
+        tmp_path,
+        slow,
+        "buyers.cancel_intent=0",
+        "amazon.ship_by.within=2d",
+        "amazon.auto_cancel.after=1d",
+    )
+    assert {row["outcome"] for row in rows} == {"auto_cancelled"}
+    assert result.metrics["seller_fault_cancel_share"] == 1.0

@@ -28,14 +28,22 @@ def pairs(keys: list[str], baseline: str | None) -> list[tuple[str, str]]:
 
 def differing(policies: dict[str, Policy], other: str, reference: str) -> dict[str, str]:
     """The metrics the two policies define differently, each with what that means:
-    "definitions_differ" between two platforms (a difference would compare definitions,
-    not policies: none is given), "definition_changed" between two versions of one
-    platform's policy (an edit of the metric: the difference is its effect, marked)."""
+    "definitions_differ" between two platforms, or where only one policy defines the
+    metric (a difference would compare definitions, not policies: none is given);
+    "definition_changed" between two policies of one platform that both define it (an
+    edit of the metric: the difference is its effect, marked)."""
     a = policies[other].metric_definitions()
     b = policies[reference].metric_definitions()
     same_platform = policies[other].platform == policies[reference].platform
-    mark = "definition_changed" if same_platform else "definitions_differ"
-    return {name: mark for name in a if a[name] != b[name]}
+    return {
+        name: (
+            "definition_changed"
+            if same_platform and a[name] is not None and b[name] is not None
+            else "definitions_differ"  # other platforms, or the metric on one side only
+        )
+        for name in a
+        if a[name] != b[name]
+    }
 
 
 def paired(

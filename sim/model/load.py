@@ -76,6 +76,21 @@ def load_study(path: str | Path, overrides: list[Override] = ()) -> Study:  # ty
     files = _policy_files(doc, Path(path).parent)
     stems = {f.stem for f, _ in files}
     rest = [o for o, mine in zip(overrides, own, strict=True) if not mine]
+    whole = [o for o in rest if o.path[0] in stems and len(o.path) == 1]
+    if whole:  # `--set amazon=...`: a policy is a file, not one value
+        raise InputError(
+            [
+                Problem(
+                    o.origin,
+                    0,
+                    0,
+                    o.path[0],
+                    f"cannot set {o.text!r}: name a key of the policy, e.g. "
+                    f"{o.path[0]}.self_cancel.window=1h",
+                )
+                for o in whole
+            ]
+        )
     lost = [o for o in rest if o.path[0] in named - stems]
     if lost:  # it named a policy that `--set policies=...` took out
         raise InputError(
@@ -106,6 +121,15 @@ def load_study(path: str | Path, overrides: list[Override] = ()) -> Study:  # ty
                     ("policies", index, "file"),
                     f"{file.stem!r}: a policy "
                     "file name may not contain '-vs-' (it names comparisons)",
+                )
+            )
+            continue
+        if file.stem in Scenario.model_fields:
+            problems.append(
+                doc.problem(
+                    ("policies", index, "file"),
+                    f"{file.stem!r}: a policy file may not be named like a scenario key "
+                    "(--set would not know which it means); rename the file",
                 )
             )
             continue
