@@ -495,7 +495,7 @@ def print_diff_table(results: Results, old: str, new: str) -> list[str]:
     for m in CATALOGUE:
         d = diff[m.name]
         cell = difference_cell(d, m.unit)
-        if d["significant"]:
+        if d["significant"] or d.get("definitions_differ"):  # or defined on one side only
             moved.append(m.name)
         table.add_row(
             m.name,

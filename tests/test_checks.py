@@ -851,3 +851,20 @@ def test_an_expectation_on_a_difference_across_definitions_fails_and_says_why(ro
     ) in result.output
     assert "'fault shares'" not in result.output.split("FAIL")[1]  # defined alike: passes
     assert "1 passed, 1 failed" in result.output
+
+
+def test_diff_that_removes_the_seller_metric_is_a_move(root, tmp_path, monkeypatch):
+    changed = tmp_path / "amazon.yaml"
+    text = (root / "policies" / "amazon.yaml").read_text(encoding="utf-8")
+    changed.write_text(text[: text.index("seller_metric:")], encoding="utf-8")
+    monkeypatch.chdir(root)
+    result = CliRunner().invoke(
+        main,
+        ["diff", "policies/amazon.yaml", str(changed), "--scenario", "scenarios/quick.yaml"]
+        + ["--reps", "2", "--jobs", "1"],
+    )
+    assert result.exit_code == 1, result.output
+    moved = result.output.split("moved significantly: ")[1]
+    assert "platform_metric_rate" in moved and "sellers_flagged_share" in moved
+    row = next(line for line in result.output.splitlines() if "platform_metric_rate" in line)
+    assert "definitions differ" in row
