@@ -121,25 +121,21 @@ def test_k_expressions():
         matches("(amazon", words)
 
 
+def diff_on_quick(root, monkeypatch, new, reps: int):
+    """`cancelsim diff policies/amazon.yaml NEW` on the quick scenario, from the root."""
+    monkeypatch.chdir(root)
+    return CliRunner().invoke(
+        main,
+        ["diff", "policies/amazon.yaml", str(new), "--scenario", "scenarios/quick.yaml"]
+        + ["--reps", str(reps), "--jobs", "1"],
+    )
+
+
 def test_diff_lists_the_rule_change_and_exits_1(root, tmp_path, monkeypatch):
     changed = tmp_path / "amazon.yaml"
     shutil.copy(root / "policies" / "amazon.yaml", changed)
     edit(changed, "  window: 30m ", "  window: 4h  ")
-    monkeypatch.chdir(root)
-    result = CliRunner().invoke(
-        main,
-        [
-            "diff",
-            "policies/amazon.yaml",
-            str(changed),
-            "--scenario",
-            "scenarios/quick.yaml",
-            "--reps",
-            "3",
-            "--jobs",
-            "1",
-        ],
-    )
+    result = diff_on_quick(root, monkeypatch, changed, reps=3)
     assert result.exit_code == 1, result.output
     assert "  self_cancel.window: 30m -> 4h" in result.output
     assert "moved significantly: " in result.output and "self_cancel_share" in result.output
@@ -152,12 +148,7 @@ def test_diff_of_an_edited_seller_metric_shows_its_effect(root, tmp_path, monkey
     changed = tmp_path / "amazon.yaml"
     shutil.copy(root / "policies" / "amazon.yaml", changed)
     edit(changed, "  threshold: 0.025 ", "  threshold: 0.005 ")
-    monkeypatch.chdir(root)
-    result = CliRunner().invoke(
-        main,
-        ["diff", "policies/amazon.yaml", str(changed), "--scenario", "scenarios/quick.yaml"]
-        + ["--reps", "3", "--jobs", "1"],
-    )
+    result = diff_on_quick(root, monkeypatch, changed, reps=3)
     assert result.exit_code == 1, result.output
     assert "seller_metric.threshold: 0.025 -> 0.005" in result.output
     moved = result.output.split("moved significantly: ")[1]
@@ -857,12 +848,7 @@ def test_diff_that_removes_the_seller_metric_is_a_move(root, tmp_path, monkeypat
     changed = tmp_path / "amazon.yaml"
     text = (root / "policies" / "amazon.yaml").read_text(encoding="utf-8")
     changed.write_text(text[: text.index("seller_metric:")], encoding="utf-8")
-    monkeypatch.chdir(root)
-    result = CliRunner().invoke(
-        main,
-        ["diff", "policies/amazon.yaml", str(changed), "--scenario", "scenarios/quick.yaml"]
-        + ["--reps", "2", "--jobs", "1"],
-    )
+    result = diff_on_quick(root, monkeypatch, changed, reps=2)
     assert result.exit_code == 1, result.output
     moved = result.output.split("moved significantly: ")[1]
     assert "platform_metric_rate" in moved and "sellers_flagged_share" in moved

@@ -316,24 +316,25 @@ def test_a_cell_shows_a_cut_interval_by_its_ends_and_marks_a_flat_quantile(value
     assert format_cell(value, unit) == shown
 
 
+def run_quick(root, tmp_path, *args: str):
+    """`cancelsim run scenarios/quick.yaml --jobs 1 --out TMP/o ARGS...`."""
+    scenario = str(root / "scenarios" / "quick.yaml")
+    return CliRunner().invoke(
+        main, ["run", "--jobs", "1", scenario, "--out", str(tmp_path / "o"), *args]
+    )
+
+
 def test_set_may_replace_the_list_of_policies(root, tmp_path):
     """`--set policies=[...]` changes which policy files are read (it used to crash)."""
-    result = CliRunner().invoke(
-        main,
-        [
-            "run",
-            "--jobs",
-            "1",
-            str(root / "scenarios" / "quick.yaml"),
-            "--reps",
-            "1",
-            "--out",
-            str(tmp_path / "o"),
-            "--set",
-            "policies=[{file: ../policies/jd-pop.yaml, payment_mix: {wechat_pay: 1}}]",
-            "--set",  # a policy that the scenario file itself does not name
-            "jd-pop.name=JD POP, edited",
-        ],
+    result = run_quick(
+        root,
+        tmp_path,
+        "--reps",
+        "1",
+        "--set",
+        "policies=[{file: ../policies/jd-pop.yaml, payment_mix: {wechat_pay: 1}}]",
+        "--set",  # a policy that the scenario file itself does not name
+        "jd-pop.name=JD POP, edited",
     )
     assert result.exit_code == 0, result.output
     summary = json.loads((tmp_path / "o" / "summary.json").read_text())
@@ -342,18 +343,13 @@ def test_set_may_replace_the_list_of_policies(root, tmp_path):
 
 
 def test_set_on_a_policy_taken_out_by_set_is_an_input_error(root, tmp_path):
-    result = CliRunner().invoke(
-        main,
-        [
-            "run",
-            str(root / "scenarios" / "quick.yaml"),
-            "--out",
-            str(tmp_path / "o"),
-            "--set",
-            "policies=[{file: ../policies/taobao.yaml, payment_mix: {alipay_balance: 1}}]",
-            "--set",
-            "amazon.self_cancel.window=1h",
-        ],
+    result = run_quick(
+        root,
+        tmp_path,
+        "--set",
+        "policies=[{file: ../policies/taobao.yaml, payment_mix: {alipay_balance: 1}}]",
+        "--set",
+        "amazon.self_cancel.window=1h",
     )
     assert result.exit_code == 2
     assert result.stderr.strip() == (
@@ -364,11 +360,7 @@ def test_set_on_a_policy_taken_out_by_set_is_an_input_error(root, tmp_path):
 
 
 def test_set_of_a_whole_policy_is_an_input_error(root, tmp_path):
-    result = CliRunner().invoke(
-        main,
-        ["run", str(root / "scenarios" / "quick.yaml"), "--out", str(tmp_path / "o")]
-        + ["--set", "amazon=1"],
-    )
+    result = run_quick(root, tmp_path, "--set", "amazon=1")
     assert result.exit_code == 2
     assert result.stderr.strip() == (
         "--set: amazon: cannot set 'amazon=1': name a key of the policy, e.g. "

@@ -21,7 +21,7 @@ import simpy
 
 from sim.engine.arrivals import ArrivalClock
 from sim.engine.orders import ACCEPT, IGNORE, Batch, Order, OrderFacts, Population
-from sim.engine.recorder import InvariantError, Recorder
+from sim.engine.recorder import FAILED, REFUNDING, InvariantError, Recorder
 from sim.engine.rules import CompiledPolicy
 from sim.engine.streams import BLOCK, RandomStreams
 from sim.engine.trace import TraceWriter
@@ -33,16 +33,7 @@ from sim.model.scenario import Scenario, SellerType
 # seller's own cancel, the platform's cancel of an order not shipped in time, and any
 # cancel of an order the seller never ships that the buyer asked for only after waiting.
 SELLER_FAULT = frozenset({Outcome.SELLER_CANCELLED, Outcome.AUTO_CANCELLED})
-UNSHIPPED_CANCELS = frozenset(
-    {
-        Outcome.SELF_CANCELLED,
-        Outcome.INSTANT_REFUNDED,
-        Outcome.REQUEST_CANCELLED,
-        Outcome.REQUEST_AUTO_APPROVED,
-        Outcome.SELLER_CANCELLED,
-        Outcome.AUTO_CANCELLED,
-    }
-)
+UNSHIPPED_CANCELS = REFUNDING - frozenset(FAILED)  # refunded before it ever shipped
 
 RELEASED, PACKING, PACKED, SHIPPED = (
     STAGE_ORDER[s] for s in ("released", "packing", "packed", "shipped")
