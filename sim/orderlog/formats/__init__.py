@@ -1,0 +1,1 @@
+"""One reader per export format; each turns files into `RawBatch`es of the log's fields."""

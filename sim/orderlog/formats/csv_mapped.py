@@ -1,0 +1,194 @@
+"""`csv`: any delimited file, with a mapping from the log's fields to its columns.
+
+The mapping comes from `--map field=column` options or a small YAML file (`--map-file`):
+
+    columns: {order_id: id, placed_at: created, status: state, value: total}
+    statuses: {Delivered: shipped, Refunded: cancelled}
+    time: {unit: h, origin: "2025-01-06T00:00:00+00:00"}   # numbers, not dates
+    currency: EUR
+    delimiter: ","
+
+Status values are read case-insensitively: the log's own (open, shipped, cancelled) and
+cancelsim's trace outcomes are known; others are mapped under `statuses`. A trace outcome
+also says who cancelled and whether the buyer asked (`cancelled_by`, `buyer_requested`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AwareDatetime, Field, field_validator
+
+from sim.errors import InputError
+from sim.model.base import Model, validate
+from sim.model.yamlfile import read_document
+from sim.orderlog.rows import RawBatch, RowProblem
+from sim.orderlog.schema import NAMES, STATUSES
+from sim.orderlog.text import columns_of, read_chunks, require_columns
+
+# cancelsim's own outcomes (the trace's `outcome` column): status, who cancelled, asked
+TRACE_OUTCOMES: dict[str, tuple[str, str | None, str | None]] = {
+    "shipped": ("shipped", None, None),
+    "kept_after_failed_cancel": ("shipped", None, None),
+    "intercepted": ("shipped", None, None),
+    "refused_delivery": ("shipped", None, None),
+    "returned": ("shipped", None, None),
+    "open": ("open", None, None),
+    "self_cancelled": ("cancelled", "buyer", "true"),
+    "instant_refunded": ("cancelled", "buyer", "true"),
+    "request_cancelled": ("cancelled", "seller", "true"),
+    "request_auto_approved": ("cancelled", "platform", "true"),
+    "seller_cancelled": ("cancelled", "seller", "false"),
+    "auto_cancelled": ("cancelled", "platform", "false"),
+}
+KNOWN_STATUSES: dict[str, tuple[str, str | None, str | None]] = {
+    **TRACE_OUTCOMES,
+    **{s: (s, None, None) for s in STATUSES},
+    "canceled": ("cancelled", None, None),
+}
+
+
+class TimeSpec(Model):
+    unit: Literal["ms", "s", "min", "h", "d"] | None = None
+    origin: AwareDatetime | None = None
+    zone: str | None = None
+
+    @field_validator("zone")
+    @classmethod
+    def _zone(cls, v: str | None) -> str | None:
+        return check_zone(v)
+
+
+class Mapping(Model):
+    """How a CSV's columns and status values read as the normalised log."""
+
+    columns: dict[str, str] = Field(min_length=1)
+    statuses: dict[str, Literal["open", "shipped", "cancelled"]] = {}
+    time: TimeSpec = TimeSpec()
+    currency: str | None = Field(None, pattern=r"^[A-Z]{3}$")
+    seller: str | None = None
+    delimiter: str = Field(",", min_length=1, max_length=1)
+
+    @field_validator("columns")
+    @classmethod
+    def _fields(cls, v: dict[str, str]) -> dict[str, str]:
+        unknown = sorted(set(v) - set(NAMES))
+        if unknown:
+            raise ValueError(
+                f"unknown log field {unknown[0]!r}; the fields are: {', '.join(NAMES)}"
+            )
+        for needed in ("order_id", "placed_at", "status"):
+            if needed not in v:
+                raise ValueError(f"no column is mapped to {needed}, which every order needs")
+        return v
+
+
+def check_zone(zone: str | None) -> str | None:
+    if zone is None:
+        return None
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(
+            f"unknown time zone {zone!r}; expected an IANA name such as Asia/Shanghai"
+        ) from None
+    return zone
+
+
+def load_mapping(file: Path | None, pairs: tuple[str, ...], statuses: tuple[str, ...]) -> Mapping:
+    """The mapping file (if any) with `--map field=column` and `--status value=status`
+    options laid over it."""
+    data: dict = {}
+    doc = None
+    if file is not None:
+        doc = read_document(file)
+        if not isinstance(doc.data, dict):
+            raise InputError.single(str(file), "expected a mapping with columns:", line=1, col=1)
+        data = dict(doc.data)
+    columns = dict(data.get("columns") or {})
+    for pair in pairs:
+        field, sep, column = pair.partition("=")
+        if not sep or not field.strip() or not column.strip():
+            raise InputError.single(
+                "--map", f"{pair!r}: expected FIELD=COLUMN, e.g. placed_at=created"
+            )
+        columns[field.strip()] = column.strip()
+    status_map = dict(data.get("statuses") or {})
+    for pair in statuses:
+        value, sep, status = pair.partition("=")
+        if not sep or not value.strip():
+            raise InputError.single(
+                "--status", f"{pair!r}: expected VALUE=STATUS, e.g. Delivered=shipped"
+            )
+        status_map[value.strip()] = status.strip()
+    data["columns"] = columns
+    data["statuses"] = status_map
+    if doc is not None:
+        doc.data = data
+        return validate(Mapping, doc)
+    try:
+        return Mapping.model_validate(data)
+    except Exception as error:  # pydantic's ValidationError, from --map / --status only
+        from pydantic import ValidationError
+
+        if not isinstance(error, ValidationError):
+            raise
+        first = error.errors()[0]
+        where = "--status" if first["loc"][:1] == ("statuses",) else "--map"
+        raise InputError.single(where, first["msg"].removeprefix("Value error, ")) from None
+
+
+def read(paths: list[Path], mapping: Mapping, encoding: str | None) -> Iterator[RawBatch]:
+    for path in paths:
+        yield from _read(path, mapping, encoding)
+
+
+def _read(path: Path, mapping: Mapping, encoding: str | None) -> Iterator[RawBatch]:
+    header, chunks = read_chunks(path, mapping.delimiter, encoding)
+    require_columns(path, header, mapping.columns, "from the mapping")
+    vocabulary = {k.casefold(): v for k, v in KNOWN_STATUSES.items()}
+    vocabulary.update({k.casefold(): (v, None, None) for k, v in mapping.statuses.items()})
+    derive_by = "cancelled_by" not in mapping.columns
+    derive_asked = "buyer_requested" not in mapping.columns
+    for chunk in chunks:
+        columns = columns_of(chunk, header, mapping.columns)
+        lines = chunk.lines
+        problems = [
+            RowProblem(f"{path}:{line}", f"has {n} fields; the header has {len(header)}")
+            for line, n in chunk.short
+        ]
+        if mapping.seller is not None and "seller_id" not in columns:
+            columns["seller_id"] = [mapping.seller] * len(lines)
+        status_out: list[str | None] = []
+        by_out: list[str | None] = []
+        asked_out: list[str | None] = []
+        keep: list[int] = []
+        for i, raw in enumerate(columns["status"]):
+            known = vocabulary.get(raw.strip().casefold())
+            if known is None:
+                problems.append(
+                    RowProblem(
+                        f"{path}:{lines[i]}",
+                        f"status {raw!r} is not known; map it with --status {raw}=shipped "
+                        "(or open, cancelled)",
+                    )
+                )
+                continue
+            keep.append(i)
+            status_out.append(known[0])
+            by_out.append(known[1])
+            asked_out.append(known[2])
+        if len(keep) < len(lines):
+            columns = {k: [v[i] for i in keep] for k, v in columns.items()}
+            lines = [lines[i] for i in keep]
+        columns["status"] = status_out
+        if derive_by:
+            columns["cancelled_by"] = by_out
+        if derive_asked:
+            columns["buyer_requested"] = asked_out
+        yield RawBatch(str(path), columns, lines=lines, problems=problems)

@@ -1,0 +1,215 @@
+"""`cancelsim import`: order exports in, one normalised order log out.
+
+Batches from a format's reader are checked (`rows.parse`), then staged in a Parquet file
+beside the output. Once every file is read, duplicated order ids are found from 64-bit
+hashes (and confirmed on the ids themselves): the later row is kept and the earlier one
+reported. The kept rows are then copied to the output (Parquet or CSV, by its extension),
+which appears under its final name only when complete. Memory stays bounded by the batch
+size plus 8 bytes a row for the hashes.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from sim.errors import InputError
+from sim.orderlog.rows import RawBatch, RowProblem, TimeReading, parse
+
+ROW_GROUP = 262_144
+
+
+@dataclass(frozen=True)
+class ImportOptions:
+    currency: str | None = None  # for values without a currency column
+    seller: str | None = None  # the seller of a one-seller export
+    reading: TimeReading = TimeReading()
+    encoding: str | None = None
+
+
+@dataclass
+class ImportSummary:
+    files: int = 0
+    read: int = 0  # rows (orders) found in the sources
+    rejected: int = 0
+    duplicates: int = 0  # earlier rows replaced by a later row of the same order id
+    written: int = 0
+    problems: list[RowProblem] = field(default_factory=list)  # every rejection, in order
+
+    @property
+    def complete(self) -> bool:
+        return not self.problems
+
+
+Reader = Callable[[list[Path]], Iterator[RawBatch]]
+"""A format's reader: every source file (in the order given) -> batches of raw rows."""
+
+
+def import_orders(
+    sources: Iterable[Path],
+    reader: Reader,
+    options: ImportOptions,
+    out: Path,
+    progress: Callable[[int], None] | None = None,
+) -> ImportSummary:
+    """Read every source with `reader` into the order log `out` (.parquet or .csv)."""
+    import pyarrow.parquet as pq
+
+    if out.suffix not in (".parquet", ".csv"):
+        raise InputError.single(str(out), "expected an output name ending in .parquet or .csv")
+    sources = list(sources)
+    for source in sources:
+        if not source.is_file():
+            raise InputError.single(
+                str(source), "file not found" if not source.exists() else "is not a file"
+            )
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staging = out.with_name(f".{out.name}.staging")
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir()
+    try:
+        summary = ImportSummary(files=len(sources))
+        hashes: list[np.ndarray] = []
+        located: list[tuple[str, np.ndarray]] = []  # per staged batch: file, where per row
+        writer: Any = None
+        stage = staging / "rows.parquet"
+        for raw in reader(sources):
+            table, problems, good = parse(raw, options.reading, options.currency)
+            summary.read += len(raw) + len(raw.problems)
+            summary.problems.extend(problems)
+            if progress is not None:
+                progress(len(raw) + len(raw.problems))
+            if table.num_rows == 0:
+                continue
+            if writer is None:
+                writer = pq.ParquetWriter(stage, table.schema, compression="none")
+            writer.write_table(table)
+            hashes.append(_hash(table.column("order_id")))
+            where = (
+                np.asarray(raw.lines, dtype=np.int64)[good]
+                if raw.lines is not None
+                else np.asarray(raw.paths, dtype=object)[good]
+            )
+            located.append((raw.file, where))
+        if writer is not None:
+            writer.close()
+        summary.rejected = len(summary.problems)
+        keep = _later_rows_kept(stage, hashes, located, summary) if hashes else None
+        _write(stage if hashes else None, keep, out, staging)
+        summary.written = int(keep.sum()) if keep is not None else 0
+        return summary
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _hash(column: Any) -> np.ndarray:
+    import pandas as pd
+
+    return pd.util.hash_array(np.asarray(column.to_pylist(), dtype=object), categorize=False)
+
+
+def _later_rows_kept(
+    stage: Path,
+    hashes: list[np.ndarray],
+    located: list[tuple[str, np.ndarray]],
+    summary: ImportSummary,
+) -> np.ndarray:
+    """A mask over the staged rows: False for a row whose order id comes again later."""
+    import pyarrow.parquet as pq
+
+    h = np.concatenate(hashes)
+    keep = np.ones(len(h), dtype=bool)
+    order = np.argsort(h, kind="stable")
+    same = h[order][1:] == h[order][:-1]
+    if not same.any():
+        return keep
+    candidates = np.unique(np.concatenate([order[1:][same], order[:-1][same]]))
+    ids = pq.read_table(stage, columns=["order_id"]).column("order_id").take(candidates).to_pylist()
+    last: dict[str, int] = {}
+    for row, order_id in zip(candidates.tolist(), ids, strict=True):
+        if order_id in last:  # candidates are in row order: this one is later
+            earlier = last[order_id]
+            keep[earlier] = False
+            summary.duplicates += 1
+            summary.problems.append(
+                RowProblem(
+                    _where(located, earlier),
+                    f"order id {order_id} comes again at {_where(located, row)}; "
+                    "the later row is kept",
+                )
+            )
+        last[order_id] = row
+    return keep
+
+
+def _where(located: list[tuple[str, np.ndarray]], row: int) -> str:
+    for file, where in located:
+        if row < len(where):
+            return f"{file}:{where[row]}"
+        row -= len(where)
+    raise IndexError(row)
+
+
+def _write(stage: Path | None, keep: np.ndarray | None, out: Path, staging: Path) -> None:
+    """Copy the kept staged rows to `out`, atomically; an empty log when nothing was read."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from sim.orderlog.schema import arrow_schema
+
+    partial = staging / ("final" + out.suffix)
+    schema = arrow_schema()
+    if out.suffix == ".parquet":
+        writer: Any = pq.ParquetWriter(partial, schema, compression="zstd")
+        write = lambda t: writer.write_table(t, row_group_size=ROW_GROUP)  # noqa: E731
+        close = writer.close
+    else:
+        handle = open(partial, "wb")  # noqa: SIM115
+        csv_writer = _CsvLog(handle)
+        write = csv_writer.write
+        close = handle.close
+    try:
+        if stage is None or keep is None:
+            write(schema.empty_table())
+        else:
+            source = pq.ParquetFile(stage)
+            start = 0
+            for group in range(source.num_row_groups):
+                table = source.read_row_group(group)
+                mask = keep[start : start + table.num_rows]
+                start += table.num_rows
+                write(table.filter(pa.array(mask)) if not mask.all() else table)
+    finally:
+        close()
+    os.replace(partial, out)
+
+
+class _CsvLog:
+    """The log as CSV: ISO 8601 times in UTC with a Z, empty for null, plain numbers."""
+
+    def __init__(self, handle: Any):
+        self.handle = handle
+        self.first = True
+
+    def write(self, table: Any) -> None:
+        import pyarrow as pa
+        import pyarrow.compute as pc
+        import pyarrow.csv as pacsv
+
+        columns = []
+        for name in table.column_names:
+            column = table.column(name)
+            if pa.types.is_timestamp(column.type):
+                # %S of a millisecond timestamp carries the milliseconds: 03.456
+                column = pc.strftime(column, format="%Y-%m-%dT%H:%M:%SZ")
+            columns.append(column)
+        plain = pa.table(columns, names=table.column_names)
+        options = pacsv.WriteOptions(include_header=self.first, quoting_style="needed")
+        pacsv.write_csv(plain, self.handle, write_options=options)
+        self.first = False

@@ -1,0 +1,132 @@
+"""Delimited text exports, read a chunk of rows at a time with each row's line number."""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from sim.errors import InputError
+
+CHUNK_ROWS = 65_536
+SNIFF_BYTES = 1 << 20
+csv.field_size_limit(min(sys.maxsize, 1 << 24))  # one field may not exceed 16 MiB
+
+
+def detect_encoding(path: Path, preferred: str | None) -> str:
+    """The given encoding, or UTF-8 (with or without BOM) if the start decodes as UTF-8,
+    else GB18030 (a superset of GBK and GB2312, which Chinese exports use)."""
+    if preferred:
+        try:
+            codecs.lookup(preferred)
+        except LookupError:
+            raise InputError.single(str(path), f"unknown encoding {preferred!r}") from None
+        return preferred
+    with open(path, "rb") as handle:
+        start = handle.read(SNIFF_BYTES)
+    try:
+        start.decode("utf-8")
+    except UnicodeDecodeError as error:
+        if error.start < len(start) - 4:  # not merely a character cut at the sniff's end
+            return "gb18030"
+    return "utf-8-sig"
+
+
+@dataclass
+class TextChunk:
+    lines: list[int]
+    rows: list[list[str]]
+    short: list[tuple[int, int]]  # (line, fields) of rows whose field count is wrong
+
+
+def read_chunks(
+    path: Path, delimiter: str, encoding: str | None
+) -> tuple[list[str], Iterator[TextChunk]]:
+    """The header (stripped) and an iterator over chunks of data rows."""
+    codec = detect_encoding(path, encoding)
+    handle = open(path, encoding=codec, errors="strict", newline="")  # noqa: SIM115
+    reader = csv.reader(handle, delimiter=delimiter)
+    try:
+        header = next(reader)
+    except StopIteration:
+        handle.close()
+        raise InputError.single(str(path), "the file is empty; expected a header row") from None
+    except (UnicodeDecodeError, csv.Error) as error:
+        handle.close()
+        raise InputError.single(str(path), f"cannot read the header: {error}", line=1) from None
+    header = [h.strip().lstrip("\ufeff").strip('"').strip() for h in header]
+
+    def chunks() -> Iterator[TextChunk]:
+        width = len(header)
+        previous = reader.line_num
+        chunk = TextChunk([], [], [])
+        try:
+            while True:
+                try:
+                    row = next(reader)
+                except StopIteration:
+                    break
+                except UnicodeDecodeError as error:
+                    raise InputError.single(
+                        str(path), f"not {codec} text ({error.reason}) after line {previous}"
+                    ) from None
+                except csv.Error as error:
+                    raise InputError.single(
+                        str(path), f"cannot read line {previous + 1}: {error}"
+                    ) from None
+                line = previous + 1
+                previous = reader.line_num
+                if not row or (len(row) == 1 and not row[0].strip()):
+                    continue  # a blank line
+                if len(row) != width:
+                    if len(row) > width and not any(f.strip() for f in row[width:]):
+                        row = row[:width]  # trailing empty fields (a trailing tab)
+                    else:
+                        chunk.short.append((line, len(row)))
+                        continue
+                chunk.lines.append(line)
+                chunk.rows.append(row)
+                if len(chunk.rows) + len(chunk.short) >= CHUNK_ROWS:
+                    yield chunk
+                    chunk = TextChunk([], [], [])
+            if chunk.rows or chunk.short:
+                yield chunk
+        finally:
+            handle.close()
+
+    return header, chunks()
+
+
+def columns_of(chunk: TextChunk, header: list[str], wanted: dict[str, str]) -> dict[str, list[str]]:
+    """The chunk's text under the log's names: field -> the values of its source column."""
+    index = {name: i for i, name in enumerate(header)}
+    transposed = list(zip(*chunk.rows, strict=True)) if chunk.rows else []
+    return {
+        field: list(transposed[index[column]]) if transposed else []
+        for field, column in wanted.items()
+    }
+
+
+def require_columns(path: Path, header: list[str], wanted: dict[str, str], how: str) -> None:
+    """Exit with every mapped column that the header lacks, by name."""
+    missing = [(f, c) for f, c in wanted.items() if c not in header]
+    if missing:
+        from sim.errors import Problem
+
+        raise InputError(
+            [
+                Problem(
+                    str(path),
+                    1,
+                    0,
+                    "",
+                    f"no column {column!r} (for {field}, {how}); the header has: "
+                    + ", ".join(header[:30])
+                    + (" ..." if len(header) > 30 else ""),
+                )
+                for field, column in missing
+            ]
+        )
