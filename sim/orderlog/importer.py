@@ -40,6 +40,7 @@ class ImportSummary:
     rejected: int = 0
     duplicates: int = 0  # earlier rows replaced by a later row of the same order id
     written: int = 0
+    skipped: dict[str, int] = field(default_factory=dict)  # not orders: reason -> rows
     problems: list[RowProblem] = field(default_factory=list)  # every rejection, in order
 
     @property
@@ -83,6 +84,8 @@ def import_orders(
             table, problems, good = parse(raw, options.reading, options.currency)
             summary.read += len(raw) + len(raw.problems)
             summary.problems.extend(problems)
+            for reason, count in raw.skipped.items():
+                summary.skipped[reason] = summary.skipped.get(reason, 0) + count
             if progress is not None:
                 progress(len(raw) + len(raw.problems))
             if table.num_rows == 0:

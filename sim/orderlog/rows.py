@@ -38,7 +38,8 @@ class RawBatch:
 
     `lines` (a text file's line numbers) or `paths` (a JSON path per row) locate each row.
     A reader that already rejected rows of this stretch of the file lists them in
-    `problems`; they are not in `columns`.
+    `problems`; they are not in `columns`. Rows it leaves out on purpose are counted in
+    `skipped`.
     """
 
     file: str
@@ -46,6 +47,9 @@ class RawBatch:
     lines: list[int] | None = None
     paths: list[str] | None = None
     problems: list[RowProblem] = field(default_factory=list)
+    # rows that are readable but are not orders to simulate (an order closed before it was
+    # paid): reason -> count, reported in the summary, not as errors
+    skipped: dict[str, int] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.lines if self.lines is not None else self.paths or [])

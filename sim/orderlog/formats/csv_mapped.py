@@ -15,7 +15,6 @@ also says who cancelled and whether the buyer asked (`cancelled_by`, `buyer_requ
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Literal
