@@ -770,5 +770,13 @@ def format_cell(value: dict[str, Any], unit: str = "") -> str:
     return f"{text} ± " + (f"{half:,.0f}" if half >= 100 else f"{half:.2g}") + mark
 
 
+def _register_commands() -> None:
+    from sim.cli_orders import import_command
+
+    main.add_command(import_command)
+
+
+_register_commands()
+
 if __name__ == "__main__":
     main()

@@ -58,8 +58,12 @@ def import_orders(
     options: ImportOptions,
     out: Path,
     progress: Callable[[int], None] | None = None,
+    strict: bool = False,
 ) -> ImportSummary:
-    """Read every source with `reader` into the order log `out` (.parquet or .csv)."""
+    """Read every source with `reader` into the order log `out` (.parquet or .csv).
+
+    Every problem is also listed, one per line, in `out` + `.problems.txt` (removed when
+    there is none). With `strict`, any problem means nothing is written to `out`."""
     import pyarrow.parquet as pq
 
     if out.suffix not in (".parquet", ".csv"):
@@ -104,6 +108,12 @@ def import_orders(
             writer.close()
         summary.rejected = len(summary.problems)
         keep = _later_rows_kept(stage, hashes, located, summary) if hashes else None
+        listing = out.with_name(out.name + ".problems.txt")
+        listing.unlink(missing_ok=True)
+        if summary.problems:
+            listing.write_text("".join(f"{p}\n" for p in summary.problems), encoding="utf-8")
+        if strict and summary.problems:
+            return summary
         _write(stage if hashes else None, keep, out, staging)
         summary.written = int(keep.sum()) if keep is not None else 0
         return summary

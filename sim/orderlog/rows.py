@@ -19,6 +19,7 @@ import pandas as pd
 from sim.orderlog.schema import CANCELLED_BY, FULFILMENT, NAMES, REQUIRED, STATUSES, TIME_COLUMNS
 
 _OFFSET = r"(Z|[+-]\d\d:?\d\d)$"
+_HAS_OFFSET = r"(?:Z|[+-]\d\d:?\d\d)$"
 
 
 @dataclass(frozen=True, order=True)
@@ -125,9 +126,14 @@ def _instants(text: pd.Series, reading: TimeReading) -> tuple[pd.Series, pd.Seri
     return utc, offset, bad
 
 
-def _naive(text: pd.Series) -> pd.Series:
-    present = text.notna() & (text.str.strip() != "")
-    return present & ~text.str.strip().str.contains(_OFFSET, regex=True, na=False)
+def _zoneless(text: pd.Series) -> pd.Series:
+    """Dates and times written without an offset (text that is no date is not among them)."""
+    stripped = text.str.strip()
+    naive = text.notna() & (stripped != "") & ~stripped.str.contains(_HAS_OFFSET, na=False)
+    if not naive.any():
+        return naive
+    parsed = pd.to_datetime(stripped[naive], format="ISO8601", errors="coerce")
+    return naive & parsed.reindex(text.index).notna()
 
 
 def parse(
@@ -161,7 +167,7 @@ def parse(
         text = frame[name]
         utc, offset, bad = _instants(text, reading)
         if reading.unit is None and reading.zone is None:
-            naive = _naive(text)
+            naive = _zoneless(text)
             reject(naive, f"{name} has no time zone: " + text.fillna("") + " (give --timezone)")
             bad = bad & ~naive
         reject(bad, f"{name} is not a date and time: " + text.fillna(""))

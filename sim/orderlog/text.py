@@ -121,7 +121,7 @@ def require_columns(path: Path, header: list[str], wanted: dict[str, str], how: 
                 Problem(
                     str(path),
                     1,
-                    0,
+                    1,
                     "",
                     f"no column {column!r} (for {field}, {how}); the header has: "
                     + ", ".join(header[:30])

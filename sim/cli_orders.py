@@ -1,0 +1,228 @@
+"""`cancelsim import`: order exports in, one normalised order log out."""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import importlib
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from sim.errors import InputError
+
+SHOWN_PROBLEMS = 20
+
+
+def _origin(ctx: Any, param: Any, value: str | None) -> dt.datetime | None:
+    if value is None:
+        return None
+    try:
+        moment = dt.datetime.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not an ISO 8601 date and time") from None
+    if moment.tzinfo is None:
+        raise click.BadParameter(f"{value!r} has no UTC offset; add one, e.g. +08:00 or Z")
+    return moment
+
+
+@click.command("import")
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--format",
+    "format_",
+    required=True,
+    type=click.Choice(
+        ["amazon-orders-api", "amazon-all-orders", "taobao-orders", "csv"], case_sensitive=False
+    ),
+    help="The export's format (see README, 'Your own orders').",
+)
+@click.option(
+    "--out",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The order log to write: .parquet or .csv.",
+)
+@click.option(
+    "--map",
+    "pairs",
+    multiple=True,
+    metavar="FIELD=COLUMN",
+    help="csv: a log field's column (repeat).",
+)
+@click.option(
+    "--map-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="csv: a YAML column mapping.",
+)
+@click.option(
+    "--status",
+    "statuses",
+    multiple=True,
+    metavar="VALUE=STATUS",
+    help="csv: read a status value as open, shipped or cancelled (repeat).",
+)
+@click.option(
+    "--timezone", help="IANA zone of times written without an offset, e.g. Europe/Berlin."
+)
+@click.option(
+    "--time-unit",
+    type=click.Choice(["ms", "s", "min", "h", "d"]),
+    help="csv: times are numbers of this unit after --time-origin.",
+)
+@click.option(
+    "--time-origin",
+    callback=_origin,
+    help="csv: the instant numeric times count from [default: 1970-01-01T00:00Z].",
+)
+@click.option("--currency", help="Currency of values when the export has no currency column.")
+@click.option("--seller", help="The seller of a one-seller export (a seller id for every row).")
+@click.option("--encoding", help="Text encoding [default: UTF-8, else GB18030 (GBK)].")
+@click.option("--strict", is_flag=True, help="Exit 2, writing nothing, if any row is rejected.")
+def import_command(
+    files: tuple[Path, ...],
+    format_: str,
+    out: Path,
+    pairs: tuple[str, ...],
+    map_file: Path | None,
+    statuses: tuple[str, ...],
+    timezone: str | None,
+    time_unit: str | None,
+    time_origin: dt.datetime | None,
+    currency: str | None,
+    seller: str | None,
+    encoding: str | None,
+    strict: bool,
+) -> None:
+    """Read order exports FILES into one normalised order log (one row per order).
+
+    Rows that cannot be read are reported with file and line (or JSON path) and left out;
+    the rest are imported. When one order id comes twice, the later row is kept. Every
+    problem is also written beside the log, in ORDERS.problems.txt.
+
+    \b
+    Example:
+      cancelsim import orders.csv --format csv --out orders.parquet \\
+        --map order_id=id --map placed_at=created --map status=state --currency EUR
+    """
+    from sim.cli import err_console, input_errors_exit_2, out_console
+
+    @input_errors_exit_2
+    def go() -> None:
+        from sim.orderlog.importer import ImportOptions
+        from sim.orderlog.rows import TimeReading
+
+        fmt = format_.lower()
+        zone = _zone(timezone)
+        if currency is not None and not (len(currency) == 3 and currency.isalpha()):
+            raise InputError.single(
+                "--currency", f"{currency!r} is not a 3-letter code such as EUR"
+            )
+        unit, origin = time_unit, time_origin
+        if fmt == "csv":
+            from sim.orderlog.formats import csv_mapped
+
+            if not pairs and map_file is None:
+                raise InputError.single(
+                    "--map",
+                    "the csv format needs a column mapping: --map FIELD=COLUMN or --map-file",
+                )
+            mapping = csv_mapped.load_mapping(map_file, pairs, statuses)
+            if seller is not None:
+                mapping = mapping.model_copy(update={"seller": seller})
+            unit = unit or mapping.time.unit
+            origin = origin or mapping.time.origin
+            zone = zone or mapping.time.zone
+            reader: Any = functools.partial(csv_mapped.read, mapping=mapping, encoding=encoding)
+            given_currency = currency or mapping.currency
+        else:
+            if pairs or map_file or statuses or time_unit or time_origin:
+                raise InputError.single(
+                    "--map",
+                    f"--map, --map-file, --status and --time-* are for --format csv, not {fmt}",
+                )
+            module = importlib.import_module(f"sim.orderlog.formats.{fmt.replace('-', '_')}")
+            reader = functools.partial(module.read, encoding=encoding, seller=seller)
+            given_currency = currency
+        if origin is not None and unit is None:
+            raise InputError.single(
+                "--time-origin", "needs --time-unit: the unit numeric times count in"
+            )
+        options = ImportOptions(
+            currency=given_currency and given_currency.upper(),
+            seller=seller,
+            reading=TimeReading(zone=zone, unit=unit, origin=origin),
+            encoding=encoding,
+        )
+        summary = _import_with_progress(list(files), reader, options, out, strict, err_console)
+        _print_summary(summary, out, strict, out_console, err_console)
+        if strict and summary.problems:
+            sys.exit(2)
+
+    go()
+
+
+def _zone(timezone: str | None) -> str | None:
+    from sim.orderlog.formats.csv_mapped import check_zone
+
+    try:
+        return check_zone(timezone)
+    except ValueError as error:
+        raise InputError.single("--timezone", str(error)) from None
+
+
+def _import_with_progress(
+    files: list[Path], reader: Any, options: Any, out: Path, strict: bool, console: Any
+) -> Any:
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    from sim.orderlog.importer import import_orders
+
+    columns = (
+        SpinnerColumn(),
+        TextColumn("importing: {task.completed:,} rows read"),
+        TimeElapsedColumn(),
+    )
+    with Progress(
+        *columns, console=console, transient=True, disable=not console.is_terminal
+    ) as progress:
+        task = progress.add_task("import", total=None)
+        return import_orders(
+            files,
+            reader,
+            options,
+            out,
+            progress=lambda n: progress.advance(task, n),
+            strict=strict,
+        )
+
+
+def _print_summary(summary: Any, out: Path, strict: bool, console: Any, errors: Any) -> None:
+    for problem in summary.problems[:SHOWN_PROBLEMS]:
+        errors.print(str(problem), markup=False, soft_wrap=True)
+    hidden = len(summary.problems) - SHOWN_PROBLEMS
+    listing = out.with_name(out.name + ".problems.txt")
+    if hidden > 0:
+        errors.print(
+            f"... and {hidden:,} more, every one in {listing}", markup=False, soft_wrap=True
+        )
+    parts = [f"{summary.read:,} rows read from {summary.files} file{'s' * (summary.files != 1)}"]
+    if summary.rejected:
+        parts.append(f"{summary.rejected:,} rejected")
+    if summary.duplicates:
+        parts.append(f"{summary.duplicates:,} replaced by a later row of the same order id")
+    for reason, count in sorted(summary.skipped.items()):
+        parts.append(f"{count:,} skipped ({reason})")
+    if strict and summary.problems:
+        errors.print(
+            "; ".join(parts) + f". --strict: nothing written to {out}", markup=False, soft_wrap=True
+        )
+        return
+    console.print(
+        "; ".join(parts)
+        + f". {summary.written:,} order{'s' * (summary.written != 1)} written to {out}",
+        markup=False,
+        soft_wrap=True,
+    )
