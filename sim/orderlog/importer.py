@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from sim.errors import InputError
-from sim.orderlog.rows import RawBatch, RowProblem, TimeReading, parse
+from sim.orderlog.rows import Locator, RawBatch, RowProblem, TimeReading, parse
 
 ROW_GROUP = 262_144
 
@@ -80,14 +80,14 @@ def import_orders(
     staging.mkdir()
     try:
         summary = ImportSummary(files=len(sources))
+        places = _Places()
         hashes: list[np.ndarray] = []
-        located: list[tuple[str, np.ndarray]] = []  # per staged batch: file, where per row
         writer: Any = None
         stage = staging / "rows.parquet"
         for raw in reader(sources):
             table, problems, good = parse(raw, options.reading, options.currency)
             summary.read += len(raw) + len(raw.problems)
-            summary.problems.extend(problems)
+            places.add_batch_problems(raw, problems)
             for reason, count in raw.skipped.items():
                 summary.skipped[reason] = summary.skipped.get(reason, 0) + count
             if progress is not None:
@@ -98,16 +98,12 @@ def import_orders(
                 writer = pq.ParquetWriter(stage, table.schema, compression="none")
             writer.write_table(table)
             hashes.append(_hash(table.column("order_id")))
-            where = (
-                np.asarray(raw.lines, dtype=np.int64)[good]
-                if raw.lines is not None
-                else np.asarray(raw.paths, dtype=object)[good]
-            )
-            located.append((raw.file, where))
+            places.add_rows(raw, good)
         if writer is not None:
             writer.close()
-        summary.rejected = len(summary.problems)
-        keep = _later_rows_kept(stage, hashes, located, summary) if hashes else None
+        keep = _later_rows_kept(stage, hashes, places, summary) if hashes else None
+        summary.problems = places.resolve()
+        summary.rejected = len(summary.problems) - summary.duplicates
         listing = out.with_name(out.name + ".problems.txt")
         listing.unlink(missing_ok=True)
         if summary.problems:
@@ -121,17 +117,90 @@ def import_orders(
         shutil.rmtree(staging, ignore_errors=True)
 
 
+class _Places:
+    """Where staged rows and problems came from; text positions are resolved at the end,
+    so that a fast reader needs to find line numbers only for the rows it reports."""
+
+    def __init__(self) -> None:
+        self.order: dict[str, int] = {}  # file -> its place in the import
+        self.locators: dict[str, Locator] = {}
+        self.batches: list[tuple[str, np.ndarray]] = []  # per staged batch: file, positions
+        # file, position, why; a "{other}" in why is replaced by the place `other`
+        self.problems: list[tuple[str, int | str, str, tuple[str, int | str] | None]] = []
+        self.ready: list[RowProblem] = []  # located by the reader itself
+
+    def _file(self, raw: RawBatch) -> None:
+        self.order.setdefault(raw.file, len(self.order))
+        if raw.records is not None and raw.locator is not None:
+            self.locators[raw.file] = raw.locator
+
+    def add_batch_problems(self, raw: RawBatch, problems: list[tuple[int, str]]) -> None:
+        self._file(raw)
+        self.ready.extend(raw.problems)
+        for row, why in problems:
+            self.problems.append((raw.file, raw.position(row), why, None))
+
+    def add_rows(self, raw: RawBatch, good: np.ndarray) -> None:
+        if raw.paths is not None:
+            positions = np.asarray(raw.paths, dtype=object)[good]
+        else:
+            located = raw.lines if raw.lines is not None else raw.records
+            positions = np.asarray(located, dtype=np.int64)[good]
+        self.batches.append((raw.file, positions))
+
+    def row(self, staged: int) -> tuple[str, int | str]:
+        """The file and position of a staged row."""
+        for file, positions in self.batches:
+            if staged < len(positions):
+                value = positions[staged]
+                return file, value if isinstance(value, str) else int(value)
+            staged -= len(positions)
+        raise IndexError(staged)
+
+    def resolve(self) -> list[RowProblem]:
+        """Every problem, located and in file order."""
+        places = [(f, p) for f, p, _, _ in self.problems]
+        places += [other for *_, other in self.problems if other is not None]
+        lines: dict[str, dict[int, int]] = {}
+        for file, locator in self.locators.items():
+            wanted = sorted({p for f, p in places if f == file and isinstance(p, int)})
+            lines[file] = locator(wanted) if wanted else {}
+
+        def shown(file: str, position: int | str) -> int | str:
+            if file in lines and isinstance(position, int):
+                return lines[file].get(position, position)
+            return position
+
+        placed = []
+        for f, p, why, other in self.problems:
+            if other is not None:
+                why = why.replace("{other}", f"{other[0]}:{shown(*other)}")
+            placed.append((self.order[f], _key(shown(f, p)), f, why))
+        for problem in self.ready:
+            file, _, position = problem.where.rpartition(":")
+            placed.append(
+                (self.order.get(file, len(self.order)), _key(position), file, problem.why)
+            )
+        placed.sort(key=lambda item: (item[0], item[1]))
+        return [RowProblem(f"{file}:{key[1]}", why) for _, key, file, why in placed]
+
+
+def _key(position: int | str) -> tuple[int, int | str]:
+    """Sorts lines as numbers and JSON paths as text."""
+    if isinstance(position, int):
+        return (0, position)
+    return (0, int(position)) if position.isdigit() else (1, position)
+
+
 def _hash(column: Any) -> np.ndarray:
     import pandas as pd
 
-    return pd.util.hash_array(np.asarray(column.to_pylist(), dtype=object), categorize=False)
+    ids = column.to_numpy(zero_copy_only=False).astype(object)
+    return pd.util.hash_array(ids, categorize=False)
 
 
 def _later_rows_kept(
-    stage: Path,
-    hashes: list[np.ndarray],
-    located: list[tuple[str, np.ndarray]],
-    summary: ImportSummary,
+    stage: Path, hashes: list[np.ndarray], places: _Places, summary: ImportSummary
 ) -> np.ndarray:
     """A mask over the staged rows: False for a row whose order id comes again later."""
     import pyarrow.parquet as pq
@@ -139,34 +208,31 @@ def _later_rows_kept(
     h = np.concatenate(hashes)
     keep = np.ones(len(h), dtype=bool)
     order = np.argsort(h, kind="stable")
-    same = h[order][1:] == h[order][:-1]
+    ordered = h[order]
+    same = ordered[1:] == ordered[:-1]
+    del ordered
     if not same.any():
         return keep
     candidates = np.unique(np.concatenate([order[1:][same], order[:-1][same]]))
-    ids = pq.read_table(stage, columns=["order_id"]).column("order_id").take(candidates).to_pylist()
+    ids = pq.read_table(stage, columns=["order_id"]).column("order_id")
     last: dict[str, int] = {}
-    for row, order_id in zip(candidates.tolist(), ids, strict=True):
+    for row, order_id in zip(candidates.tolist(), ids.take(candidates).to_pylist(), strict=True):
         if order_id in last:  # candidates are in row order: this one is later
             earlier = last[order_id]
             keep[earlier] = False
             summary.duplicates += 1
-            summary.problems.append(
-                RowProblem(
-                    _where(located, earlier),
-                    f"order id {order_id} comes again at {_where(located, row)}; "
-                    "the later row is kept",
+            file, position = places.row(earlier)
+            later_file, later = places.row(row)
+            places.problems.append(
+                (
+                    file,
+                    position,
+                    f"order id {order_id} comes again at {{other}}; the later row is kept",
+                    (later_file, later),
                 )
             )
         last[order_id] = row
     return keep
-
-
-def _where(located: list[tuple[str, np.ndarray]], row: int) -> str:
-    for file, where in located:
-        if row < len(where):
-            return f"{file}:{where[row]}"
-        row -= len(where)
-    raise IndexError(row)
 
 
 def _write(stage: Path | None, keep: np.ndarray | None, out: Path, staging: Path) -> None:

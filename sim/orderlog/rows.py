@@ -2,27 +2,43 @@
 
 Readers (one per export format) yield `RawBatch`es: the log's field names mapped to the
 source's text, one entry per row, and where each row came from. `parse` checks and
-converts a whole batch at once (vectorised), and returns the good rows as an Arrow table
-and one `RowProblem` for each rejected row: nothing is dropped silently.
+converts a whole batch at once with Arrow's compute kernels, and returns the good rows as
+an Arrow table and one `RowProblem` for each rejected row: nothing is dropped silently.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import numpy as np
-import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
-from sim.orderlog.schema import CANCELLED_BY, FULFILMENT, NAMES, REQUIRED, STATUSES, TIME_COLUMNS
+from sim.orderlog.schema import (
+    CANCELLED_BY,
+    FULFILMENT,
+    NAMES,
+    REQUIRED,
+    STATUSES,
+    TIME_COLUMNS,
+    arrow_schema,
+)
 
-_OFFSET = r"(Z|[+-]\d\d:?\d\d)$"
-_HAS_OFFSET = r"(?:Z|[+-]\d\d:?\d\d)$"
+# An ISO 8601 date and time: date, T or space, hh:mm, optional :ss and fraction, optional
+# offset (Z, +hh:mm or +hhmm)
+_TIME = (
+    r"^(?P<date>\d{4}-\d{2}-\d{2})[T ](?P<hm>\d{2}:\d{2})(?P<sec>:\d{2})?"
+    r"(?P<frac>\.\d+)?(?P<off>Z|[+-]\d{2}:?\d{2})?$"
+)
+_NUMBER = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"
+_TRUE, _FALSE = ("true", "1", "yes", "y"), ("false", "0", "no", "n")
+UNIT_HOURS = {"ms": 1 / 3_600_000, "s": 1 / 3600, "min": 1 / 60, "h": 1.0, "d": 24.0}
 
 
-@dataclass(frozen=True, order=True)
+@dataclass(frozen=True)
 class RowProblem:
     """One rejected row: where it was, and why."""
 
@@ -33,33 +49,48 @@ class RowProblem:
         return f"{self.where}: {self.why}"
 
 
+Locator = Callable[[list[int]], dict[int, int]]
+"""Record numbers (0-based data records of one text file) -> their line numbers."""
+
+
 @dataclass
 class RawBatch:
     """Rows of one source file, as text, under the log's field names.
 
-    `lines` (a text file's line numbers) or `paths` (a JSON path per row) locate each row.
-    A reader that already rejected rows of this stretch of the file lists them in
-    `problems`; they are not in `columns`. Rows it leaves out on purpose are counted in
-    `skipped`.
+    Each column is a list of str/None or an Arrow string array. Rows are located by
+    `lines` (line numbers), `paths` (a JSON path per row), or `records` (record numbers,
+    turned into line numbers by `locator` only for the rows that are reported). A reader
+    that already rejected rows of this stretch of the file lists them in `problems`; rows
+    it leaves out on purpose (not orders) are counted in `skipped`.
     """
 
     file: str
-    columns: dict[str, list[Any]]
+    columns: dict[str, Any]
     lines: list[int] | None = None
     paths: list[str] | None = None
+    records: np.ndarray | None = None
+    locator: Locator | None = None
     problems: list[RowProblem] = field(default_factory=list)
-    # rows that are readable but are not orders to simulate (an order closed before it was
-    # paid): reason -> count, reported in the summary, not as errors
     skipped: dict[str, int] = field(default_factory=dict)
 
     def __len__(self) -> int:
-        return len(self.lines if self.lines is not None else self.paths or [])
+        for located in (self.lines, self.paths, self.records):
+            if located is not None:
+                return len(located)
+        return 0
+
+    def position(self, i: int) -> int | str:
+        """Row i's line, JSON path or record number (see `where`)."""
+        if self.lines is not None:
+            return int(self.lines[i])
+        if self.paths is not None:
+            return self.paths[i]
+        assert self.records is not None
+        return int(self.records[i])
 
     def where(self, i: int) -> str:
-        if self.lines is not None:
-            return f"{self.file}:{self.lines[i]}"
-        assert self.paths is not None
-        return f"{self.file}:{self.paths[i]}"
+        """Row i's place, for rows located by lines or paths."""
+        return f"{self.file}:{self.position(i)}"
 
 
 @dataclass(frozen=True)
@@ -71,128 +102,197 @@ class TimeReading:
     """
 
     zone: str | None = None
-    unit: str | None = None  # 's', 'ms', 'h' or 'min': numeric times
+    unit: str | None = None  # 'ms', 's', 'min', 'h' or 'd': numeric times
     origin: dt.datetime | None = None
 
 
-UNIT_HOURS = {"ms": 1 / 3_600_000, "s": 1 / 3600, "min": 1 / 60, "h": 1.0, "d": 24.0}
+class _Reasons:
+    """The first reason each row is rejected, built only for rejected rows."""
+
+    def __init__(self, n: int):
+        self.bad = np.zeros(n, dtype=bool)
+        self.why: dict[int, str] = {}
+
+    def add(self, mask: Any, reason: str, shown: Any = None) -> None:
+        mask = _numpy_mask(mask) & ~self.bad
+        if not mask.any():
+            return
+        rows = np.flatnonzero(mask)
+        values = shown.take(pa.array(rows)).to_pylist() if shown is not None else None
+        for k, row in enumerate(rows.tolist()):
+            self.why[row] = f"{reason}: {_short(values[k])}" if values is not None else reason
+        self.bad |= mask
 
 
-def _instants(text: pd.Series, reading: TimeReading) -> tuple[pd.Series, pd.Series, pd.Series]:
-    """Text times -> (UTC instants, UTC offsets in minutes, bad mask); empty text is NaT."""
+def _numpy_mask(mask: Any) -> np.ndarray:
+    if isinstance(mask, np.ndarray):
+        return mask.astype(bool)
+    return pc.fill_null(mask, False).to_numpy(zero_copy_only=False).astype(bool)
+
+
+def _short(value: Any, limit: int = 60) -> str:
+    text = repr(value) if value is not None else "empty"
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _text(values: Any, n: int) -> pa.Array:
+    """A column as a trimmed Arrow string array, empty text as null."""
+    if values is None:
+        return pa.nulls(n, pa.string())
+    array = (
+        values if isinstance(values, pa.Array | pa.ChunkedArray) else pa.array(values, pa.string())
+    )
+    if isinstance(array, pa.ChunkedArray):
+        array = array.combine_chunks()
+    if array.type != pa.string():
+        array = array.cast(pa.string())
+    if array.null_count == len(array):
+        return array
+    trimmed = pc.utf8_trim_whitespace(array)
+    return pc.if_else(pc.equal(trimmed, ""), pa.scalar(None, pa.string()), trimmed)
+
+
+def _instants(
+    text: pa.Array, reading: TimeReading
+) -> tuple[pa.Array, np.ndarray, np.ndarray, np.ndarray]:
+    """Text times -> (UTC instants in ms, UTC offsets in minutes, bad, zoneless) masks."""
     n = len(text)
-    missing = text.isna() | (text.str.strip() == "")
-    utc = pd.Series(pd.NaT, index=text.index, dtype="datetime64[ms, UTC]")
-    offset = pd.Series(np.zeros(n, dtype=np.int16), index=text.index)
-    bad = pd.Series(np.zeros(n, dtype=bool), index=text.index)
-    present = text[~missing].str.strip()
-    if present.empty:
-        return utc, offset, bad
+    offsets = np.zeros(n, dtype=np.int16)
+    bad, zoneless = np.zeros(n, dtype=bool), np.zeros(n, dtype=bool)
+    present = _numpy_mask(pc.is_valid(text))
+    if not present.any():
+        return pa.nulls(n, pa.timestamp("ms", tz="UTC")), offsets, bad, zoneless
     if reading.unit is not None:
-        number = pd.to_numeric(present, errors="coerce")
-        ok = number.notna() & np.isfinite(number.astype(float))
+        ok = _numpy_mask(pc.match_substring_regex(text, _NUMBER))
+        number = pc.cast(pc.if_else(pa.array(ok), text, pa.scalar(None, pa.string())), pa.float64())
+        hours = number.to_numpy(zero_copy_only=False) * UNIT_HOURS[reading.unit]
         origin = reading.origin or dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
-        hours = number[ok].astype(float) * UNIT_HOURS[reading.unit]
-        stamps = pd.Timestamp(origin).tz_convert("UTC") + pd.to_timedelta(hours, unit="h")
-        utc[ok.index[ok]] = stamps.dt.round("ms").astype("datetime64[ms, UTC]")
-        off = origin.utcoffset() or dt.timedelta(0)
-        offset[present.index] = int(off.total_seconds() // 60)
-        bad[ok.index[~ok]] = True
-        return utc, offset, bad
-    suffix = present.str.extract(_OFFSET, expand=False)
-    aware = suffix.notna()
-    if aware.any():
-        parsed = pd.to_datetime(present[aware], format="ISO8601", utc=True, errors="coerce")
-        utc[parsed.index] = parsed.dt.round("ms").astype("datetime64[ms, UTC]")
-        sign = np.where(suffix[aware].str[0] == "-", -1, 1)
-        digits = suffix[aware].str.replace(":", "", regex=False).str[1:]
-        hh = pd.to_numeric(digits.str[:2], errors="coerce").fillna(0)
-        mm = pd.to_numeric(digits.str[2:4], errors="coerce").fillna(0)
-        minutes = np.where(suffix[aware] == "Z", 0, sign * (hh * 60 + mm))
-        offset[parsed.index] = minutes.astype(np.int16)
-        bad[parsed.index] = parsed.isna()
-    naive = present[~aware]
-    if len(naive):
+        base = np.datetime64(origin.astimezone(dt.UTC).replace(tzinfo=None), "ms").astype(np.int64)
+        finite = ok & np.isfinite(hours) & (np.abs(hours) < 24 * 366 * 500)
+        ms = np.where(finite, base + np.round(np.where(finite, hours, 0) * 3_600_000), 0)
+        offsets[:] = int((origin.utcoffset() or dt.timedelta(0)).total_seconds() // 60)
+        bad = present & ~finite
+        stamps = pa.array(ms.astype(np.int64), pa.int64(), mask=~finite).cast(
+            pa.timestamp("ms", tz="UTC")
+        )
+        return stamps, offsets, bad, zoneless
+    parts = pc.extract_regex(text, _TIME)
+    matched = _numpy_mask(pc.is_valid(parts))
+    stamp = pc.binary_join_element_wise(
+        parts.field("date"),
+        "T",
+        parts.field("hm"),
+        pc.if_else(pc.equal(parts.field("sec"), ""), ":00", parts.field("sec")),
+        "",
+    )
+    local = pc.strptime(stamp, format="%Y-%m-%dT%H:%M:%S", unit="ms", error_is_null=True)
+    local_ms = pc.fill_null(pc.cast(local, pa.int64()), 0).to_numpy(zero_copy_only=False)
+    valid = matched & _numpy_mask(pc.is_valid(local))
+    frac_ms, _ = _by_value(parts.field("frac"), lambda f: round(float("0" + f) * 1000))
+    local_ms = np.where(valid, local_ms + frac_ms, local_ms)
+    minutes, known = _by_value(parts.field("off"), _offset_minutes)
+    aware = valid & (_numpy_mask(pc.not_equal(parts.field("off"), "")))
+    valid &= known | ~aware
+    aware &= known
+    utc = np.where(aware, local_ms - minutes * 60_000, 0)
+    naive = valid & ~aware
+    if naive.any():
         if reading.zone is None:
-            bad[naive.index] = True  # reported with its own message by the caller
+            zoneless = naive
         else:
-            wall = pd.to_datetime(naive, format="ISO8601", errors="coerce")
-            local = wall.dt.tz_localize(ZoneInfo(reading.zone), ambiguous="NaT", nonexistent="NaT")
-            instants = local.dt.tz_convert("UTC")
-            utc[instants.index] = instants.dt.round("ms").astype("datetime64[ms, UTC]")
-            minutes = (wall - instants.dt.tz_localize(None)).dt.total_seconds() // 60
-            offset[instants.index] = minutes.fillna(0).astype(np.int16)
-            bad[instants.index] = instants.isna()
-    return utc, offset, bad
+            utc_naive, minutes_naive, ok = _localise(local_ms[naive], reading.zone)
+            utc[naive] = utc_naive
+            minutes[naive] = minutes_naive
+            rows = np.flatnonzero(naive)
+            valid[rows[~ok]] = False
+            aware[rows[ok]] = True
+    placed = aware
+    offsets[:] = np.where(placed, minutes, 0).astype(np.int16)
+    bad = present & ~valid & ~zoneless
+    stamps = pa.array(utc.astype(np.int64), pa.int64(), mask=~placed).cast(
+        pa.timestamp("ms", tz="UTC")
+    )
+    return stamps, offsets, bad, zoneless
 
 
-def _zoneless(text: pd.Series) -> pd.Series:
-    """Dates and times written without an offset (text that is no date is not among them)."""
-    stripped = text.str.strip()
-    naive = text.notna() & (stripped != "") & ~stripped.str.contains(_HAS_OFFSET, na=False)
-    if not naive.any():
-        return naive
-    parsed = pd.to_datetime(stripped[naive], format="ISO8601", errors="coerce")
-    return naive & parsed.reindex(text.index).notna()
+def _offset_minutes(text: str) -> int | None:
+    """'Z' -> 0, '+08:00' or '+0800' -> 480; None for an offset beyond +-18:00."""
+    if text in ("", "Z"):
+        return 0
+    digits = text[1:].replace(":", "")
+    hours, minutes = int(digits[:2]), int(digits[2:4])
+    if hours > 18 or minutes > 59:
+        return None
+    return (-1 if text[0] == "-" else 1) * (hours * 60 + minutes)
+
+
+def _by_value(text: Any, convert: Callable[[str], int | None]) -> tuple[np.ndarray, np.ndarray]:
+    """`convert` applied once per distinct value (offsets and fractions repeat a lot):
+    (values, 0 where null or None; known mask)."""
+    encoded = pc.dictionary_encode(pc.fill_null(text, ""))
+    if isinstance(encoded, pa.ChunkedArray):
+        encoded = encoded.combine_chunks()
+    converted = [convert(v) for v in encoded.dictionary.to_pylist()]
+    table = np.array([0 if c is None else c for c in converted], dtype=np.int64)
+    ok = np.array([c is not None for c in converted], dtype=bool)
+    index = encoded.indices.to_numpy(zero_copy_only=False)
+    return table[index], ok[index]
+
+
+def _localise(local_ms: np.ndarray, zone: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Wall-clock times in `zone` -> (UTC ms, offset minutes, ok); a time that does not
+    exist or is ambiguous (a DST change) is not ok."""
+    import pandas as pd
+
+    wall = pd.DatetimeIndex(local_ms.astype("datetime64[ms]"))
+    placed = wall.tz_localize(zone, ambiguous="NaT", nonexistent="NaT")
+    ok = ~placed.isna()
+    utc = placed.tz_convert("UTC").tz_localize(None).as_unit("ms").asi8  # NaT: min int
+    utc_ms = np.where(ok, utc, 0)
+    minutes = np.where(ok, (local_ms - utc_ms) // 60_000, 0)
+    return utc_ms, minutes, np.asarray(ok)
 
 
 def parse(
     raw: RawBatch, reading: TimeReading, currency: str | None
-) -> tuple[Any, list[RowProblem], np.ndarray]:
-    """Check and convert one batch: (Arrow table of the good rows, problems of the rest,
-    the good rows' positions in the batch)."""
-    import pyarrow as pa
-
-    from sim.orderlog.schema import arrow_schema
-
+) -> tuple[Any, list[tuple[int, str]], np.ndarray]:
+    """Check and convert one batch: (Arrow table of the good rows, (row, why) of each
+    rejected row, the good rows' positions in the batch)."""
     n = len(raw)
-    frame = pd.DataFrame(
-        {name: pd.Series(raw.columns.get(name, [None] * n), dtype="string") for name in NAMES}
-    )
-    why = np.full(n, "", dtype=object)  # first reason a row is rejected
-
-    def reject(mask: Any, reason: str | pd.Series) -> None:
-        mask = np.asarray(mask, dtype=bool) & (why == "")
-        if isinstance(reason, pd.Series):
-            why[mask] = reason.to_numpy(dtype=object)[mask]
-        else:
-            why[mask] = reason
-
+    text = {name: _text(raw.columns.get(name), n) for name in NAMES}
+    reasons = _Reasons(n)
     for name in REQUIRED:
-        column = frame[name]
-        reject(column.isna() | (column.str.strip() == ""), f"{name} is empty")
-
+        reasons.add(pc.is_null(text[name]), f"{name} is empty")
     out: dict[str, Any] = {}
     for name in TIME_COLUMNS:
-        text = frame[name]
-        utc, offset, bad = _instants(text, reading)
-        if reading.unit is None and reading.zone is None:
-            naive = _zoneless(text)
-            reject(naive, f"{name} has no time zone: " + text.fillna("") + " (give --timezone)")
-            bad = bad & ~naive
-        reject(bad, f"{name} is not a date and time: " + text.fillna(""))
-        out[name] = utc
+        stamps, offsets, bad, zoneless = _instants(text[name], reading)
+        reasons.add(zoneless, f"{name} has no time zone (give --timezone)", text[name])
+        reasons.add(bad, f"{name} is not a date and time", text[name])
+        out[name] = stamps
         if name == "placed_at":
-            out["utc_offset_min"] = offset
+            out["utc_offset_min"] = pa.array(offsets, pa.int16())
 
-    value_text = frame["value"]
-    value = pd.to_numeric(value_text.str.strip().str.replace(",", "", regex=False), errors="coerce")
-    has_value = value_text.notna() & (value_text.str.strip() != "")
-    reject(
-        has_value & (value.isna() | ~np.isfinite(value.astype(float))),
-        "value is not a number: " + value_text.fillna(""),
+    value_text = pc.replace_substring(text["value"], ",", "")
+    number = pc.match_substring_regex(value_text, _NUMBER)
+    reasons.add(
+        pc.and_(pc.is_valid(value_text), pc.invert(number)), "value is not a number", text["value"]
     )
-    reject(value < 0, "value is negative: " + value_text.fillna(""))
-    out["value"] = value.astype("Float64")
+    value = pc.cast(pc.if_else(number, value_text, pa.scalar(None, pa.string())), pa.float64())
+    reasons.add(pc.less(value, 0), "value is negative", text["value"])
+    reasons.add(pc.invert(pc.is_finite(value)), "value is not a number", text["value"])
+    out["value"] = value
 
-    cur = frame["currency"].str.strip().str.upper()
+    cur = pc.utf8_upper(text["currency"])
     if currency is not None:
-        cur = cur.fillna(currency).where(cur.fillna("") != "", currency)
-    reject(
-        cur.notna() & ~cur.str.fullmatch(r"[A-Z]{3}", na=False),
-        "currency is not a 3-letter code: " + frame["currency"].fillna(""),
+        cur = pc.fill_null(cur, currency)
+    reasons.add(
+        pc.and_(pc.is_valid(cur), pc.invert(pc.match_substring_regex(cur, r"^[A-Z]{3}$"))),
+        "currency is not a 3-letter code",
+        text["currency"],
     )
-    reject(has_value & cur.isna(), "value has no currency (give --currency)")
+    reasons.add(
+        pc.and_(pc.is_valid(value), pc.is_null(cur)), "value has no currency (give --currency)"
+    )
     out["currency"] = cur
 
     for name, allowed in (
@@ -200,54 +300,38 @@ def parse(
         ("fulfilment", FULFILMENT),
         ("cancelled_by", CANCELLED_BY),
     ):
-        column = frame[name].str.strip().str.lower()
-        column = column.where(column != "", None)
-        reject(
-            column.notna() & ~column.isin(allowed),
-            f"{name} is not one of {', '.join(allowed)}: " + frame[name].fillna(""),
+        column = pc.utf8_lower(text[name])
+        known = pc.is_in(column, value_set=pa.array(allowed))
+        reasons.add(
+            pc.and_(pc.is_valid(column), pc.invert(known)),
+            f"{name} is not one of {', '.join(allowed)}"
+            + (" (for csv, --status VALUE=STATUS maps a value)" if name == "status" else ""),
+            text[name],
         )
         out[name] = column
 
-    flag = frame["buyer_requested"].str.strip().str.lower()
-    truth = flag.map(
-        {
-            "true": True,
-            "1": True,
-            "yes": True,
-            "y": True,
-            "false": False,
-            "0": False,
-            "no": False,
-            "n": False,
-            "": None,
-        }
+    flag = pc.utf8_lower(text["buyer_requested"])
+    yes, no = pc.is_in(flag, value_set=pa.array(_TRUE)), pc.is_in(flag, value_set=pa.array(_FALSE))
+    reasons.add(
+        pc.and_(pc.is_valid(flag), pc.invert(pc.or_(yes, no))),
+        "buyer_requested is not true or false",
+        text["buyer_requested"],
     )
-    reject(
-        flag.notna() & (flag != "") & truth.isna(),
-        "buyer_requested is not true or false: " + frame["buyer_requested"].fillna(""),
-    )
-    out["buyer_requested"] = truth.astype("boolean")
+    out["buyer_requested"] = pc.if_else(pc.is_valid(flag), yes, pa.scalar(None, pa.bool_()))
 
     for name in ("order_id", "seller_id", "payment_method", "cancel_reason"):
-        column = frame[name].str.strip()
-        out[name] = column.where(column != "", None)
+        out[name] = text[name]
 
-    # a cancel time belongs to a cancelled order, a ship time to a shipped one
-    status = out["status"]
-    out["cancelled_at"] = out["cancelled_at"].where(status == "cancelled")
-    for name in ("cancelled_by", "cancel_reason", "buyer_requested"):
-        out[name] = out[name].where(status == "cancelled")
+    # a cancel time, who cancelled and why belong to a cancelled order
+    cancelled = pc.fill_null(pc.equal(out["status"], "cancelled"), False)
+    for name in ("cancelled_at", "cancelled_by", "cancel_reason", "buyer_requested"):
+        out[name] = pc.if_else(cancelled, out[name], pa.scalar(None, out[name].type))
 
-    good = why == ""
-    problems = list(raw.problems)
-    for i in np.flatnonzero(~good).tolist():
-        problems.append(RowProblem(raw.where(i), str(why[i])))
+    good = ~reasons.bad
+    keep = pa.array(good)
     schema = arrow_schema()
-    arrays = []
-    for f in schema:
-        column = out[f.name][good]
-        if f.type == pa.int16():
-            arrays.append(pa.array(column.to_numpy(dtype=np.int16), type=f.type))
-        else:
-            arrays.append(pa.array(column, type=f.type, from_pandas=True))
-    return pa.Table.from_arrays(arrays, schema=schema), problems, np.flatnonzero(good)
+    table = pa.Table.from_arrays(
+        [pc.filter(out[f.name], keep).cast(f.type) for f in schema], schema=schema
+    )
+    problems = sorted(reasons.why.items())
+    return table, problems, np.flatnonzero(good)

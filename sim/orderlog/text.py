@@ -8,6 +8,7 @@ import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from sim.errors import InputError
 
@@ -130,3 +131,98 @@ def require_columns(path: Path, header: list[str], wanted: dict[str, str], how: 
                 for field, column in missing
             ]
         )
+
+
+ARROW_BLOCK = 1 << 22  # bytes per parsed block (also the longest row Arrow can read)
+
+
+@dataclass
+class ArrowText:
+    """A delimited file read by Arrow: its header and batches of string columns."""
+
+    path: Path
+    codec: str
+    delimiter: str
+    header: list[str]
+    invalid: int = 0  # rows whose field count is wrong (located later by `scan`)
+
+    def batches(self, columns: list[str]) -> Iterator[tuple[Any, int]]:
+        """(record batch of `columns` as strings, number of its first record) pairs."""
+        import pyarrow as pa
+        import pyarrow.csv as pacsv
+
+        def invalid(row: Any) -> str:
+            self.invalid += 1
+            return "skip"
+
+        wanted = list(dict.fromkeys(columns))
+        try:
+            reader = pacsv.open_csv(
+                self.path,
+                read_options=pacsv.ReadOptions(
+                    encoding=_arrow_codec(self.codec), block_size=ARROW_BLOCK, use_threads=True
+                ),
+                parse_options=pacsv.ParseOptions(
+                    delimiter=self.delimiter, newlines_in_values=True, invalid_row_handler=invalid
+                ),
+                convert_options=pacsv.ConvertOptions(
+                    column_types=dict.fromkeys(wanted, pa.string()),
+                    include_columns=wanted,
+                    strings_can_be_null=False,
+                    quoted_strings_can_be_null=False,
+                ),
+            )
+            first = 0
+            for batch in reader:
+                yield batch, first
+                first += batch.num_rows
+        except (pa.ArrowInvalid, UnicodeDecodeError) as error:
+            message = str(error).splitlines()[0]
+            raise InputError.single(
+                str(self.path), f"cannot be read as {self.codec} text: {message}"
+            ) from None
+
+    def locate(self, records: list[int]) -> dict[int, int]:
+        """Line numbers of these records (as `batches` numbers them)."""
+        return scan(self, set(records))[0]
+
+
+def open_arrow(path: Path, delimiter: str, encoding: str | None) -> ArrowText:
+    """Read the header of a delimited file (the rows are read by `ArrowText.batches`)."""
+    codec = detect_encoding(path, encoding)
+    with open(path, encoding=codec, newline="") as handle:
+        try:
+            header = next(csv.reader(handle, delimiter=delimiter))
+        except StopIteration:
+            raise InputError.single(str(path), "the file is empty; expected a header row") from None
+        except (UnicodeDecodeError, csv.Error) as error:
+            raise InputError.single(str(path), f"cannot read the header: {error}", line=1) from None
+    header = [h.strip().lstrip("\ufeff").strip('"').strip() for h in header]
+    return ArrowText(path, codec, delimiter, header)
+
+
+def scan(text: ArrowText, records: set[int]) -> tuple[dict[int, int], list[tuple[int, int]]]:
+    """One pass with Python's csv module, which knows lines: (record -> line for
+    `records`, (line, fields) of every row whose field count is wrong)."""
+    width = len(text.header)
+    lines: dict[int, int] = {}
+    wrong: list[tuple[int, int]] = []
+    with open(text.path, encoding=text.codec, newline="") as handle:
+        reader = csv.reader(handle, delimiter=text.delimiter)
+        next(reader, None)
+        previous, record = reader.line_num, 0
+        for row in reader:
+            line, previous = previous + 1, reader.line_num
+            if not row:
+                continue  # a blank line, which Arrow skips too
+            if len(row) != width:
+                wrong.append((line, len(row)))
+                continue
+            if record in records:
+                lines[record] = line
+            record += 1
+    return lines, wrong
+
+
+def _arrow_codec(codec: str) -> str:
+    return "utf8" if codec.replace("-", "").lower() in ("utf8", "utf8sig") else codec

@@ -17,8 +17,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 from pydantic import AwareDatetime, Field, field_validator
 
 from sim.errors import InputError
@@ -26,7 +29,7 @@ from sim.model.base import Model, validate
 from sim.model.yamlfile import read_document
 from sim.orderlog.rows import RawBatch, RowProblem
 from sim.orderlog.schema import NAMES, STATUSES
-from sim.orderlog.text import columns_of, read_chunks, require_columns
+from sim.orderlog.text import open_arrow, require_columns, scan
 
 # cancelsim's own outcomes (the trace's `outcome` column): status, who cancelled, asked
 TRACE_OUTCOMES: dict[str, tuple[str, str | None, str | None]] = {
@@ -148,46 +151,35 @@ def read(paths: list[Path], mapping: Mapping, encoding: str | None) -> Iterator[
 
 
 def _read(path: Path, mapping: Mapping, encoding: str | None) -> Iterator[RawBatch]:
-    header, chunks = read_chunks(path, mapping.delimiter, encoding)
-    require_columns(path, header, mapping.columns, "from the mapping")
+    text = open_arrow(path, mapping.delimiter, encoding)
+    require_columns(path, text.header, mapping.columns, "from the mapping")
     vocabulary = {k.casefold(): v for k, v in KNOWN_STATUSES.items()}
     vocabulary.update({k.casefold(): (v, None, None) for k, v in mapping.statuses.items()})
-    derive_by = "cancelled_by" not in mapping.columns
-    derive_asked = "buyer_requested" not in mapping.columns
-    for chunk in chunks:
-        columns = columns_of(chunk, header, mapping.columns)
-        lines = chunk.lines
-        problems = [
-            RowProblem(f"{path}:{line}", f"has {n} fields; the header has {len(header)}")
-            for line, n in chunk.short
-        ]
+    values = list(vocabulary)
+    status_of = pa.array([vocabulary[v][0] for v in values])
+    by_of = pa.array([vocabulary[v][1] for v in values], pa.string())
+    asked_of = pa.array([vocabulary[v][2] for v in values], pa.string())
+    for batch, first in text.batches(list(mapping.columns.values())):
+        n = batch.num_rows
+        columns: dict[str, Any] = {f: batch.column(c) for f, c in mapping.columns.items()}
         if mapping.seller is not None and "seller_id" not in columns:
-            columns["seller_id"] = [mapping.seller] * len(lines)
-        status_out: list[str | None] = []
-        by_out: list[str | None] = []
-        asked_out: list[str | None] = []
-        keep: list[int] = []
-        for i, raw in enumerate(columns["status"]):
-            known = vocabulary.get(raw.strip().casefold())
-            if known is None:
-                problems.append(
-                    RowProblem(
-                        f"{path}:{lines[i]}",
-                        f"status {raw!r} is not known; map it with --status {raw}=shipped "
-                        "(or open, cancelled)",
-                    )
-                )
-                continue
-            keep.append(i)
-            status_out.append(known[0])
-            by_out.append(known[1])
-            asked_out.append(known[2])
-        if len(keep) < len(lines):
-            columns = {k: [v[i] for i in keep] for k, v in columns.items()}
-            lines = [lines[i] for i in keep]
-        columns["status"] = status_out
-        if derive_by:
-            columns["cancelled_by"] = by_out
-        if derive_asked:
-            columns["buyer_requested"] = asked_out
-        yield RawBatch(str(path), columns, lines=lines, problems=problems)
+            columns["seller_id"] = pa.array([mapping.seller] * n, pa.string())
+        raw_status = columns["status"]
+        index = pc.index_in(
+            pc.utf8_lower(pc.utf8_trim_whitespace(raw_status)), value_set=pa.array(values)
+        )
+        # an unknown value stays as written, for the checks to report
+        columns["status"] = pc.if_else(pc.is_valid(index), pc.take(status_of, index), raw_status)
+        if "cancelled_by" not in mapping.columns:
+            columns["cancelled_by"] = pc.take(by_of, index)
+        if "buyer_requested" not in mapping.columns:
+            columns["buyer_requested"] = pc.take(asked_of, index)
+        records = np.arange(first, first + n, dtype=np.int64)
+        yield RawBatch(str(path), columns, records=records, locator=text.locate)
+    if text.invalid:
+        _, wrong = scan(text, set())
+        problems = [
+            RowProblem(f"{path}:{line}", f"has {fields} fields; the header has {len(text.header)}")
+            for line, fields in wrong
+        ]
+        yield RawBatch(str(path), {}, records=np.zeros(0, dtype=np.int64), problems=problems)
