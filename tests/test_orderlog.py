@@ -1,0 +1,300 @@
+"""The order log's core: the csv format, row checks, duplicates, strictness, re-import."""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from sim.cli import main
+from sim.errors import InputError
+from sim.orderlog.formats import csv_mapped
+from sim.orderlog.importer import ImportOptions, import_orders
+from sim.orderlog.log import read_log
+from sim.orderlog.rows import TimeReading
+
+COLUMNS = ("order_id=id", "placed_at=created", "status=state", "value=total", "seller_id=shop")
+
+
+def run_import(
+    tmp_path: Path,
+    text: str | bytes,
+    *,
+    pairs: tuple[str, ...] = COLUMNS,
+    statuses: tuple[str, ...] = (),
+    out: str = "orders.parquet",
+    reading: TimeReading = TimeReading(),
+    currency: str | None = "EUR",
+    strict: bool = False,
+):
+    source = tmp_path / "export.csv"
+    source.write_bytes(text.encode() if isinstance(text, str) else text)
+    mapping = csv_mapped.load_mapping(None, pairs, statuses)
+    reader = functools.partial(csv_mapped.read, mapping=mapping, encoding=None)
+    options = ImportOptions(currency=currency, reading=reading)
+    summary = import_orders([source], reader, options, tmp_path / out, strict=strict)
+    return summary, tmp_path / out
+
+
+def test_rows_become_orders_with_utc_instants_and_their_offsets(tmp_path: Path) -> None:
+    summary, out = run_import(
+        tmp_path,
+        "id,created,state,total,shop\n"
+        "a,2025-01-06T10:00:00+08:00,Shipped,12.50,s1\n"
+        "b,2025-01-06 10:00:00.250Z,CANCELED,3,s2\n"
+        'c,2025-01-06T10:00-0530,open,"1,000.5",s1\n',
+    )
+    assert (summary.read, summary.rejected, summary.written) == (3, 0, 3)
+    log = read_log(out)
+    assert log.order_id.tolist() == ["a", "b", "c"]
+    assert log.placed_at.tolist() == [
+        pd.Timestamp("2025-01-06T02:00:00Z"),
+        pd.Timestamp("2025-01-06T10:00:00.250Z"),
+        pd.Timestamp("2025-01-06T15:30:00Z"),
+    ]
+    assert log.utc_offset_min.tolist() == [480, 0, -330]
+    assert log.value.tolist() == [12.5, 3.0, 1000.5]
+    assert log.status.tolist() == ["shipped", "cancelled", "open"]
+    assert log.currency.tolist() == ["EUR"] * 3
+
+
+def test_times_without_an_offset_need_a_zone_and_keep_its_offset(tmp_path: Path) -> None:
+    text = "id,created,state,total,shop\na,2025-07-01 12:00,shipped,1,s\nb,2025-01-01 12:00,shipped,1,s\n"
+    summary, _ = run_import(tmp_path, text)
+    assert summary.written == 0
+    assert [str(p) for p in summary.problems] == [
+        f"{tmp_path / 'export.csv'}:2: placed_at has no time zone (give --timezone): "
+        "'2025-07-01 12:00'",
+        f"{tmp_path / 'export.csv'}:3: placed_at has no time zone (give --timezone): "
+        "'2025-01-01 12:00'",
+    ]
+    summary, out = run_import(tmp_path, text, reading=TimeReading(zone="Europe/Berlin"))
+    log = read_log(out)
+    assert log.utc_offset_min.tolist() == [120, 60]  # summer and winter time
+    assert log.placed_at.tolist() == [
+        pd.Timestamp("2025-07-01T10:00Z"),
+        pd.Timestamp("2025-01-01T11:00Z"),
+    ]
+
+
+def test_a_wall_time_that_does_not_exist_in_the_zone_is_rejected(tmp_path: Path) -> None:
+    # 2025-03-30 02:30 never happened in Berlin (clocks went from 02:00 to 03:00)
+    summary, _ = run_import(
+        tmp_path,
+        "id,created,state,total,shop\na,2025-03-30 02:30,shipped,1,s\n",
+        reading=TimeReading(zone="Europe/Berlin"),
+    )
+    assert [p.why for p in summary.problems] == [
+        "placed_at is not a date and time: '2025-03-30 02:30'"
+    ]
+
+
+def test_numeric_times_count_units_from_an_origin(tmp_path: Path) -> None:
+    import datetime as dt
+
+    origin = dt.datetime(2026, 3, 2, tzinfo=dt.timezone(dt.timedelta(hours=8)))
+    _, out = run_import(
+        tmp_path,
+        "id,created,state,total,shop,sent\na,1.5,shipped,1,s,26.25\nb,0,cancelled,1,s,\n",
+        pairs=(*COLUMNS, "shipped_at=sent"),
+        reading=TimeReading(unit="h", origin=origin),
+    )
+    log = read_log(out)
+    assert log.placed_at.tolist() == [
+        pd.Timestamp("2026-03-01T17:30Z"),
+        pd.Timestamp("2026-03-01T16:00Z"),
+    ]
+    assert log.utc_offset_min.tolist() == [480, 480]
+    assert log.shipped_at[0] == pd.Timestamp("2026-03-02T18:15Z")
+    assert pd.isna(log.shipped_at[1])
+
+
+def test_bad_rows_are_reported_by_line_and_the_rest_imported(tmp_path: Path) -> None:
+    summary, out = run_import(
+        tmp_path,
+        "id,created,state,total,shop\n"
+        'a,2025-01-06T10:00Z,shipped,1,"two\nlines"\n'  # lines 2-3: one record
+        "\n"  # line 4: blank, skipped
+        "b,yesterday,shipped,1,s\n"  # line 5
+        "c,2025-01-06T10:00Z,lost,1,s\n"  # line 6
+        "d,2025-01-06T10:00Z,shipped,-2,s\n"  # line 7
+        "e,2025-01-06T10:00Z,shipped\n"  # line 8: too few fields
+        ",2025-01-06T10:00Z,shipped,1,s\n"  # line 9: no id
+        "f,2025-01-06T10:00+25:00,shipped,1,s\n"  # line 10: no such offset
+        "g,2025-01-06T10:00Z,shipped,1,s\n",
+    )
+    where = f"{tmp_path / 'export.csv'}"
+    assert [str(p) for p in summary.problems] == [
+        f"{where}:5: placed_at is not a date and time: 'yesterday'",
+        f"{where}:6: status is not one of open, shipped, cancelled (for csv, --status "
+        "VALUE=STATUS maps a value): 'lost'",
+        f"{where}:7: value is negative: '-2'",
+        f"{where}:8: has 3 fields; the header has 5",
+        f"{where}:9: order_id is empty",
+        f"{where}:10: placed_at is not a date and time: '2025-01-06T10:00+25:00'",
+    ]
+    assert (summary.read, summary.rejected, summary.written) == (8, 6, 2)
+    assert read_log(out).order_id.tolist() == ["a", "g"]
+    assert read_log(out).seller_id.tolist() == ["two\nlines", "s"]
+    listing = out.with_name(out.name + ".problems.txt").read_text().splitlines()
+    assert listing == [str(p) for p in summary.problems]
+
+
+def test_a_status_value_can_be_mapped(tmp_path: Path) -> None:
+    summary, out = run_import(
+        tmp_path,
+        "id,created,state,total,shop\na,2025-01-06T10:00Z,Delivered,1,s\n",
+        statuses=("Delivered=shipped",),
+    )
+    assert summary.problems == [] and read_log(out).status.tolist() == ["shipped"]
+
+
+def test_trace_outcomes_say_who_cancelled_and_whether_the_buyer_asked(tmp_path: Path) -> None:
+    _, out = run_import(
+        tmp_path,
+        "id,created,state,total,shop\n"
+        "a,2025-01-06T10:00Z,self_cancelled,1,s\n"
+        "b,2025-01-06T10:00Z,seller_cancelled,1,s\n"
+        "c,2025-01-06T10:00Z,request_auto_approved,1,s\n"
+        "d,2025-01-06T10:00Z,intercepted,1,s\n",
+    )
+    log = read_log(out)
+    assert log.status.tolist() == ["cancelled", "cancelled", "cancelled", "shipped"]
+    assert log.cancelled_by.tolist()[:3] == ["buyer", "seller", "platform"]
+    assert log.buyer_requested.tolist() == [True, False, True, None]
+
+
+def test_a_repeated_order_id_keeps_the_later_row_and_reports_the_earlier(tmp_path: Path) -> None:
+    summary, out = run_import(
+        tmp_path,
+        "id,created,state,total,shop\n"
+        "a,2025-01-06T10:00Z,open,1,s\n"
+        "b,2025-01-06T11:00Z,open,2,s\n"
+        "a,2025-01-06T10:00Z,shipped,1,s\n",
+    )
+    assert summary.duplicates == 1 and summary.rejected == 0
+    assert [str(p) for p in summary.problems] == [
+        f"{tmp_path / 'export.csv'}:2: order id a comes again at {tmp_path / 'export.csv'}:4; "
+        "the later row is kept"
+    ]
+    log = read_log(out)
+    assert log.order_id.tolist() == ["b", "a"] and log.status.tolist() == ["open", "shipped"]
+
+
+def test_strict_writes_nothing_when_a_row_is_rejected(tmp_path: Path) -> None:
+    (tmp_path / "orders.parquet").write_bytes(b"the previous log")
+    summary, out = run_import(
+        tmp_path, "id,created,state,total,shop\na,soon,open,1,s\n", strict=True
+    )
+    assert summary.rejected == 1 and summary.written == 0
+    assert out.read_bytes() == b"the previous log"
+
+
+@pytest.mark.parametrize("suffix", [".parquet", ".csv"])
+def test_importing_again_gives_the_same_bytes(tmp_path: Path, suffix: str) -> None:
+    rows = "".join(
+        f"o{i},2025-01-{1 + i % 28:02d}T{i % 24:02d}:00+0{i % 9}:00,"
+        f"{('shipped', 'open', 'cancelled')[i % 3]},{i * 1.25},s{i % 7}\n"
+        for i in range(3000)
+    )
+    text = "id,created,state,total,shop\n" + rows
+    _, first = run_import(tmp_path, text, out="a" + suffix)
+    _, second = run_import(tmp_path, text, out="b" + suffix)
+    assert first.read_bytes() == second.read_bytes()
+    assert len(read_log(first)) == 3000
+
+
+def test_the_csv_log_reads_back_as_the_parquet_log(tmp_path: Path) -> None:
+    text = (
+        "id,created,state,total,shop,sent,why\n"
+        "a,2025-01-06T10:00:00.5+08:00,shipped,1.25,s,2025-01-07T09:00Z,\n"
+        "b,2025-01-06T10:00Z,cancelled,2,,,out of stock\n"
+    )
+    pairs = (*COLUMNS, "shipped_at=sent", "cancel_reason=why")
+    _, parquet = run_import(tmp_path, text, pairs=pairs, out="o.parquet")
+    _, csv = run_import(tmp_path, text, pairs=pairs, out="o.csv")
+    pd.testing.assert_frame_equal(read_log(parquet), read_log(csv))
+
+
+def test_a_mapped_column_missing_from_the_header_is_named(tmp_path: Path) -> None:
+    with pytest.raises(InputError) as error:
+        run_import(tmp_path, "id,created,state\na,2025-01-06T10:00Z,open\n")
+    assert sorted(p.message for p in error.value.problems) == [
+        "no column 'shop' (for seller_id, from the mapping); the header has: id, created, state",
+        "no column 'total' (for value, from the mapping); the header has: id, created, state",
+    ]
+
+
+def test_a_gbk_file_is_read_without_being_told(tmp_path: Path) -> None:
+    text = "编号,时间,状态,金额,店铺\n1,2025-01-06T10:00+08:00,shipped,9.9,小店\n"
+    pairs = ("order_id=编号", "placed_at=时间", "status=状态", "value=金额", "seller_id=店铺")
+    _, out = run_import(tmp_path, text.encode("gbk"), pairs=pairs)
+    assert read_log(out).seller_id.tolist() == ["小店"]
+
+
+def cli(*args: str):
+    return CliRunner().invoke(main, list(args))
+
+
+def test_cli_imports_and_summarises(tmp_path: Path) -> None:
+    source = tmp_path / "export.csv"
+    source.write_text("id,created,state,total\na,2025-01-06T10:00Z,open,1\nb,bad,open,1\n")
+    out = tmp_path / "log.csv"
+    args = ["import", str(source), "--format", "csv", "--out", str(out), "--currency", "eur"]
+    args += ["--map", "order_id=id", "--map", "placed_at=created", "--map", "status=state"]
+    result = cli(*args, "--map", "value=total", "--seller", "me")
+    assert result.exit_code == 0, result.output
+    assert "2 rows read from 1 file; 1 rejected. 1 order written to" in result.output
+    assert f"{source}:3: placed_at is not a date and time: 'bad'" in result.output
+    log = read_log(out)
+    assert log.seller_id.tolist() == ["me"] and log.currency.tolist() == ["EUR"]
+    strict = cli(*args, "--map", "value=total", "--strict")
+    assert strict.exit_code == 2 and "--strict: nothing written" in strict.output
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        ((), "--map: the csv format needs a column mapping"),
+        (("--map", "placed=created"), "unknown log field 'placed'"),
+        (("--map", "order_id"), "expected FIELD=COLUMN"),
+        (("--map", "order_id=id", "--map", "status=state"), "no column is mapped to placed_at"),
+        (("--map", "order_id=id", "--timezone", "Mars/Base"), "unknown time zone 'Mars/Base'"),
+        (("--map-file", "missing.yaml"), "missing.yaml: file not found"),
+    ],
+)
+def test_cli_bad_mappings_exit_2_with_one_line(
+    tmp_path: Path, extra: tuple[str, ...], message: str
+) -> None:
+    source = tmp_path / "export.csv"
+    source.write_text("id,created,state\na,2025-01-06T10:00Z,open\n")
+    result = cli(
+        "import", str(source), "--format", "csv", "--out", str(tmp_path / "o.parquet"), *extra
+    )
+    assert result.exit_code == 2, result.output
+    assert message in result.output
+    assert "Traceback" not in result.output and not (tmp_path / "o.parquet").exists()
+
+
+def test_a_mapping_file_points_at_its_own_line(tmp_path: Path) -> None:
+    mapping = tmp_path / "map.yaml"
+    mapping.write_text(
+        "columns:\n  order_id: id\n  placed_at: created\n  status: state\ntime:\n  unit: hours\n"
+    )
+    source = tmp_path / "export.csv"
+    source.write_text("id,created,state\na,1,open\n")
+    result = cli(
+        "import",
+        str(source),
+        "--format",
+        "csv",
+        "--out",
+        str(tmp_path / "o.parquet"),
+        "--map-file",
+        str(mapping),
+    )
+    assert result.exit_code == 2
+    assert result.output.startswith(f"{mapping}:6:")
