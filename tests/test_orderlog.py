@@ -16,6 +16,7 @@ from sim.orderlog.importer import ImportOptions, import_orders
 from sim.orderlog.log import read_log
 from sim.orderlog.rows import TimeReading
 
+UTC_ONLY = TimeReading()
 COLUMNS = ("order_id=id", "placed_at=created", "status=state", "value=total", "seller_id=shop")
 
 
@@ -26,7 +27,7 @@ def run_import(
     pairs: tuple[str, ...] = COLUMNS,
     statuses: tuple[str, ...] = (),
     out: str = "orders.parquet",
-    reading: TimeReading = TimeReading(),
+    reading: TimeReading = UTC_ONLY,
     currency: str | None = "EUR",
     strict: bool = False,
 ):
@@ -62,7 +63,11 @@ def test_rows_become_orders_with_utc_instants_and_their_offsets(tmp_path: Path) 
 
 
 def test_times_without_an_offset_need_a_zone_and_keep_its_offset(tmp_path: Path) -> None:
-    text = "id,created,state,total,shop\na,2025-07-01 12:00,shipped,1,s\nb,2025-01-01 12:00,shipped,1,s\n"
+    text = (
+        "id,created,state,total,shop\n"
+        "a,2025-07-01 12:00,shipped,1,s\n"
+        "b,2025-01-01 12:00,shipped,1,s\n"
+    )
     summary, _ = run_import(tmp_path, text)
     assert summary.written == 0
     assert [str(p) for p in summary.problems] == [
