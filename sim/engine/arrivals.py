@@ -17,9 +17,14 @@ if TYPE_CHECKING:
 
 
 def hourly_rates(scenario: Scenario) -> np.ndarray:
-    """Orders per hour for each hour of the arrival horizon."""
+    """Orders per hour for each hour of the arrival horizon (a replayed log's counts)."""
     stream = scenario.orders
     hours = int(np.ceil(scenario.horizon.amount))
+    if stream.replay is not None:
+        from sim.engine.replay import hourly_counts, replay_orders
+
+        return hourly_counts(replay_orders(scenario), hours)
+    assert stream.rate_per_hour is not None  # validated: generated streams have a rate
     daily = np.asarray(stream.daily_profile, dtype=float)
     weekly = np.asarray(stream.weekly_profile, dtype=float)
     daily, weekly = daily / daily.mean(), weekly / weekly.mean()

@@ -20,8 +20,17 @@ import numpy as np
 import simpy
 
 from sim.engine.arrivals import ArrivalClock
-from sim.engine.orders import ACCEPT, IGNORE, Batch, Order, OrderFacts, Population
+from sim.engine.orders import (
+    ACCEPT,
+    IGNORE,
+    Batch,
+    GivenOrders,
+    Order,
+    OrderFacts,
+    Population,
+)
 from sim.engine.recorder import FAILED, REFUNDING, InvariantError, Recorder
+from sim.engine.replay import ReplayClock, replay_orders
 from sim.engine.rules import CompiledPolicy
 from sim.engine.streams import BLOCK, RandomStreams
 from sim.engine.trace import TraceWriter
@@ -115,8 +124,9 @@ class Market:
         self.compiled = compiled
         self.calendar = compiled.calendar
         self.streams = streams
+        replayed = scenario.orders.replay is not None
         self.people = Population(
-            scenario, streams.seller_sizes(scenario.sellers.count), compiled.serves
+            scenario, streams.seller_sizes(scenario.sellers.count), compiled.serves, replayed
         )
         self.warmup = scenario.warmup.amount
         self.end = scenario.horizon.amount + scenario.drain.amount
@@ -131,7 +141,9 @@ class Market:
         self.recorder = Recorder(self.people.count, days, len(compiled.methods), self.end)
         self.desks = [Desk(self, self.people.types[k]) for k in self.people.type_of]
         self._start_carriers()
-        self.clock = ArrivalClock(scenario)
+        self.clock: ArrivalClock | ReplayClock = (
+            ReplayClock(replay_orders(scenario)) if replayed else ArrivalClock(scenario)
+        )
         self._seq = 0
         if self._open_block():
             self._next_arrival()
@@ -152,7 +164,10 @@ class Market:
         self._last_block = len(times) < BLOCK
         if not len(times):
             return False
-        facts = OrderFacts(self.scenario, self.people, draws, len(times))
+        given = None
+        if isinstance(self.clock, ReplayClock):
+            given = GivenOrders.of(self.clock.replay, self.clock.last)
+        facts = OrderFacts(self.scenario, self.people, draws, len(times), given)
         self._batch = batch = Batch(facts, times, self.compiled, self.warmup, self.mix)
         self._row = 0
         self.recorder.place_batch(

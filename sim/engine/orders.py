@@ -7,6 +7,7 @@ policy. An `Order` is the small mutable record of one open order.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -15,6 +16,7 @@ from sim.model.distributions import Fixed
 from sim.model.policy import Cause
 
 if TYPE_CHECKING:
+    from sim.engine.replay import ReplayOrders
     from sim.engine.rules import CompiledPolicy
     from sim.model.scenario import Scenario
 
@@ -32,7 +34,11 @@ class Population:
     """
 
     def __init__(
-        self, scenario: Scenario, sizes: np.ndarray | None = None, serves: str | None = None
+        self,
+        scenario: Scenario,
+        sizes: np.ndarray | None = None,
+        serves: str | None = None,
+        replayed: bool = False,
     ):
         types = list(scenario.sellers.types.values())
         self.names = list(scenario.sellers.types)
@@ -60,7 +66,11 @@ class Population:
         # so orders go only to those sellers (its warehouses).
         self.platform = marked if serves is not None else np.zeros(count, dtype=bool)
         picked = self.weights
-        if serves == "all":
+        if serves == "all" and replayed:
+            # a replayed order keeps its seller: under a platform that sells every order
+            # itself, every seller of the log stands for the platform
+            self.platform = np.ones(count, dtype=bool)
+        elif serves == "all":
             if not marked.any():
                 raise ValueError("the platform serves every order, but no seller stands for it")
             picked = np.where(marked, self.weights, 0.0)
@@ -73,20 +83,42 @@ class Population:
         self.count = count
 
 
+@dataclass(frozen=True)
+class GivenOrders:
+    """What a replayed log fixes about a block of orders: seller, value, payment method."""
+
+    seller: np.ndarray
+    cents: np.ndarray  # -1: not in the log, drawn from the scenario's value
+    payment: np.ndarray  # names; None: not in the log (or unknown to a policy), drawn
+
+    @classmethod
+    def of(cls, replay: ReplayOrders, block: slice) -> GivenOrders:
+        return cls(replay.seller[block], replay.cents[block], replay.payment[block])
+
+
 class OrderFacts:
     """Scenario facts of one block of orders, as Python lists for fast scalar access."""
 
-    def __init__(self, scenario: Scenario, people: Population, u: dict[str, np.ndarray], n: int):
-        # cumulative[-1] is exactly 1 and uniforms are below 1: always a seller's index
-        seller = np.searchsorted(people.cumulative, u["seller"][:n], side="right")
+    def __init__(
+        self,
+        scenario: Scenario,
+        people: Population,
+        u: dict[str, np.ndarray],
+        n: int,
+        given: GivenOrders | None = None,
+    ):
+        if given is not None:
+            seller = given.seller
+        else:  # cumulative[-1] is exactly 1 and uniforms are below 1: a seller's index
+            seller = np.searchsorted(people.cumulative, u["seller"][:n], side="right")
         kind = people.type_of[seller]
         buyers = scenario.buyers
         self.seller = seller.tolist()
         self.platform = people.platform[seller].tolist()  # the platform fulfils it
         self.kind = kind.tolist()
-        value = scenario.orders.value.quantile(u["value"][:n])
-        self.cents = np.maximum(np.round(value * 100), 1).astype(np.int64).tolist()
+        self.cents = _cents(scenario, u["value"][:n], given)
         self.payment = u["payment"][:n]
+        self.payment_name = given.payment if given is not None else None
         self.good_record = (u["good_record"][:n] < buyers.good_record).tolist()
         intent = u["intent"][:n] < buyers.cancel_intent
         self.intent = intent.tolist()
@@ -111,6 +143,20 @@ class OrderFacts:
         self.u_intercept = u["intercept"][:n].tolist()
         self.u_after = u["after_refund"][:n].tolist()
         self.by_message = (u["by_message"][:n] < buyers.ask_by_message).tolist()
+
+
+def _cents(scenario: Scenario, u: np.ndarray, given: GivenOrders | None) -> list[int]:
+    """Order values in cents: the log's where it has them, else drawn."""
+    dist = scenario.orders.value
+    drawn = None
+    if dist is not None:
+        drawn = np.maximum(np.round(dist.quantile(u) * 100), 1).astype(np.int64)
+    if given is None:
+        assert drawn is not None  # validated: a generated stream has a value
+        return drawn.tolist()
+    if drawn is None:  # validated: every replayed order has a value
+        return given.cents.tolist()
+    return np.where(given.cents >= 0, given.cents, drawn).tolist()
 
 
 def _by_type(people: Population, kind: np.ndarray, u: np.ndarray, dist_of) -> list[float]:
@@ -173,8 +219,12 @@ class Batch:
         self.deadline = deadline.tolist()
         self.day = ((times + calendar.hour_offset) // 24).astype(np.int64).tolist()
         self.measured = (times >= warmup).tolist()
-        method = np.searchsorted(mix, facts.payment, side="right")
-        self.method = np.minimum(method, len(mix) - 1).tolist()
+        method = np.minimum(np.searchsorted(mix, facts.payment, side="right"), len(mix) - 1)
+        if facts.payment_name is not None:  # a replayed order paid as the log says, where
+            index = {name: i for i, name in enumerate(compiled.methods)}  # the policy knows
+            paid = [index.get(name, -1) for name in facts.payment_name.tolist()]  # that way
+            method = np.where(np.array(paid) >= 0, paid, method)
+        self.method = method.tolist()
 
 
 class Order:

@@ -113,6 +113,9 @@ def load_study(path: str | Path, overrides: list[Override] = ()) -> Study:  # ty
         scenario = validate(Scenario, doc)
     except InputError as exc:
         problems += exc.problems
+    if scenario is not None and scenario.orders.replay is not None:
+        scenario, replayed = _replay(scenario, Path(path).parent, doc)
+        problems += replayed
     policies: dict[str, Policy] = {}
     for file, index in files:
         if "-vs-" in file.stem:
@@ -164,6 +167,45 @@ def load_study(path: str | Path, overrides: list[Override] = ()) -> Study:  # ty
         raise InputError(problems)
     paths = {file.stem: str(file) for file, _ in files}
     return Study(scenario, policies, str(path), paths, tuple(overrides))
+
+
+def _replay(scenario: Scenario, folder: Path, doc: Document) -> tuple[Scenario, list[Problem]]:
+    """The scenario with its order log's path resolved, and what is wrong with the log."""
+    from sim.engine.replay import replay_orders, resolve
+
+    scenario = resolve(scenario, folder)
+    at = ("orders", "replay")
+    try:
+        replay = replay_orders(scenario)
+    except InputError as exc:
+        return scenario, [doc.problem(at, f"{p.file}: {p.message}") for p in exc.problems]
+    problems = []
+    if not len(replay.times):
+        problems.append(
+            doc.problem(
+                at,
+                f"no order of the log is placed within the horizon ({replay.before:,} before "
+                f"the start, {replay.after:,} after the end); move start or horizon",
+            )
+        )
+    elif scenario.sellers.count != len(replay.seller_ids):
+        problems.append(
+            doc.problem(
+                ("sellers", "count"),
+                f"is {scenario.sellers.count:,}, but the replayed orders come from "
+                f"{len(replay.seller_ids):,} sellers; set count: {len(replay.seller_ids)}",
+            )
+        )
+    missing = int((replay.cents < 0).sum())
+    if missing and scenario.orders.value is None:
+        problems.append(
+            doc.problem(
+                at,
+                f"{missing:,} replayed orders have no value in the log; give orders.value "
+                "to draw theirs",
+            )
+        )
+    return scenario, problems
 
 
 def _policy_files(doc: Document, base: Path) -> list[tuple[Path, int]]:

@@ -44,13 +44,22 @@ class Promotion(Model):
 
 
 class OrderStream(Model):
-    """When orders arrive and what they are worth."""
+    """When orders arrive and what they are worth: generated, or replayed from a log.
 
-    rate_per_hour: Positive
+    Generated: a Poisson stream at `rate_per_hour`, shaped by the profiles and promotions,
+    each order's value drawn from `value`. Replayed (`replay: orders.parquet`, an order log
+    written by `cancelsim import`, relative to the scenario's folder): every order of the
+    log placed within the horizon, at its own time, from its own seller, at its own value
+    and, where the policy knows the log's payment method by name, paid that way; `value`,
+    if given, is drawn for orders whose value the log lacks.
+    """
+
+    replay: str | None = Field(None, min_length=1)
+    rate_per_hour: Positive | None = None
     daily_profile: Weights = [1.0] * 24
     weekly_profile: Weights = [1.0] * 7
     promotions: list[Promotion] = []
-    value: AmountDist
+    value: AmountDist | None = None
 
     @field_validator("daily_profile")
     @classmethod
@@ -65,6 +74,25 @@ class OrderStream(Model):
         if len(v) != 7 or not any(v):
             raise ValueError(f"has {len(v)} weights; expected 7 (Monday to Sunday), not all 0")
         return v
+
+    @model_validator(mode="after")
+    def _generated_or_replayed(self) -> OrderStream:
+        if self.replay is None:
+            missing = [k for k in ("rate_per_hour", "value") if getattr(self, k) is None]
+            if missing:
+                raise ValueError(f"needs {' and '.join(missing)} (or replay: an order log to play)")
+            return self
+        shaped = [
+            k
+            for k in ("rate_per_hour", "daily_profile", "weekly_profile", "promotions")
+            if k in self.model_fields_set
+        ]
+        if shaped:
+            raise ValueError(
+                f"replays a log, whose orders come at their own times: {', '.join(shaped)} "
+                "would not be used; remove it"
+            )
+        return self
 
 
 class RequestAnswers(Model):

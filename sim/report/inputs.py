@@ -40,8 +40,26 @@ def describe(study: Study) -> dict[str, Any]:
                 {"date": p.date.isoformat(), "name": p.name, "multiplier": p.multiplier}
                 for p in scenario.orders.promotions
             ],
+            "replay": _replay(scenario),
         },
         "policies": {key: _policy(policy, day) for key, policy in study.policies.items()},
+    }
+
+
+def _replay(scenario: Any) -> dict[str, Any] | None:
+    """The replayed order log: its name and how many of its orders the horizon holds."""
+    if scenario.orders.replay is None:
+        return None
+    from pathlib import Path
+
+    from sim.engine.replay import replay_orders
+
+    replay = replay_orders(scenario)
+    return {
+        "file": Path(scenario.orders.replay).name,
+        "orders": len(replay.times),
+        "before": replay.before,
+        "after": replay.after,
     }
 
 

@@ -1,0 +1,166 @@
+"""Replaying an order log: the log's orders, under every policy, with drawn behaviour."""
+
+from __future__ import annotations
+
+import csv
+import re
+from pathlib import Path
+
+import pytest
+
+from sim import api
+from sim.engine.replay import replay_orders
+from sim.errors import InputError
+from sim.orderlog.schema import NAMES
+
+ROOT = Path(__file__).resolve().parent.parent
+START = "2026-03-02T00:00:00+08:00"  # quick.yaml's start: 2026-03-01T16:00Z
+
+
+def write_log(path: Path, rows: list[dict[str, object]]) -> Path:
+    with path.open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=NAMES)
+        writer.writeheader()
+        for row in rows:
+            writer.writerow({"utc_offset_min": 480, "status": "shipped", **row})
+    return path
+
+
+def scenario_text(orders: str, count: int) -> str:
+    """quick.yaml with its policies found from anywhere, another orders section and count."""
+    text = (ROOT / "scenarios" / "quick.yaml").read_text()
+    text = text.replace("../policies/", f"{ROOT / 'policies'}/")
+    text = text[: text.index("\norders:")] + "\n" + orders + text[text.index("\nsellers:") :]
+    return re.sub(r"\n  count: 40 ", f"\n  count: {count} ", text, count=1)
+
+
+def orders_log(n: int = 300, sellers: int = 3) -> list[dict[str, object]]:
+    # one order every 30 minutes from the start, sellers in turn, CNY values
+    return [
+        {
+            "order_id": f"o{i}",
+            "seller_id": f"shop-{(i * 7) % sellers}",
+            "placed_at": f"2026-03-{1 + (16 + i // 2) // 24:02d}T{(16 + i // 2) % 24:02d}:"
+            f"{30 * (i % 2):02d}:00.000Z",
+            "value": 10 + i,
+            "currency": "CNY",
+            "payment_method": ("credit_card", "alipay_balance", "cash")[i % 3],
+        }
+        for i in range(n)
+    ]
+
+
+@pytest.fixture
+def replay_study(tmp_path: Path):
+    write_log(tmp_path / "orders.csv", orders_log())
+    path = tmp_path / "replay.yaml"
+    path.write_text(scenario_text("orders:\n  replay: orders.csv\n", 3))
+    return api.load(path)
+
+
+def test_the_log_s_orders_are_played_at_their_times_sellers_and_values(replay_study) -> None:
+    replay = replay_orders(replay_study.scenario)
+    assert len(replay.times) == 300
+    assert replay.times[:3].tolist() == [0.0, 0.5, 1.0]  # hours after the start
+    assert replay.seller_ids == ("shop-0", "shop-1", "shop-2")  # by first order
+    assert replay.seller[:4].tolist() == [0, 1, 2, 0]  # shop-0, shop-7%3=1, 14%3=2, 21%3=0
+    assert replay.cents[:2].tolist() == [140, 154]  # 10 and 11 CNY at 0.14 USD
+
+
+def test_every_policy_plays_exactly_the_log_s_orders(replay_study, tmp_path: Path) -> None:
+    results = api.run(replay_study, replications=2, trace_dir=tmp_path / "trace")
+    for run in results.runs:  # measured: after the day of warm-up (48 orders)
+        assert sum(run.outcome_counts.values()) == 300 - 48, run.policy
+    for policy in ("amazon", "taobao", "jd"):
+        for r in (0, 1):
+            with (tmp_path / "trace" / f"{policy}-r{r}.csv").open() as handle:
+                rows = sorted(csv.DictReader(handle), key=lambda row: float(row["placed_h"]))
+            assert len(rows) == 300
+            assert [float(row["placed_h"]) for row in rows[:3]] == [0.0, 0.5, 1.0]
+            assert [float(row["amount"]) for row in rows[:2]] == [1.4, 1.54]
+            paid = {row["payment_method"] for row in rows[::3]}  # the log's credit_card
+            if policy == "amazon":
+                assert paid == {"credit_card"}  # a method Amazon's rails know: as logged
+            if policy == "taobao":  # ... and Taobao's, for alipay_balance
+                assert {row["payment_method"] for row in rows[1::3]} == {"alipay_balance"}
+
+
+def test_replications_draw_behaviour_anew_on_the_same_orders(replay_study) -> None:
+    results = api.run(replay_study, replications=2)
+    amazon = [run for run in results.runs if run.policy == "amazon"]
+    assert amazon[0].outcome_counts != amazon[1].outcome_counts
+    assert sum(amazon[0].outcome_counts.values()) == sum(amazon[1].outcome_counts.values())
+
+
+def test_orders_outside_the_horizon_are_left_out(tmp_path: Path) -> None:
+    rows = orders_log(10)
+    rows[0]["placed_at"] = "2026-03-01T15:59:59.000Z"  # a second before the start
+    rows[1]["placed_at"] = "2026-03-09T16:00:00.000Z"  # the end of the 8-day horizon
+    write_log(tmp_path / "orders.csv", rows)
+    (tmp_path / "s.yaml").write_text(scenario_text("orders:\n  replay: orders.csv\n", 3))
+    replay = replay_orders(api.load(tmp_path / "s.yaml").scenario)
+    assert (len(replay.times), replay.before, replay.after) == (8, 1, 1)
+
+
+@pytest.mark.parametrize(
+    ("orders", "count", "rows", "message"),
+    [
+        ("  replay: missing.csv\n", 3, None, "missing.csv: file not found"),
+        (
+            "  replay: orders.csv\n",
+            40,
+            orders_log(),
+            "sellers.count: is 40, but the replayed orders come from 3 sellers; set count: 3",
+        ),
+        (
+            "  replay: orders.csv\n  rate_per_hour: 5\n",
+            3,
+            orders_log(),
+            "rate_per_hour would not be used; remove it",
+        ),
+        ("  promotions: []\n", 3, None, "needs rate_per_hour and value (or replay"),
+        (
+            "  replay: orders.csv\n",
+            3,
+            [{**r, "currency": "EUR"} for r in orders_log()],
+            "has orders in EUR; the scenario's exchange_rates has no rate from EUR to USD",
+        ),
+        (
+            "  replay: orders.csv\n",
+            3,
+            [{**r, "value": ""} for r in orders_log()],
+            "300 replayed orders have no value in the log; give orders.value",
+        ),
+        (
+            "  replay: orders.csv\n",
+            3,
+            [{**r, "placed_at": "2027-01-01T00:00:00Z"} for r in orders_log()],
+            "no order of the log is placed within the horizon (0 before the start, 300 after",
+        ),
+    ],
+)
+def test_bad_replays_are_one_line_errors_at_their_key(
+    tmp_path: Path, orders: str, count: int, rows, message: str
+) -> None:
+    if rows is not None:
+        write_log(tmp_path / "orders.csv", rows)
+    path = tmp_path / "s.yaml"
+    path.write_text(scenario_text("orders:\n" + orders, count))
+    with pytest.raises(InputError) as error:
+        api.load(path)
+    lines = str(error.value).splitlines()
+    assert any(message in line for line in lines), lines
+    assert all(line.startswith(f"{path}:") for line in lines)
+
+
+def test_a_missing_value_is_drawn_when_the_scenario_gives_a_value(tmp_path: Path) -> None:
+    rows = [{**r, "value": "" if i % 2 else r["value"]} for i, r in enumerate(orders_log())]
+    write_log(tmp_path / "orders.csv", rows)
+    path = tmp_path / "s.yaml"
+    orders = "orders:\n  replay: orders.csv\n  value: {dist: fixed, value: 99}\n"
+    path.write_text(scenario_text(orders, 3))
+    results = api.run(api.load(path), replications=1, trace_dir=tmp_path / "t")
+    with (tmp_path / "t" / "amazon-r0.csv").open() as handle:
+        amounts = sorted(float(row["amount"]) for row in csv.DictReader(handle))
+    assert amounts.count(99.0) == 150 and amounts[0] == 1.4
+    assert results.runs
