@@ -85,8 +85,8 @@ STATUSES = {
     "交易关闭": "closed",
     "交易被淘宝关闭": "closed",
 }
-NOT_PAID = "not paid yet (等待买家付款)"
-CLOSED_UNPAID = "closed before payment (交易关闭, 未付款)"
+NOT_PAID = "not paid yet: 等待买家付款"
+CLOSED_UNPAID = "closed before payment: 交易关闭, 未付款"
 UNPAID_WORDS = ("未付款", "未及时付款", "未支付")
 # first match wins: the seller's "malicious buyer" before the buyer's words
 CANCELLED_BY = (
