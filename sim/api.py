@@ -293,3 +293,38 @@ def _meta(
         "python": platform.python_version(),
         "versions": {p: version(p) for p in packages},
     }
+
+
+def seller_view(
+    results: Results,
+    *,
+    jobs: int = 1,
+    executor: str = "process",
+    scheduler: str | None = None,
+    out: str | Path | None = None,
+    progress: Progress | None = None,
+) -> dict[str, Any] | None:
+    """For a one-seller scenario (a seller's own view), play each of the seller's levers
+    under the same seed and replications and add the view to `results.summary`
+    (`seller_view`); None, and nothing run, for any other scenario."""
+    from sim.experiment.levers import LEVERS, is_seller_view, view, with_lever
+
+    if len(results.studies) != 1 or not is_seller_view(results.study):
+        return None
+    reps, seed = results.summary["replications"], results.summary["seed"]
+    lever_runs = {}
+    for lever in LEVERS:
+        pulled = run_points(
+            results.points,
+            [with_lever(results.study, lever)],
+            replications=reps,
+            seed=seed,
+            jobs=jobs,
+            executor=executor,
+            scheduler=scheduler,
+            out=Path(out) / "levers" / lever.key if out is not None else None,
+            progress=progress,
+        )
+        lever_runs[lever.key] = pulled.runs
+    results.summary["seller_view"] = view(results.study, results.runs, lever_runs)
+    return results.summary["seller_view"]

@@ -20,11 +20,12 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from sim.api import Results, run_points
+from sim.api import Results, run_points, seller_view
 from sim.engine.trace import parquet_available
 from sim.errors import InputError
 from sim.experiment.budget import too_big
 from sim.experiment.executors import default_jobs
+from sim.experiment.levers import LEVERS, is_seller_view
 from sim.experiment.output import open_results_folder
 from sim.experiment.plan import Axis, load_points
 from sim.experiment.runner import RunFailure
@@ -187,6 +188,8 @@ def run_command(
     )
     reps = reps or studies[0].scenario.replications
     total = reps * sum(len(s.policies) for s in studies)
+    levers = len(LEVERS) if len(studies) == 1 and is_seller_view(studies[0]) else 0
+    total += levers * reps * len(studies[0].policies)  # a seller's own view: its levers
     if not force and not scheduler:  # a remote cluster's workers have their own memory
         for study in studies:
             message = too_big(study.scenario, min(jobs, total))
@@ -223,8 +226,18 @@ def run_command(
                 trace_dir=folder / "trace" if trace else None,
                 trace_format=trace_format,
             )
+            if levers and results.runs:
+                seller_view(
+                    results,
+                    jobs=jobs,
+                    executor=executor,
+                    scheduler=scheduler,
+                    out=folder,
+                    progress=done,
+                )
         results.write(folder)
         print_tables(results)
+        print_seller_view(results.summary)
         written = "summary.json, runs.csv, meta.json"
         if not no_report and results.runs:
             with err_console.status("drawing the report"):
@@ -535,6 +548,48 @@ def metrics_command() -> None:
         better = {True: "higher", False: "lower", None: "-"}[m.higher_is_better]
         table.add_row(m.name, m.unit, better, m.description)
     out_console.print(table)
+
+
+def print_seller_view(summary: dict[str, Any]) -> None:
+    """A one-seller scenario: the seller's projected metric and what its levers do."""
+    view = summary.get("seller_view")
+    if not view:
+        return
+    first = next(iter(view["policies"].values()))
+    table = Table(
+        title="the seller's own view: projected under each policy, and what its levers change",
+        title_style="bold",
+    )
+    table.add_column("policy")
+    table.add_column("platform metric, %", justify="right")
+    table.add_column("flagged in a given week, %", justify="right")
+    for lever in first["levers"].values():
+        table.add_column(f"{lever['label']}: change, points", justify="right")
+    for policy, entry in view["policies"].items():
+        cells = [
+            format_cell(entry[m], "share")
+            for m in ("platform_metric_rate", "seller_weeks_flagged_share")
+        ]
+        for lever in entry["levers"].values():
+            rate, week = lever["platform_metric_rate"], lever["seller_weeks_flagged_share"]
+            cells.append(f"{format_cell(rate, 'share')} / {format_cell(week, 'share')}")
+        table.add_row(policy, *cells)
+    out_console.print(table)
+    out_console.print(
+        "Lever changes are paired differences (lever minus as-is, same random numbers), in "
+        "percentage points: platform metric / weeks flagged.",
+        soft_wrap=True,
+    )
+    for policy, entry in view["policies"].items():
+        best = entry["moves_most"]
+        if entry["platform_metric_rate"]["mean"] is None:
+            continue
+        if best is None:
+            out_console.print(f"{policy}: no lever lowers the platform metric significantly.")
+        else:
+            out_console.print(
+                f"{policy}: '{entry['levers'][best]['label']}' lowers the platform metric most."
+            )
 
 
 def print_tables(results: Results) -> None:

@@ -44,10 +44,7 @@ class Population:
         self.names = list(scenario.sellers.types)
         self.types = types
         count = scenario.sellers.count
-        shares = np.array([t.share for t in types])
-        bounds = np.round(np.cumsum(shares) * count).astype(int)
-        bounds[-1] = count
-        self.type_of = np.searchsorted(bounds, np.arange(count), side="right")
+        self.type_of = scenario.sellers.type_of()
         if sizes is None:
             if not all(isinstance(t.popularity, Fixed) for t in types):
                 raise ValueError("a drawn popularity needs the sellers' uniforms (sizes)")

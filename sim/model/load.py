@@ -311,6 +311,22 @@ def fit_problems(scenario: Scenario, policy: Policy, doc: Document, index: int) 
                 "has fulfilment: platform to stand for its warehouses",
             )
         )
+    elif (
+        fulfilment is not None
+        and fulfilment.serves == "all"
+        and scenario.orders.replay is None
+        and not any(
+            list(kinds)[k].fulfilment == "platform" for k in set(scenario.sellers.type_of())
+        )
+    ):
+        problems.append(
+            doc.problem(
+                ("sellers", "count"),
+                f"{scenario.sellers.count:,} sellers leave none to the seller types with "
+                f"fulfilment: platform, which policy {policy.name!r} needs (it fulfils every "
+                "order itself); raise count or those types' shares, or leave the policy out",
+            )
+        )
     problems += _date_problems(scenario, policy, doc, index)
     return problems
 

@@ -200,6 +200,15 @@ class Sellers(Model):
     # Seller-size bands for reporting flagged shares: name -> fewest measured orders a week
     size_bands: dict[str, NonNegative] = Field(default_factory=_default_bands, min_length=1)
 
+    def type_of(self) -> Any:
+        """Each seller's type index: the types take consecutive sellers by their shares."""
+        import numpy as np
+
+        shares = np.array([t.share for t in self.types.values()])
+        bounds = np.round(np.cumsum(shares) * self.count).astype(int)
+        bounds[-1] = self.count
+        return np.searchsorted(bounds, np.arange(self.count), side="right")
+
     @field_validator("size_bands")
     @classmethod
     def _bands(cls, v: dict[str, float]) -> dict[str, float]:

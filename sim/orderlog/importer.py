@@ -11,6 +11,7 @@ size plus 8 bytes a row for the hashes.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -175,21 +176,24 @@ class _Places:
         for f, p, why, other in self.problems:
             if other is not None:
                 why = why.replace("{other}", f"{other[0]}:{shown(*other)}")
-            placed.append((self.order[f], _key(shown(f, p)), f, why))
+            at = shown(f, p)
+            placed.append((self.order[f], _key(at), f"{f}:{at}", why))
         for problem in self.ready:
             file, _, position = problem.where.rpartition(":")
-            placed.append(
-                (self.order.get(file, len(self.order)), _key(position), file, problem.why)
-            )
+            order = self.order.get(file, len(self.order))
+            placed.append((order, _key(position), problem.where, problem.why))
         placed.sort(key=lambda item: (item[0], item[1]))
-        return [RowProblem(f"{file}:{key[1]}", why) for _, key, file, why in placed]
+        return [RowProblem(where, why) for _, _, where, why in placed]
 
 
-def _key(position: int | str) -> tuple[int, int | str]:
-    """Sorts lines as numbers and JSON paths as text."""
+def _key(position: int | str) -> tuple[Any, ...]:
+    """Sorts lines as numbers and JSON paths naturally: Orders[42] before Orders[142]."""
     if isinstance(position, int):
         return (0, position)
-    return (0, int(position)) if position.isdigit() else (1, position)
+    if position.isdigit():
+        return (0, int(position))
+    parts = re.split(r"(\d+)", position)
+    return (1, *((0, int(p), "") if p.isdigit() else (1, 0, p) for p in parts))
 
 
 def _hash(column: Any) -> np.ndarray:

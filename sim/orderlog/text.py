@@ -83,8 +83,12 @@ def read_chunks(
                 if not row or (len(row) == 1 and not row[0].strip()):
                     continue  # a blank line
                 if len(row) != width:
-                    if len(row) > width and not any(f.strip() for f in row[width:]):
-                        row = row[:width]  # trailing empty fields (a trailing tab)
+                    if (
+                        delimiter == "\t"
+                        and len(row) > width
+                        and not any(f.strip() for f in row[width:])
+                    ):
+                        row = row[:width]  # a trailing tab, which tab-separated reports have
                     else:
                         chunk.short.append((line, len(row)))
                         continue
