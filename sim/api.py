@@ -326,5 +326,8 @@ def seller_view(
             progress=progress,
         )
         lever_runs[lever.key] = pulled.runs
+        results.meta["wall_seconds"] = round(
+            results.meta["wall_seconds"] + pulled.meta["wall_seconds"], 3
+        )
     results.summary["seller_view"] = view(results.study, results.runs, lever_runs)
     return results.summary["seller_view"]

@@ -180,7 +180,35 @@ def findings(data: ReportData) -> list[str]:
     best = _largest_difference(block, data.label)
     if best:
         out.append(best)
+    seller = _seller_view_finding(data)
+    if seller:
+        out.append(seller)
     return out
+
+
+def _seller_view_finding(data: ReportData) -> str | None:
+    """A one-seller scenario: which lever lowers the seller's metric most, per policy."""
+    view = data.summary.get("seller_view")
+    if not view:
+        return None
+    parts = []
+    for key, entry in view["policies"].items():
+        rate = entry["platform_metric_rate"]["mean"]
+        if rate is None:
+            continue
+        best = entry["moves_most"]
+        if best is None:
+            parts.append(f"under {data.label(key)} {rate:.2%}, which no lever lowers significantly")
+            continue
+        lever = entry["levers"][best]
+        change = lever["platform_metric_rate"]["mean"] * 100
+        parts.append(
+            f"under {data.label(key)} {rate:.2%}, lowered most by '{lever['label']}' "
+            f"({change:+.2f} points)"
+        )
+    if not parts:
+        return None
+    return "This seller's projected platform metric: " + "; ".join(parts) + "."
 
 
 def _band_clause(bands: dict[str, Any]) -> str:
