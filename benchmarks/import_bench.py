@@ -2,6 +2,7 @@
 
     python benchmarks/import_bench.py                  # 5,000,000 orders (~330 MB CSV)
     python benchmarks/import_bench.py --orders 500000  # a quicker look
+    python benchmarks/import_bench.py --other-formats 200000   # the other formats' readers
 
 Writes a CSV export of ORDERS orders (a seller column, ISO times with offsets in three
 zones, statuses, values, currencies, payment methods, and ship and cancel times where
@@ -108,11 +109,76 @@ def import_once(export: Path, mapping: Path, out: Path) -> tuple[float, int]:
     return wall, rss
 
 
+ROOT = Path(__file__).resolve().parent.parent
+TAOBAO = [
+    "订单编号",
+    "买家实付金额",
+    "订单状态",
+    "订单创建时间",
+    "订单付款时间",
+    "店铺名称",
+    "发货时间",
+]
+
+
+def other_formats(orders: int, folder: Path) -> None:
+    """Orders/s of the amazon-all-orders and taobao-orders readers, in-process."""
+    import functools
+    import importlib
+
+    from sim.orderlog.importer import ImportOptions, import_orders
+
+    fixture = ROOT / "tests" / "fixtures" / "orders" / "amazon-all-orders" / "all-orders-small.txt"
+    header = fixture.read_text(encoding="utf-8").splitlines()[0].split("\t")
+    amazon, taobao = folder / "all-orders.txt", folder / "taobao.csv"
+    with amazon.open("w", encoding="utf-8") as handle:
+        handle.write("\t".join(header) + "\n")
+        for i in range(orders):
+            row = dict.fromkeys(header, "")
+            row.update(
+                {
+                    "amazon-order-id": f"111-{i:07d}",
+                    "purchase-date": f"2026-03-{1 + i % 28:02d}T{i % 24:02d}:10:00+00:00",
+                    "order-status": "Shipped",
+                    "fulfillment-channel": "Merchant",
+                    "currency": "GBP",
+                    "item-price": "12.50",
+                    "quantity": "1",
+                }
+            )
+            handle.write("\t".join(row[h] for h in header) + "\n")
+    with taobao.open("w", encoding="gb18030") as handle:
+        handle.write(",".join(TAOBAO) + "\n")
+        for i in range(orders):
+            day = f"2026-03-{1 + i % 28:02d}"
+            paid = f"{day} {i % 24:02d}:10:00"
+            handle.write(f'="{i:012d}",10.00,交易成功,{paid},{paid},小店,{day} 23:00:00\n')
+    for name, path in (("amazon-all-orders", amazon), ("taobao-orders", taobao)):
+        module = importlib.import_module(f"sim.orderlog.formats.{name.replace('-', '_')}")
+        reader = functools.partial(module.read, encoding=None, seller=None)
+        started = time.perf_counter()
+        summary = import_orders([path], reader, ImportOptions(), folder / "log.parquet")
+        wall = time.perf_counter() - started
+        if summary.written != orders:
+            sys.exit(f"{name}: {summary.written:,} orders imported; expected {orders:,}")
+        print(f"{name}: {orders:,} orders in {wall:.1f} s, {orders / wall:,.0f} orders/s")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--orders", type=int, default=5_000_000)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument(
+        "--other-formats",
+        type=int,
+        metavar="N",
+        help="instead: time the amazon-all-orders and taobao-orders readers on N orders",
+    )
     args = parser.parse_args()
+    if args.other_formats:
+        with tempfile.TemporaryDirectory(prefix="cancelsim-import-bench-") as folder:
+            other_formats(args.other_formats, Path(folder))
+        return
     with tempfile.TemporaryDirectory(prefix="cancelsim-import-bench-") as folder:
         root = Path(folder)
         export, mapping, out = root / "export.csv", root / "mapping.yaml", root / "orders.parquet"
