@@ -156,7 +156,16 @@ def import_command(
             reading=TimeReading(zone=zone, unit=unit, origin=origin),
             encoding=encoding,
         )
-        summary = _import_with_progress(list(files), reader, options, out, strict, err_console)
+        try:
+            summary = _import_with_progress(list(files), reader, options, out, strict, err_console)
+        except OSError as error:
+            where = error.filename or out
+            err_console.print(
+                f"{where}: cannot write the order log: {error.strerror or error}",
+                markup=False,
+                soft_wrap=True,
+            )
+            sys.exit(1)
         _print_summary(summary, out, strict, out_console, err_console)
         if strict and summary.problems:
             sys.exit(2)

@@ -303,3 +303,31 @@ def test_a_mapping_file_points_at_its_own_line(tmp_path: Path) -> None:
     )
     assert result.exit_code == 2
     assert result.output.startswith(f"{mapping}:6:")
+
+
+def test_hostile_exports_are_one_line_errors(tmp_path: Path) -> None:
+    binary = tmp_path / "binary.csv"
+    binary.write_bytes(bytes(range(128, 256)) * 20)
+    twice = tmp_path / "twice.csv"
+    twice.write_text("id,id,state\n1,2,open\n")
+    args = ["--format", "csv", "--map", "order_id=id", "--map", "placed_at=id"]
+    args += ["--map", "status=state", "--out", str(tmp_path / "o.parquet")]
+    result = cli("import", str(binary), *args)
+    assert result.exit_code == 2
+    assert (
+        result.output
+        == f"{binary}:1:1: is not gb18030 text (binary data?); give --encoding if it is text\n"
+    )
+    result = cli("import", str(twice), *args)
+    assert result.exit_code == 2
+    assert "the header has more than one column named 'id'" in result.output
+    good = tmp_path / "good.csv"
+    good.write_text("id,state\n1,open\n")
+    deep = tmp_path / "missing" / "dir" / "o.parquet"
+    result = cli("import", str(good), *args[:-1], str(deep))
+    assert result.exit_code == 0 and deep.exists()  # a missing folder is made
+    blocked = tmp_path / "file"
+    blocked.write_text("")
+    result = cli("import", str(good), *args[:-1], str(blocked / "o.parquet"))
+    assert result.exit_code == 1 and "cannot write the order log" in result.output
+    assert "Traceback" not in result.output

@@ -57,7 +57,9 @@ def read_chunks(
         raise InputError.single(str(path), "the file is empty; expected a header row") from None
     except (UnicodeDecodeError, csv.Error) as error:
         handle.close()
-        raise InputError.single(str(path), f"cannot read the header: {error}", line=1) from None
+        raise InputError.single(
+            str(path), f"cannot read the header: {error}", line=1, col=1
+        ) from None
     header = [h.strip().lstrip("\ufeff").strip('"').strip() for h in header]
 
     def chunks() -> Iterator[TextChunk]:
@@ -117,6 +119,15 @@ def columns_of(chunk: TextChunk, header: list[str], wanted: dict[str, str]) -> d
 
 def require_columns(path: Path, header: list[str], wanted: dict[str, str], how: str) -> None:
     """Exit with every mapped column that the header lacks, by name."""
+    twice = sorted({c for c in wanted.values() if header.count(c) > 1})
+    if twice:
+        raise InputError.single(
+            str(path),
+            f"the header has more than one column named {twice[0]!r}; a mapped column "
+            "must be named once",
+            line=1,
+            col=1,
+        )
     missing = [(f, c) for f, c in wanted.items() if c not in header]
     if missing:
         from sim.errors import Problem
@@ -199,8 +210,17 @@ def open_arrow(path: Path, delimiter: str, encoding: str | None) -> ArrowText:
             header = next(csv.reader(handle, delimiter=delimiter))
         except StopIteration:
             raise InputError.single(str(path), "the file is empty; expected a header row") from None
-        except (UnicodeDecodeError, csv.Error) as error:
-            raise InputError.single(str(path), f"cannot read the header: {error}", line=1) from None
+        except UnicodeDecodeError:
+            raise InputError.single(
+                str(path),
+                f"is not {codec} text (binary data?); give --encoding if it is text",
+                line=1,
+                col=1,
+            ) from None
+        except csv.Error as error:
+            raise InputError.single(
+                str(path), f"cannot read the header: {error}", line=1, col=1
+            ) from None
     header = [h.strip().lstrip("\ufeff").strip('"').strip() for h in header]
     return ArrowText(path, codec, delimiter, header)
 
