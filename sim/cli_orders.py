@@ -167,7 +167,7 @@ def import_command(
             )
             sys.exit(1)
         _print_summary(summary, out, strict, out_console, err_console)
-        if strict and summary.problems:
+        if strict and summary.reported:
             sys.exit(2)
 
     go()
@@ -211,7 +211,7 @@ def _import_with_progress(
 def _print_summary(summary: Any, out: Path, strict: bool, console: Any, errors: Any) -> None:
     for problem in summary.problems[:SHOWN_PROBLEMS]:
         errors.print(str(problem), markup=False, soft_wrap=True)
-    hidden = len(summary.problems) - SHOWN_PROBLEMS
+    hidden = summary.reported - SHOWN_PROBLEMS
     listing = out.with_name(out.name + ".problems.txt")
     if hidden > 0:
         errors.print(
@@ -224,7 +224,7 @@ def _print_summary(summary: Any, out: Path, strict: bool, console: Any, errors: 
         parts.append(f"{summary.duplicates:,} replaced by a later row of the same order id")
     for reason, count in sorted(summary.skipped.items()):
         parts.append(f"{count:,} skipped ({reason})")
-    if strict and summary.problems:
+    if strict and summary.reported:
         errors.print(
             "; ".join(parts) + f". --strict: nothing written to {out}", markup=False, soft_wrap=True
         )

@@ -93,8 +93,69 @@ def test_a_wall_time_that_does_not_exist_in_the_zone_is_rejected(tmp_path: Path)
         reading=TimeReading(zone="Europe/Berlin"),
     )
     assert [p.why for p in summary.problems] == [
-        "placed_at is not a date and time: '2025-03-30 02:30'"
+        "placed_at is a time that Europe/Berlin skipped (clocks went forward): '2025-03-30 02:30'"
     ]
+
+
+def test_a_repeated_wall_time_is_read_as_its_first_occurrence(tmp_path: Path) -> None:
+    # 2025-10-26 02:30 happened twice in Berlin: first in summer time (UTC+2)
+    _, out = run_import(
+        tmp_path,
+        "id,created,state,total,shop\na,2025-10-26 02:30,shipped,1,s\n",
+        reading=TimeReading(zone="Europe/Berlin"),
+    )
+    log = read_log(out)
+    assert log.placed_at[0] == pd.Timestamp("2025-10-26T00:30Z")
+    assert log.utc_offset_min[0] == 120
+
+
+def test_times_outside_1900_to_2199_are_rejected_not_crashed_on(tmp_path: Path) -> None:
+    summary, _ = run_import(
+        tmp_path,
+        "id,created,state,total,shop\n"
+        "a,9999-12-31 23:59,shipped,1,s\n"
+        "b,1850-01-01T00:00Z,shipped,1,s\n",
+        reading=TimeReading(zone="America/New_York"),
+    )
+    assert [p.why for p in summary.problems] == [
+        "placed_at is not a date and time: '9999-12-31 23:59'",
+        "placed_at is outside the years 1900-2199: '1850-01-01T00:00Z'",
+    ]
+
+
+def test_only_thousands_separators_are_read_as_commas(tmp_path: Path) -> None:
+    summary, out = run_import(
+        tmp_path,
+        "id,created,state,total,shop\n"
+        'a,2025-01-06T10:00Z,open,"12,345.50",s\n'
+        'b,2025-01-06T10:00Z,open,"12,50",s\n'
+        'c,2025-01-06T10:00Z,open,"1,2,3",s\n',
+    )
+    assert read_log(out).value.tolist() == [12345.5]
+    assert [p.why.split(":")[0] for p in summary.problems] == [
+        "value is not a number (a decimal point, not a comma; commas only between thousands)"
+    ] * 2
+
+
+def test_times_that_do_not_belong_to_the_status_are_dropped_and_order_is_checked(
+    tmp_path: Path,
+) -> None:
+    pairs = (*COLUMNS, "shipped_at=sent", "cancelled_at=gone")
+    summary, out = run_import(
+        tmp_path,
+        "id,created,state,total,shop,sent,gone\n"
+        "a,2025-01-06T10:00Z,shipped,1,s,2025-01-07T10:00Z,garbage\n"  # cancel time ignored
+        "b,2025-01-06T10:00Z,open,1,s,2025-01-07T10:00Z,\n"  # an open order did not ship
+        "c,2025-01-06T10:00Z,cancelled,1,s,,2025-01-05T10:00Z\n",  # cancelled before placed
+        pairs=pairs,
+    )
+    assert [p.why for p in summary.problems] == [
+        "cancelled_at is before placed_at: '2025-01-05T10:00Z'"
+    ]
+    log = read_log(out)
+    assert log.order_id.tolist() == ["a", "b"]
+    assert log.shipped_at[0] == pd.Timestamp("2025-01-07T10:00Z") and pd.isna(log.shipped_at[1])
+    assert log.cancelled_at.isna().all()
 
 
 def test_numeric_times_count_units_from_an_origin(tmp_path: Path) -> None:
@@ -115,6 +176,14 @@ def test_numeric_times_count_units_from_an_origin(tmp_path: Path) -> None:
     assert log.utc_offset_min.tolist() == [480, 480]
     assert log.shipped_at[0] == pd.Timestamp("2026-03-02T18:15Z")
     assert pd.isna(log.shipped_at[1])
+    # with a zone, each time's offset is the zone's at that instant (summer time from
+    # 2026-03-29 in Berlin)
+    _, out = run_import(
+        tmp_path,
+        "id,created,state,total,shop\na,0,shipped,1,s\nb,720,shipped,1,s\n",
+        reading=TimeReading(unit="h", origin=origin, zone="Europe/Berlin"),
+    )
+    assert read_log(out).utc_offset_min.tolist() == [60, 120]
 
 
 def test_bad_rows_are_reported_by_line_and_the_rest_imported(tmp_path: Path) -> None:
@@ -331,3 +400,30 @@ def test_hostile_exports_are_one_line_errors(tmp_path: Path) -> None:
     result = cli("import", str(good), *args[:-1], str(blocked / "o.parquet"))
     assert result.exit_code == 1 and "cannot write the order log" in result.output
     assert "Traceback" not in result.output
+
+
+def test_many_problems_are_listed_in_file_order_and_only_the_first_kept(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sim.orderlog.importer as importer
+
+    monkeypatch.setattr(importer, "KEPT_PROBLEMS", 3)
+    monkeypatch.setattr(importer, "DUPLICATES_AT_ONCE", 2)  # located in steps of two
+    rows = [f"o{i % 4},2025-01-06T10:00Z,open,1,s\n" for i in range(10)]  # o0..o3 repeat
+    rows[5] = "bad,never,open,1,s\n"  # line 7: rejected, between the repeats
+    summary, out = run_import(tmp_path, "id,created,state,total,shop\n" + "".join(rows))
+    listing = out.with_name(out.name + ".problems.txt").read_text().splitlines()
+    where = str(tmp_path / "export.csv")
+    assert [line.split(": ", 1)[0].removeprefix(where + ":") for line in listing] == [
+        "2",
+        "3",
+        "4",
+        "5",
+        "6",
+        "7",
+    ]
+    assert listing[0] == f"{where}:2: order id o0 comes again at {where}:6; the later row is kept"
+    assert listing[5] == f"{where}:7: placed_at is not a date and time: 'never'"
+    assert (summary.duplicates, summary.rejected, summary.reported) == (5, 1, 6)
+    assert [str(p) for p in summary.problems] == listing[:3]
+    assert sorted(read_log(out).order_id) == ["o0", "o1", "o2", "o3"]

@@ -5,11 +5,14 @@ beside the output. Once every file is read, duplicated order ids are found from 
 hashes (and confirmed on the ids themselves): the later row is kept and the earlier one
 reported. The kept rows are then copied to the output (Parquet or CSV, by its extension),
 which appears under its final name only when complete. Memory stays bounded by the batch
-size plus 8 bytes a row for the hashes.
+size plus 16 bytes a row (the id's hash, and where the row came from), plus, for repeated
+ids, a few arrays of 8 bytes per repeat; problems are written to the listing file as they
+are formatted, and at most `KEPT_PROBLEMS` are kept in memory.
 """
 
 from __future__ import annotations
 
+import heapq
 import os
 import re
 import shutil
@@ -24,6 +27,8 @@ from sim.errors import InputError
 from sim.orderlog.rows import Locator, RawBatch, RowProblem, TimeReading, parse
 
 ROW_GROUP = 262_144
+KEPT_PROBLEMS = 100_000  # problems kept in the summary; the listing file has every one
+DUPLICATES_AT_ONCE = 65_536  # repeated ids located and formatted per step
 
 
 @dataclass(frozen=True)
@@ -37,16 +42,20 @@ class ImportOptions:
 @dataclass
 class ImportSummary:
     files: int = 0
-    read: int = 0  # rows (orders) found in the sources
-    rejected: int = 0
+    read: int = 0  # rows found in the sources: orders, rejected rows and skipped rows
+    rejected: int = 0  # rows reported and left out (not counting duplicates)
     duplicates: int = 0  # earlier rows replaced by a later row of the same order id
     written: int = 0
     skipped: dict[str, int] = field(default_factory=dict)  # not orders: reason -> rows
-    problems: list[RowProblem] = field(default_factory=list)  # every rejection, in order
+    # the first KEPT_PROBLEMS problems (rejections and replaced duplicates), in file order;
+    # `listing` (beside the log) has every one
+    problems: list[RowProblem] = field(default_factory=list)
+    listing: Path | None = None
 
     @property
-    def complete(self) -> bool:
-        return not self.problems
+    def reported(self) -> int:
+        """Every problem: rejected rows and rows replaced by a later one."""
+        return self.rejected + self.duplicates
 
 
 Reader = Callable[[list[Path]], Iterator[RawBatch]]
@@ -75,6 +84,8 @@ def import_orders(
             raise InputError.single(
                 str(source), "file not found" if not source.exists() else "is not a file"
             )
+    if any(source.resolve() == out.resolve() for source in sources):
+        raise InputError.single(str(out), "is one of the files to import; choose another --out")
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = out.with_name(f".{out.name}.staging")
     shutil.rmtree(staging, ignore_errors=True)
@@ -87,7 +98,7 @@ def import_orders(
         stage = staging / "rows.parquet"
         for raw in reader(sources):
             table, problems, good = parse(raw, options.reading, options.currency)
-            summary.read += len(raw) + len(raw.problems)
+            summary.read += len(raw) + len(raw.problems) + sum(raw.skipped.values())
             places.add_batch_problems(raw, problems)
             for reason, count in raw.skipped.items():
                 summary.skipped[reason] = summary.skipped.get(reason, 0) + count
@@ -102,20 +113,38 @@ def import_orders(
             places.add_rows(raw, good)
         if writer is not None:
             writer.close()
-        keep = _later_rows_kept(stage, hashes, places, summary) if hashes else None
-        summary.problems = places.resolve()
-        summary.rejected = len(summary.problems) - summary.duplicates
+        keep, repeats = _later_rows_kept(stage, hashes, places) if hashes else (None, None)
+        del hashes
+        summary.rejected = len(places.problems) + len(places.ready)
+        summary.duplicates = len(repeats.earlier) if repeats is not None else 0
         listing = out.with_name(out.name + ".problems.txt")
         listing.unlink(missing_ok=True)
-        if summary.problems:
-            listing.write_text("".join(f"{p}\n" for p in summary.problems), encoding="utf-8")
-        if strict and summary.problems:
+        if summary.reported:
+            summary.listing = listing
+            with listing.open("w", encoding="utf-8") as handle:
+                lines = heapq.merge(
+                    places.rejections(), places.duplicates(repeats), key=lambda item: item[0]
+                )
+                for _, problem in lines:
+                    handle.write(f"{problem}\n")
+                    if len(summary.problems) < KEPT_PROBLEMS:
+                        summary.problems.append(problem)
+        if strict and summary.reported:
             return summary
-        _write(stage if hashes else None, keep, out, staging)
+        _write(stage if keep is not None else None, keep, out, staging)
         summary.written = int(keep.sum()) if keep is not None else 0
         return summary
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+@dataclass
+class _Repeats:
+    """Staged rows replaced by a later row of the same order id (`earlier` ascending)."""
+
+    earlier: np.ndarray
+    later: np.ndarray
+    ids: Any  # Arrow array of the order ids, aligned with `earlier`
 
 
 class _Places:
@@ -125,21 +154,22 @@ class _Places:
     def __init__(self) -> None:
         self.order: dict[str, int] = {}  # file -> its place in the import
         self.locators: dict[str, Locator] = {}
-        self.batches: list[tuple[str, np.ndarray]] = []  # per staged batch: file, positions
-        # file, position, why; a "{other}" in why is replaced by the place `other`
-        self.problems: list[tuple[str, int | str, str, tuple[str, int | str] | None]] = []
+        self.batches: list[tuple[int, np.ndarray]] = []  # per staged batch: file, positions
+        self.problems: list[tuple[str, int | str, str]] = []  # file, position, why
         self.ready: list[RowProblem] = []  # located by the reader itself
+        self.located: dict[str, tuple[np.ndarray, np.ndarray]] = {}  # records -> lines
 
-    def _file(self, raw: RawBatch) -> None:
-        self.order.setdefault(raw.file, len(self.order))
+    def _file(self, raw: RawBatch) -> int:
+        index = self.order.setdefault(raw.file, len(self.order))
         if raw.records is not None and raw.locator is not None:
             self.locators[raw.file] = raw.locator
+        return index
 
     def add_batch_problems(self, raw: RawBatch, problems: list[tuple[int, str]]) -> None:
         self._file(raw)
         self.ready.extend(raw.problems)
         for row, why in problems:
-            self.problems.append((raw.file, raw.position(row), why, None))
+            self.problems.append((raw.file, raw.position(row), why))
 
     def add_rows(self, raw: RawBatch, good: np.ndarray) -> None:
         if raw.paths is not None:
@@ -147,43 +177,80 @@ class _Places:
         else:
             located = raw.lines if raw.lines is not None else raw.records
             positions = np.asarray(located, dtype=np.int64)[good]
-        self.batches.append((raw.file, positions))
+        self.batches.append((self._file(raw), positions))
 
-    def row(self, staged: int) -> tuple[str, int | str]:
-        """The file and position of a staged row."""
-        for file, positions in self.batches:
-            if staged < len(positions):
-                value = positions[staged]
-                return file, value if isinstance(value, str) else int(value)
-            staged -= len(positions)
-        raise IndexError(staged)
+    def _lines(self, file: str, positions: list[int | str]) -> list[int | str]:
+        """Record numbers of a fast reader's file as line numbers (other places as given)."""
+        locator = self.locators.get(file)
+        if locator is None or not positions or not isinstance(positions[0], int):
+            return positions
+        records = np.asarray(positions, dtype=np.int64)
+        known = self.located.get(file)
+        if known is not None:  # looked up already, in one pass over the file
+            return known[1][np.searchsorted(known[0], records)].tolist()
+        unique, back = np.unique(records, return_inverse=True)
+        return locator(unique)[back].tolist()
 
-    def resolve(self) -> list[RowProblem]:
-        """Every problem, located and in file order."""
-        places = [(f, p) for f, p, _, _ in self.problems]
-        places += [other for *_, other in self.problems if other is not None]
-        lines: dict[str, dict[int, int]] = {}
-        for file, locator in self.locators.items():
-            wanted = sorted({p for f, p in places if f == file and isinstance(p, int)})
-            lines[file] = locator(wanted) if wanted else {}
+    def locate_all(self, files: np.ndarray, positions: np.ndarray) -> None:
+        """Look up the lines of these staged rows' records, one pass per file."""
+        names = list(self.order)
+        for f in np.unique(files).tolist():
+            if names[f] in self.locators:
+                records = np.unique(positions[files == f].astype(np.int64))
+                self.located[names[f]] = (records, self.locators[names[f]](records))
 
-        def shown(file: str, position: int | str) -> int | str:
-            if file in lines and isinstance(position, int):
-                return lines[file].get(position, position)
-            return position
+    def _sorted(self, file: int, position: int | str) -> tuple[Any, ...]:
+        return (file, *_key(position))
 
+    def rejections(self) -> Iterator[tuple[tuple[Any, ...], RowProblem]]:
+        """Every rejected row, located and in file order (a sort key with each)."""
+        by_file: dict[str, list[tuple[int | str, str]]] = {}
+        for file, position, why in self.problems:
+            by_file.setdefault(file, []).append((position, why))
         placed = []
-        for f, p, why, other in self.problems:
-            if other is not None:
-                why = why.replace("{other}", f"{other[0]}:{shown(*other)}")
-            at = shown(f, p)
-            placed.append((self.order[f], _key(at), f"{f}:{at}", why))
+        for file, rows in by_file.items():
+            lines = self._lines(file, [p for p, _ in rows])
+            for at, (_, why) in zip(lines, rows, strict=True):
+                placed.append((self._sorted(self.order[file], at), RowProblem(f"{file}:{at}", why)))
         for problem in self.ready:
             file, _, position = problem.where.rpartition(":")
             order = self.order.get(file, len(self.order))
-            placed.append((order, _key(position), problem.where, problem.why))
-        placed.sort(key=lambda item: (item[0], item[1]))
-        return [RowProblem(where, why) for _, _, where, why in placed]
+            placed.append((self._sorted(order, position), problem))
+        placed.sort(key=lambda item: item[0])
+        return iter(placed)
+
+    def duplicates(self, repeats: _Repeats | None) -> Iterator[tuple[tuple[Any, ...], RowProblem]]:
+        """Every replaced row, in file order, located a step at a time."""
+        if repeats is None or not len(repeats.earlier):
+            return
+        names = list(self.order)
+        files = np.concatenate([np.full(len(p), f, dtype=np.int32) for f, p in self.batches])
+        positions = np.concatenate([p for _, p in self.batches])
+        both = np.concatenate([repeats.earlier, repeats.later])
+        self.locate_all(files[both], positions[both])
+        del both
+        for first in range(0, len(repeats.earlier), DUPLICATES_AT_ONCE):
+            step = slice(first, first + DUPLICATES_AT_ONCE)
+            earlier, later = repeats.earlier[step], repeats.later[step]
+            ids = repeats.ids[step].to_pylist()
+            here = self._located(names, files[earlier], positions[earlier])
+            there = self._located(names, files[later], positions[later])
+            for order_id, (f, at), (g, other) in zip(ids, here, there, strict=True):
+                why = (
+                    f"order id {order_id} comes again at {names[g]}:{other}; the later row is kept"
+                )
+                yield self._sorted(f, at), RowProblem(f"{names[f]}:{at}", why)
+
+    def _located(
+        self, names: list[str], files: np.ndarray, positions: np.ndarray
+    ) -> list[tuple[int, int | str]]:
+        out: list[tuple[int, int | str]] = [(0, 0)] * len(files)
+        for f in np.unique(files).tolist():
+            rows = np.flatnonzero(files == f)
+            raw = [p if isinstance(p, str) else int(p) for p in positions[rows].tolist()]
+            for row, at in zip(rows.tolist(), self._lines(names[f], raw), strict=True):
+                out[row] = (f, at)
+        return out
 
 
 def _key(position: int | str) -> tuple[Any, ...]:
@@ -204,9 +271,13 @@ def _hash(column: Any) -> np.ndarray:
 
 
 def _later_rows_kept(
-    stage: Path, hashes: list[np.ndarray], places: _Places, summary: ImportSummary
-) -> np.ndarray:
-    """A mask over the staged rows: False for a row whose order id comes again later."""
+    stage: Path, hashes: list[np.ndarray], places: _Places
+) -> tuple[np.ndarray, _Repeats | None]:
+    """A mask over the staged rows, False for a row whose order id comes again later, and
+    those rows. Rows whose ids' hashes collide are candidates; their ids are read back and
+    compared, so a hash collision never merges two orders."""
+    import pandas as pd
+    import pyarrow as pa
     import pyarrow.parquet as pq
 
     h = np.concatenate(hashes)
@@ -214,29 +285,28 @@ def _later_rows_kept(
     order = np.argsort(h, kind="stable")
     ordered = h[order]
     same = ordered[1:] == ordered[:-1]
-    del ordered
+    del ordered, h
     if not same.any():
-        return keep
-    candidates = np.unique(np.concatenate([order[1:][same], order[:-1][same]]))
-    ids = pq.read_table(stage, columns=["order_id"]).column("order_id")
-    last: dict[str, int] = {}
-    for row, order_id in zip(candidates.tolist(), ids.take(candidates).to_pylist(), strict=True):
-        if order_id in last:  # candidates are in row order: this one is later
-            earlier = last[order_id]
-            keep[earlier] = False
-            summary.duplicates += 1
-            file, position = places.row(earlier)
-            later_file, later = places.row(row)
-            places.problems.append(
-                (
-                    file,
-                    position,
-                    f"order id {order_id} comes again at {{other}}; the later row is kept",
-                    (later_file, later),
-                )
-            )
-        last[order_id] = row
-    return keep
+        return keep, None
+    candidate = np.zeros(len(keep), dtype=bool)
+    candidate[1:] |= same
+    candidate[:-1] |= same
+    rows = np.sort(order[candidate])
+    del order, candidate
+    ids = pq.read_table(stage, columns=["order_id"]).column("order_id").take(rows)
+    frame = pd.DataFrame({"id": ids.to_pandas(), "row": rows}).sort_values(
+        ["id", "row"], kind="stable"
+    )
+    frame["later"] = frame.groupby("id", sort=False)["row"].shift(-1)
+    replaced = frame[frame["later"].notna()].sort_values("row")
+    earlier = replaced["row"].to_numpy(dtype=np.int64)
+    keep[earlier] = False
+    repeats = _Repeats(
+        earlier,
+        replaced["later"].to_numpy(dtype=np.int64),
+        pa.array(replaced["id"].to_numpy(dtype=object), pa.string()),
+    )
+    return keep, repeats
 
 
 def _write(stage: Path | None, keep: np.ndarray | None, out: Path, staging: Path) -> None:

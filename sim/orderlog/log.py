@@ -33,6 +33,13 @@ def read_log(path: str | Path, columns: list[str] | None = None) -> Any:
                 header = handle.readline().decode("utf-8", "replace").strip()
             present = [h.strip('"') for h in header.split(",")]
             _require(path, present)
+            missing = [n for n in wanted if n not in present]
+            if missing:
+                raise InputError.single(
+                    str(path),
+                    f"has no {', '.join(missing)} column; expected an order log as cancelsim "
+                    "import writes it",
+                )
             table = pacsv.read_csv(
                 file,
                 convert_options=pacsv.ConvertOptions(
@@ -47,7 +54,7 @@ def read_log(path: str | Path, columns: list[str] | None = None) -> Any:
                 str(path), "expected an order log ending in .parquet or .csv (cancelsim import)"
             )
         table = table.cast(pa.schema([schema.field(n) for n in wanted]))
-    except (pa.ArrowInvalid, pa.ArrowTypeError, OSError) as error:
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowKeyError, OSError) as error:
         first = str(error).splitlines()[0]
         raise InputError.single(
             str(path), f"is not an order log as cancelsim import writes it: {first}"

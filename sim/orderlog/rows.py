@@ -9,6 +9,7 @@ an Arrow table and one `RowProblem` for each rejected row: nothing is dropped si
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -34,7 +35,14 @@ _TIME = (
     r"(?P<frac>\.\d+)?(?P<off>Z|[+-]\d{2}:?\d{2})?$"
 )
 _NUMBER = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"
+# a thousands separator: 1,000 or 12,345,678.90 (a decimal comma, 12,50, is not a number)
+_THOUSANDS = r"^[+-]?\d{1,3}(,\d{3})+(\.\d+)?$"
+THOUSANDS = re.compile(_THOUSANDS)
 _TRUE, _FALSE = ("true", "1", "yes", "y"), ("false", "0", "no", "n")
+MAX_VALUE = 1e12  # what one order may be worth, in its currency
+EARLIEST = pa.scalar(dt.datetime(1900, 1, 1, tzinfo=dt.UTC), pa.timestamp("ms", tz="UTC"))
+LATEST = pa.scalar(dt.datetime(2200, 1, 1, tzinfo=dt.UTC), pa.timestamp("ms", tz="UTC"))
+EARLIEST_MS, LATEST_MS = EARLIEST.value, LATEST.value
 UNIT_HOURS = {"ms": 1 / 3_600_000, "s": 1 / 3600, "min": 1 / 60, "h": 1.0, "d": 24.0}
 
 
@@ -49,8 +57,8 @@ class RowProblem:
         return f"{self.where}: {self.why}"
 
 
-Locator = Callable[[list[int]], dict[int, int]]
-"""Record numbers (0-based data records of one text file) -> their line numbers."""
+Locator = Callable[[np.ndarray], np.ndarray]
+"""Ascending record numbers (0-based data records of one text file) -> their lines."""
 
 
 @dataclass
@@ -152,30 +160,27 @@ def _text(values: Any, n: int) -> pa.Array:
     return pc.if_else(pc.equal(trimmed, ""), pa.scalar(None, pa.string()), trimmed)
 
 
-def _instants(
-    text: pa.Array, reading: TimeReading
-) -> tuple[pa.Array, np.ndarray, np.ndarray, np.ndarray]:
-    """Text times -> (UTC instants in ms, UTC offsets in minutes, bad, zoneless) masks."""
+@dataclass
+class _Times:
+    """A column of times read: UTC instants, offsets, and what went wrong where."""
+
+    stamps: pa.Array
+    offsets: np.ndarray  # minutes east of UTC in which each time was given
+    bad: np.ndarray  # not a date and time (or no such offset)
+    zoneless: np.ndarray  # a date and time without an offset, and no zone given
+    gap: np.ndarray  # a wall-clock time the zone skipped (clocks went forward)
+
+
+def _instants(text: pa.Array, reading: TimeReading) -> _Times:
+    """Text times -> UTC instants in ms with their offsets, and the rows that failed."""
     n = len(text)
     offsets = np.zeros(n, dtype=np.int16)
-    bad, zoneless = np.zeros(n, dtype=bool), np.zeros(n, dtype=bool)
+    bad, zoneless, gap = (np.zeros(n, dtype=bool) for _ in range(3))
     present = _numpy_mask(pc.is_valid(text))
     if not present.any():
-        return pa.nulls(n, pa.timestamp("ms", tz="UTC")), offsets, bad, zoneless
+        return _Times(pa.nulls(n, pa.timestamp("ms", tz="UTC")), offsets, bad, zoneless, gap)
     if reading.unit is not None:
-        ok = _numpy_mask(pc.match_substring_regex(text, _NUMBER))
-        number = pc.cast(pc.if_else(pa.array(ok), text, pa.scalar(None, pa.string())), pa.float64())
-        hours = number.to_numpy(zero_copy_only=False) * UNIT_HOURS[reading.unit]
-        origin = reading.origin or dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
-        base = np.datetime64(origin.astimezone(dt.UTC).replace(tzinfo=None), "ms").astype(np.int64)
-        finite = ok & np.isfinite(hours) & (np.abs(hours) < 24 * 366 * 500)
-        ms = np.where(finite, base + np.round(np.where(finite, hours, 0) * 3_600_000), 0)
-        offsets[:] = int((origin.utcoffset() or dt.timedelta(0)).total_seconds() // 60)
-        bad = present & ~finite
-        stamps = pa.array(ms.astype(np.int64), pa.int64(), mask=~finite).cast(
-            pa.timestamp("ms", tz="UTC")
-        )
-        return stamps, offsets, bad, zoneless
+        return _numeric(text, reading, present)
     parts = pc.extract_regex(text, _TIME)
     matched = _numpy_mask(pc.is_valid(parts))
     stamp = pc.binary_join_element_wise(
@@ -200,19 +205,53 @@ def _instants(
         if reading.zone is None:
             zoneless = naive
         else:
-            utc_naive, minutes_naive, ok = _localise(local_ms[naive], reading.zone)
+            utc_naive, minutes_naive, ok, skipped = _localise(local_ms[naive], reading.zone)
             utc[naive] = utc_naive
             minutes[naive] = minutes_naive
             rows = np.flatnonzero(naive)
             valid[rows[~ok]] = False
             aware[rows[ok]] = True
-    placed = aware
-    offsets[:] = np.where(placed, minutes, 0).astype(np.int16)
-    bad = present & ~valid & ~zoneless
-    stamps = pa.array(utc.astype(np.int64), pa.int64(), mask=~placed).cast(
+            gap[rows[skipped]] = True
+    offsets[:] = np.where(aware, minutes, 0).astype(np.int16)
+    bad = present & ~valid & ~zoneless & ~gap
+    stamps = pa.array(utc.astype(np.int64), pa.int64(), mask=~aware).cast(
         pa.timestamp("ms", tz="UTC")
     )
-    return stamps, offsets, bad, zoneless
+    return _Times(stamps, offsets, bad, zoneless, gap)
+
+
+def _numeric(text: pa.Array, reading: TimeReading, present: np.ndarray) -> _Times:
+    """Numbers of `reading.unit` after `reading.origin`; their offset is the zone's at that
+    instant if a zone is given, else the origin's."""
+    n = len(text)
+    assert reading.unit is not None
+    ok = _numpy_mask(pc.match_substring_regex(text, _NUMBER))
+    number = pc.cast(pc.if_else(pa.array(ok), text, pa.scalar(None, pa.string())), pa.float64())
+    hours = number.to_numpy(zero_copy_only=False) * UNIT_HOURS[reading.unit]
+    origin = reading.origin or dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+    base = np.datetime64(origin.astimezone(dt.UTC).replace(tzinfo=None), "ms").astype(np.int64)
+    finite = ok & np.isfinite(hours) & (np.abs(hours) < 24 * 366 * 500)
+    ms = np.where(finite, base + np.round(np.where(finite, hours, 0) * 3_600_000), 0)
+    ms = ms.astype(np.int64)
+    if reading.zone is not None:
+        offsets = np.zeros(n, dtype=np.int16)
+        inside = finite & (ms >= EARLIEST_MS) & (ms < LATEST_MS)
+        offsets[inside] = _zone_offsets(ms[inside], reading.zone)
+    else:
+        minutes = int((origin.utcoffset() or dt.timedelta(0)).total_seconds() // 60)
+        offsets = np.full(n, minutes, dtype=np.int16)
+    stamps = pa.array(ms, pa.int64(), mask=~finite).cast(pa.timestamp("ms", tz="UTC"))
+    none = np.zeros(n, dtype=bool)
+    return _Times(stamps, offsets, present & ~finite, none, none.copy())
+
+
+def _zone_offsets(utc_ms: np.ndarray, zone: str) -> np.ndarray:
+    """The zone's UTC offset in minutes at each instant."""
+    import pandas as pd
+
+    instants = pd.DatetimeIndex(utc_ms.astype("datetime64[ms]")).tz_localize("UTC")
+    wall = instants.tz_convert(zone).tz_localize(None).as_unit("ms").asi8
+    return ((wall - utc_ms) // 60_000).astype(np.int16)
 
 
 def _offset_minutes(text: str) -> int | None:
@@ -239,18 +278,31 @@ def _by_value(text: Any, convert: Callable[[str], int | None]) -> tuple[np.ndarr
     return table[index], ok[index]
 
 
-def _localise(local_ms: np.ndarray, zone: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Wall-clock times in `zone` -> (UTC ms, offset minutes, ok); a time that does not
-    exist or is ambiguous (a DST change) is not ok."""
+def _localise(
+    local_ms: np.ndarray, zone: str
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Wall-clock times in `zone` -> (UTC ms, offset minutes, ok, skipped).
+
+    A time the zone repeats (the hour after clocks go back) is read as its first
+    occurrence, in summer time: an export without offsets cannot say which was meant. A
+    time the zone skipped (clocks went forward) is not ok, and marked `skipped`; so is a
+    time outside the years 1900-2199, without the mark."""
     import pandas as pd
 
-    wall = pd.DatetimeIndex(local_ms.astype("datetime64[ms]"))
-    placed = wall.tz_localize(zone, ambiguous="NaT", nonexistent="NaT")
-    ok = ~placed.isna()
-    utc = placed.tz_convert("UTC").tz_localize(None).as_unit("ms").asi8  # NaT: min int
-    utc_ms = np.where(ok, utc, 0)
+    inside = (local_ms >= EARLIEST_MS) & (local_ms < LATEST_MS)
+    utc_ms = np.zeros(len(local_ms), dtype=np.int64)
+    ok = np.zeros(len(local_ms), dtype=bool)
+    wall = pd.DatetimeIndex(local_ms[inside].astype("datetime64[ms]"))
+    placed = wall.tz_localize(zone, ambiguous=np.ones(len(wall), dtype=bool), nonexistent="NaT")
+    found = ~np.asarray(placed.isna())
+    utc = placed.tz_convert("UTC").tz_localize(None).as_unit("ms").asi8
+    rows = np.flatnonzero(inside)
+    utc_ms[rows[found]] = utc[found]
+    ok[rows[found]] = True
+    skipped = np.zeros(len(local_ms), dtype=bool)
+    skipped[rows[~found]] = True
     minutes = np.where(ok, (local_ms - utc_ms) // 60_000, 0)
-    return utc_ms, minutes, np.asarray(ok)
+    return utc_ms, minutes, ok, skipped
 
 
 def parse(
@@ -264,37 +316,6 @@ def parse(
     for name in REQUIRED:
         reasons.add(pc.is_null(text[name]), f"{name} is empty")
     out: dict[str, Any] = {}
-    for name in TIME_COLUMNS:
-        stamps, offsets, bad, zoneless = _instants(text[name], reading)
-        reasons.add(zoneless, f"{name} has no time zone (give --timezone)", text[name])
-        reasons.add(bad, f"{name} is not a date and time", text[name])
-        out[name] = stamps
-        if name == "placed_at":
-            out["utc_offset_min"] = pa.array(offsets, pa.int16())
-
-    value_text = pc.replace_substring(text["value"], ",", "")
-    number = pc.match_substring_regex(value_text, _NUMBER)
-    reasons.add(
-        pc.and_(pc.is_valid(value_text), pc.invert(number)), "value is not a number", text["value"]
-    )
-    value = pc.cast(pc.if_else(number, value_text, pa.scalar(None, pa.string())), pa.float64())
-    reasons.add(pc.less(value, 0), "value is negative", text["value"])
-    reasons.add(pc.invert(pc.is_finite(value)), "value is not a number", text["value"])
-    out["value"] = value
-
-    cur = pc.utf8_upper(text["currency"])
-    if currency is not None:
-        cur = pc.fill_null(cur, currency)
-    reasons.add(
-        pc.and_(pc.is_valid(cur), pc.invert(pc.match_substring_regex(cur, r"^[A-Z]{3}$"))),
-        "currency is not a 3-letter code",
-        text["currency"],
-    )
-    reasons.add(
-        pc.and_(pc.is_valid(value), pc.is_null(cur)), "value has no currency (give --currency)"
-    )
-    out["currency"] = cur
-
     for name, allowed in (
         ("status", STATUSES),
         ("fulfilment", FULFILMENT),
@@ -310,6 +331,68 @@ def parse(
         )
         out[name] = column
 
+    # A cancel's time, who made it and why belong to a cancelled order, a ship time to one
+    # that left (shipped, or cancelled after shipping): what does not belong is dropped
+    # before it is read, so that a leftover in such a column rejects no order.
+    status = out["status"]
+    cancelled = pc.fill_null(pc.equal(status, "cancelled"), False)
+    left = pc.fill_null(pc.not_equal(status, "open"), False)
+    for name in ("cancelled_at", "cancelled_by", "cancel_reason", "buyer_requested"):
+        source = out if name == "cancelled_by" else text
+        source[name] = pc.if_else(cancelled, source[name], pa.scalar(None, source[name].type))
+    text["shipped_at"] = pc.if_else(left, text["shipped_at"], pa.scalar(None, pa.string()))
+
+    for name in TIME_COLUMNS:
+        times = _instants(text[name], reading)
+        stamps = times.stamps
+        reasons.add(times.zoneless, f"{name} has no time zone (give --timezone)", text[name])
+        reasons.add(
+            times.gap,
+            f"{name} is a time that {reading.zone} skipped (clocks went forward)",
+            text[name],
+        )
+        reasons.add(times.bad, f"{name} is not a date and time", text[name])
+        out[name] = stamps
+        if name == "placed_at":
+            out["utc_offset_min"] = pa.array(times.offsets, pa.int16())
+        reasons.add(
+            pc.or_(pc.less(stamps, EARLIEST), pc.greater_equal(stamps, LATEST)),
+            f"{name} is outside the years 1900-2199",
+            text[name],
+        )
+    for name in ("shipped_at", "cancelled_at"):
+        reasons.add(pc.less(out[name], out["placed_at"]), f"{name} is before placed_at", text[name])
+
+    grouped = pc.match_substring_regex(text["value"], _THOUSANDS)
+    value_text = pc.if_else(grouped, pc.replace_substring(text["value"], ",", ""), text["value"])
+    number = pc.match_substring_regex(value_text, _NUMBER)
+    reasons.add(
+        pc.and_(pc.is_valid(value_text), pc.invert(number)),
+        "value is not a number (a decimal point, not a comma; commas only between thousands)",
+        text["value"],
+    )
+    value = pc.cast(pc.if_else(number, value_text, pa.scalar(None, pa.string())), pa.float64())
+    reasons.add(pc.less(value, 0), "value is negative", text["value"])
+    reasons.add(
+        pc.or_(pc.invert(pc.is_finite(value)), pc.greater(value, MAX_VALUE)),
+        f"value is not a number up to {MAX_VALUE:,.0f}",
+        text["value"],
+    )
+    out["value"] = value
+
+    cur = pc.utf8_upper(text["currency"])
+    if currency is not None:
+        cur = pc.fill_null(cur, currency)
+    reasons.add(
+        pc.and_(pc.is_valid(cur), pc.invert(pc.match_substring_regex(cur, r"^[A-Z]{3}$"))),
+        "currency is not a 3-letter code",
+        text["currency"],
+    )
+    reasons.add(
+        pc.and_(pc.is_valid(value), pc.is_null(cur)), "value has no currency (give --currency)"
+    )
+    out["currency"] = cur
+
     flag = pc.utf8_lower(text["buyer_requested"])
     yes, no = pc.is_in(flag, value_set=pa.array(_TRUE)), pc.is_in(flag, value_set=pa.array(_FALSE))
     reasons.add(
@@ -321,11 +404,6 @@ def parse(
 
     for name in ("order_id", "seller_id", "payment_method", "cancel_reason"):
         out[name] = text[name]
-
-    # a cancel time, who cancelled and why belong to a cancelled order
-    cancelled = pc.fill_null(pc.equal(out["status"], "cancelled"), False)
-    for name in ("cancelled_at", "cancelled_by", "cancel_reason", "buyer_requested"):
-        out[name] = pc.if_else(cancelled, out[name], pa.scalar(None, out[name].type))
 
     good = ~reasons.bad
     keep = pa.array(good)

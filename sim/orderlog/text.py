@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from sim.errors import InputError
 
 CHUNK_ROWS = 65_536
@@ -44,12 +46,19 @@ class TextChunk:
 
 
 def read_chunks(
-    path: Path, delimiter: str, encoding: str | None
+    path: Path, delimiter: str, encoding: str | None, quoted: bool = True
 ) -> tuple[list[str], Iterator[TextChunk]]:
-    """The header (stripped) and an iterator over chunks of data rows."""
+    """The header (stripped) and an iterator over chunks of data rows.
+
+    `quoted=False` reads a format without quoting (Amazon's tab-separated reports), where
+    a `"` is an ordinary character: a product name may begin with one and never close it.
+    """
     codec = detect_encoding(path, encoding)
     handle = open(path, encoding=codec, errors="strict", newline="")  # noqa: SIM115
-    reader = csv.reader(handle, delimiter=delimiter)
+    if quoted:
+        reader = csv.reader(handle, delimiter=delimiter)
+    else:
+        reader = csv.reader(handle, delimiter=delimiter, quoting=csv.QUOTE_NONE)
     try:
         header = next(reader)
     except StopIteration:
@@ -197,9 +206,9 @@ class ArrowText:
                 str(self.path), f"cannot be read as {self.codec} text: {message}"
             ) from None
 
-    def locate(self, records: list[int]) -> dict[int, int]:
-        """Line numbers of these records (as `batches` numbers them)."""
-        return scan(self, set(records))[0]
+    def locate(self, records: np.ndarray) -> np.ndarray:
+        """Line numbers of these records (ascending, as `batches` numbers them)."""
+        return scan(self, records)[0]
 
 
 def open_arrow(path: Path, delimiter: str, encoding: str | None) -> ArrowText:
@@ -225,13 +234,17 @@ def open_arrow(path: Path, delimiter: str, encoding: str | None) -> ArrowText:
     return ArrowText(path, codec, delimiter, header)
 
 
-def scan(text: ArrowText, records: set[int]) -> tuple[dict[int, int], list[tuple[int, int]]]:
-    """One pass with Python's csv module, which knows lines: (record -> line for
-    `records`, (line, fields) of every row whose field count is wrong)."""
+def scan(text: ArrowText, records: np.ndarray) -> tuple[np.ndarray, list[tuple[int, int]]]:
+    """One pass with Python's csv module, which knows lines: (the line of each of the
+    ascending `records`, (line, fields) of every row whose field count is wrong)."""
     width = len(text.header)
-    lines: dict[int, int] = {}
+    lines = np.zeros(len(records), dtype=np.int64)
+    wanted = records.tolist()
+    next_wanted = 0
     wrong: list[tuple[int, int]] = []
-    with open(text.path, encoding=text.codec, newline="") as handle:
+    # undecodable bytes (in a column no field reads, which Arrow did not check) cannot
+    # move a row's boundaries: read them as replacement characters
+    with open(text.path, encoding=text.codec, errors="replace", newline="") as handle:
         reader = csv.reader(handle, delimiter=text.delimiter)
         next(reader, None)
         previous, record = reader.line_num, 0
@@ -242,8 +255,9 @@ def scan(text: ArrowText, records: set[int]) -> tuple[dict[int, int], list[tuple
             if len(row) != width:
                 wrong.append((line, len(row)))
                 continue
-            if record in records:
-                lines[record] = line
+            while next_wanted < len(wanted) and wanted[next_wanted] == record:
+                lines[next_wanted] = line
+                next_wanted += 1
             record += 1
     return lines, wrong
 

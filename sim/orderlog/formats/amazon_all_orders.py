@@ -63,7 +63,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
-from sim.orderlog.rows import RawBatch, RowProblem
+from sim.orderlog.rows import THOUSANDS, RawBatch, RowProblem
 from sim.orderlog.text import columns_of, read_chunks, require_columns
 
 COLUMNS = {
@@ -115,7 +115,9 @@ class Order:
                 where, f"items of order {self.order_id} are in {self.currency} and {currency}"
             )
         self.currency = self.currency or currency
-        price = price.strip().replace(",", "")
+        price = price.strip()
+        if THOUSANDS.fullmatch(price):
+            price = price.replace(",", "")
         if not price:
             return
         try:
@@ -198,7 +200,7 @@ def read(
 
 
 def _read(path: Path, encoding: str | None, seller: str | None) -> Iterator[RawBatch]:
-    header, chunks = read_chunks(path, "\t", encoding)
+    header, chunks = read_chunks(path, "\t", encoding, quoted=False)
     require_columns(path, header, COLUMNS, "an All Orders Report column")
     file = str(path)
     order: Order | None = None  # the order whose items are being read

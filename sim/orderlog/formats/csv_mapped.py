@@ -22,7 +22,7 @@ from typing import Any, Literal
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-from pydantic import AwareDatetime, Field, field_validator
+from pydantic import AwareDatetime, Field, ValidationError, field_validator
 
 from sim.errors import InputError
 from sim.model.base import Model, validate
@@ -112,6 +112,11 @@ def load_mapping(file: Path | None, pairs: tuple[str, ...], statuses: tuple[str,
         if not isinstance(doc.data, dict):
             raise InputError.single(str(file), "expected a mapping with columns:", line=1, col=1)
         data = dict(doc.data)
+        for key in ("columns", "statuses"):
+            if key in data and not isinstance(data[key], dict):
+                raise InputError(
+                    [doc.problem((key,), "expected a mapping (NAME: VALUE, one per line)")]
+                )
     columns = dict(data.get("columns") or {})
     for pair in pairs:
         field, sep, column = pair.partition("=")
@@ -135,11 +140,7 @@ def load_mapping(file: Path | None, pairs: tuple[str, ...], statuses: tuple[str,
         return validate(Mapping, doc)
     try:
         return Mapping.model_validate(data)
-    except Exception as error:  # pydantic's ValidationError, from --map / --status only
-        from pydantic import ValidationError
-
-        if not isinstance(error, ValidationError):
-            raise
+    except ValidationError as error:  # from --map / --status only
         first = error.errors()[0]
         where = "--status" if first["loc"][:1] == ("statuses",) else "--map"
         raise InputError.single(where, first["msg"].removeprefix("Value error, ")) from None
@@ -177,7 +178,7 @@ def _read(path: Path, mapping: Mapping, encoding: str | None) -> Iterator[RawBat
         records = np.arange(first, first + n, dtype=np.int64)
         yield RawBatch(str(path), columns, records=records, locator=text.locate)
     if text.invalid:
-        _, wrong = scan(text, set())
+        _, wrong = scan(text, np.zeros(0, dtype=np.int64))
         problems = [
             RowProblem(f"{path}:{line}", f"has {fields} fields; the header has {len(text.header)}")
             for line, fields in wrong
