@@ -1,0 +1,222 @@
+"""The order log as plain arrays, in local time, with what is missing counted.
+
+`LogTable.of(frame)` turns `read_log`'s DataFrame into numpy arrays once: hours since
+1970 in UTC and in each order's own local time (its `utc_offset_min`), seller codes
+(-1 where the seller is unknown), outcomes and values. `Span` is the run of whole local
+days the log covers, in the zone most of its orders were placed in; the written
+scenario starts at its first midnight. `LogQuality` counts the rows that a fit had to
+leave out, and why, so that nothing is dropped silently.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from sim.errors import InputError
+
+EPOCH_WEEKDAY = 3  # 1970-01-01 was a Thursday (Monday is 0)
+
+
+@dataclass(frozen=True)
+class Span:
+    """Whole local days from the log's first order to its last, in its main zone."""
+
+    first_day: int  # local days since 1970-01-01
+    days: int
+    offset_min: int  # the most common UTC offset of the orders
+    offset_share: float  # the share of orders placed at that offset
+
+    @property
+    def zone(self) -> dt.timezone:
+        return dt.timezone(dt.timedelta(minutes=self.offset_min))
+
+    @property
+    def start(self) -> dt.datetime:
+        """Local midnight of the first day, in the main zone."""
+        return dt.datetime.combine(self.date(0), dt.time(0), tzinfo=self.zone)
+
+    @property
+    def weeks(self) -> float:
+        return self.days / 7
+
+    def date(self, day: int) -> dt.date:
+        """The local date of day `day` of the span (0 is the first)."""
+        return dt.date(1970, 1, 1) + dt.timedelta(days=self.first_day + day)
+
+    def weekdays(self) -> np.ndarray:
+        """Monday=0 .. Sunday=6 for each day of the span."""
+        return (self.first_day + np.arange(self.days) + EPOCH_WEEKDAY) % 7
+
+
+@dataclass(frozen=True)
+class LogQuality:
+    """Rows and values a fit could not use, counted."""
+
+    orders: int
+    no_seller: int = 0  # in arrival, ship-time and cancel fits; not in sizes or bands
+    no_value: int = 0
+    other_currency: int = 0  # a currency the base scenario has no exchange rate for
+    shipped_no_time: int = 0
+    shipped_before_placed: int = 0
+    no_fulfilment: int = 0  # read as seller-fulfilled
+    cancel_unattributed: int = 0  # cancelled, with neither who cancelled nor a request
+    cancel_no_time: int = 0  # cancelled without a time (and not shipped)
+
+    def lines(self) -> list[str]:
+        """One sentence per kind of gap that occurred."""
+        said = {
+            "no_seller": "orders without a seller id (left out of seller sizes and bands)",
+            "no_value": "orders without a value (left out of the value fit)",
+            "other_currency": "orders in a currency without an exchange rate (value fit)",
+            "shipped_no_time": "shipped orders without a ship time (ship-time fits)",
+            "shipped_before_placed": "orders shipped before they were placed (ship-time fits)",
+            "no_fulfilment": "orders without fulfilment, read as seller-fulfilled",
+            "cancel_unattributed": "cancels with no canceller or request (in no cancel share)",
+            "cancel_no_time": "cancels without a time (ship-time fits)",
+        }
+        return [f"{getattr(self, k):,} {text}" for k, text in said.items() if getattr(self, k)]
+
+
+@dataclass(frozen=True)
+class LogTable:
+    """The log's columns as numpy arrays (one entry per order)."""
+
+    placed_h: np.ndarray  # hours since 1970, UTC
+    offset_h: np.ndarray  # each order's own UTC offset, hours
+    seller: np.ndarray  # seller codes 0..sellers-1, -1 when unknown
+    seller_ids: tuple[str, ...]
+    status: np.ndarray  # open | shipped | cancelled
+    shipped_h: np.ndarray  # NaN when not shipped or not given
+    cancelled_h: np.ndarray  # NaN when not cancelled or not given
+    cancelled_by: np.ndarray  # buyer | seller | platform | '' (unknown)
+    requested: np.ndarray  # the buyer asked for the cancel (True), else False
+    reason: np.ndarray  # the cancel reason text, '' when none
+    platform: np.ndarray  # fulfilled by the platform
+    value: np.ndarray  # NaN when unknown
+    currency: np.ndarray  # '' when unknown
+    span: Span
+
+    @property
+    def local_h(self) -> np.ndarray:
+        """Hours since 1970 in each order's own local time."""
+        return self.placed_h + self.offset_h
+
+    def local_day(self) -> np.ndarray:
+        """Each order's local day, counted from the span's first day."""
+        return (np.floor(self.local_h / 24) - self.span.first_day).astype(np.int64)
+
+    def local_hour(self) -> np.ndarray:
+        return (np.floor(self.local_h) % 24).astype(np.int64)
+
+    def of_seller(self, per_seller: np.ndarray, unknown: np.ndarray | float) -> np.ndarray:
+        """Each order's seller's value from `per_seller`; `unknown` (per order, or one
+        value) where the seller is unknown."""
+        if not len(per_seller):
+            return np.broadcast_to(np.asarray(unknown), self.seller.shape).copy()
+        return np.where(self.seller >= 0, per_seller[np.maximum(self.seller, 0)], unknown)
+
+    def time_to_ship(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Hours from placement to shipment, whether the order shipped (else it is
+        censored: cancelled then, or still open at the log's last recorded time), and
+        which orders have a usable time (a shipped order without one has none)."""
+        shipped = (
+            np.isfinite(self.shipped_h)
+            & (self.shipped_h >= self.placed_h)
+            & (self.status != "open")
+        )
+        end = float(np.nanmax([self.placed_h.max(), *_maxima(self.shipped_h, self.cancelled_h)]))
+        until = np.where(self.status == "open", end, self.cancelled_h)
+        censored = ~shipped & (self.status != "shipped") & (until >= self.placed_h)
+        hours = np.where(shipped, self.shipped_h, until) - self.placed_h
+        return hours, shipped, shipped | censored
+
+    @classmethod
+    def of(cls, frame: Any) -> LogTable:
+        """The arrays of `read_log`'s DataFrame; an empty log is an input error."""
+        if len(frame) == 0:
+            raise InputError.single("order log", "has no orders; there is nothing to fit")
+        placed_h = _hours(frame["placed_at"])
+        offset_min = frame["utc_offset_min"].to_numpy(dtype=float, na_value=0.0)
+        codes, uniques = _factorize(frame["seller_id"])
+        local_h = placed_h + offset_min / 60
+        days = np.floor(local_h / 24).astype(np.int64)
+        offsets = Counter(offset_min.astype(int).tolist())
+        main, count = offsets.most_common(1)[0]
+        span = Span(int(days.min()), int(days.max() - days.min()) + 1, main, count / len(frame))
+        return cls(
+            placed_h=placed_h,
+            offset_h=offset_min / 60,
+            seller=codes,
+            seller_ids=uniques,
+            status=_text(frame["status"]),
+            shipped_h=_hours(frame["shipped_at"]),
+            cancelled_h=_hours(frame["cancelled_at"]),
+            cancelled_by=_text(frame["cancelled_by"]),
+            requested=_flag(frame["buyer_requested"]),
+            reason=_text(frame["cancel_reason"]),
+            platform=_text(frame["fulfilment"]) == "platform",
+            value=frame["value"].to_numpy(dtype=float, na_value=np.nan),
+            currency=_text(frame["currency"]),
+            span=span,
+        )
+
+    def quality(self, fulfilment_given: np.ndarray, rated: np.ndarray) -> LogQuality:
+        """What is missing; `fulfilment_given` and `rated` (a value the fit can convert)
+        come from the caller, which knows the columns' raw state and the exchange rates."""
+        shipped = self.status == "shipped"
+        cancelled = self.status == "cancelled"
+        return LogQuality(
+            orders=len(self.placed_h),
+            no_seller=int((self.seller < 0).sum()),
+            no_value=int(np.isnan(self.value).sum()),
+            other_currency=int((~np.isnan(self.value) & ~rated).sum()),
+            shipped_no_time=int((shipped & np.isnan(self.shipped_h)).sum()),
+            shipped_before_placed=int((shipped & (self.shipped_h < self.placed_h)).sum()),
+            no_fulfilment=int((~fulfilment_given).sum()),
+            cancel_unattributed=int(
+                (cancelled & (self.cancelled_by == "") & ~self.requested).sum()
+            ),
+        )
+
+
+def _maxima(*columns: np.ndarray) -> list[float]:
+    return [float(np.nanmax(c)) for c in columns if np.isfinite(c).any()]
+
+
+def _hours(column: Any) -> np.ndarray:
+    """Timestamps as float hours since 1970 (UTC); NaN for missing ones."""
+    import pandas as pd
+
+    stamps = pd.to_datetime(column, utc=True)
+    delta = stamps - pd.Timestamp(0, tz="UTC")
+    return np.asarray((delta / pd.Timedelta(hours=1)).to_numpy(dtype=float, na_value=np.nan))
+
+
+def _text(column: Any) -> np.ndarray:
+    """Strings, stripped and lower-cased; '' where missing."""
+    values = column.astype(object).where(column.notna(), "")
+    return np.array([str(v).strip().lower() for v in values], dtype=object)
+
+
+def _flag(column: Any) -> np.ndarray:
+    """True only where the log says True (missing is not a request)."""
+    return np.asarray(column.astype("boolean").fillna(False).to_numpy(dtype=bool))
+
+
+def _factorize(column: Any) -> tuple[np.ndarray, tuple[str, ...]]:
+    import pandas as pd
+
+    text = column.astype(object).where(column.notna(), None)
+    text = text.map(lambda v: None if v is None or str(v).strip() == "" else str(v).strip())
+    codes, uniques = pd.factorize(text, use_na_sentinel=True)
+    return np.asarray(codes, dtype=np.int64), tuple(str(u) for u in uniques)
+
+
+def fulfilment_given(frame: Any) -> np.ndarray:
+    """Rows whose fulfilment the log states."""
+    return np.asarray(_text(frame["fulfilment"]) != "", dtype=bool)
