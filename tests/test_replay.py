@@ -164,3 +164,80 @@ def test_a_missing_value_is_drawn_when_the_scenario_gives_a_value(tmp_path: Path
         amounts = sorted(float(row["amount"]) for row in csv.DictReader(handle))
     assert amounts.count(99.0) == 150 and amounts[0] == 1.4
     assert results.runs
+
+
+def test_sellers_get_types_by_who_fulfilled_their_orders_not_by_their_size(
+    tmp_path: Path,
+) -> None:
+    # 40 sellers, the first 4 (also the biggest) fulfilled by the platform
+    rows = []
+    for seller in range(40):
+        for k in range(40 - seller):
+            rows.append(
+                {
+                    "order_id": f"o{seller}-{k}",
+                    "seller_id": f"s{seller}",
+                    "placed_at": f"2026-03-0{2 + k % 5}T0{k % 10}:00:00.000Z",
+                    "value": 5,
+                    "currency": "USD",
+                    "fulfilment": "platform" if seller < 4 else "seller",
+                }
+            )
+    write_log(tmp_path / "orders.csv", rows)
+    (tmp_path / "s.yaml").write_text(scenario_text("orders:\n  replay: orders.csv\n", 40))
+    from sim.engine.replay import seller_types
+
+    scenario = api.load(tmp_path / "s.yaml").scenario
+    replay = replay_orders(scenario)
+    kinds = list(scenario.sellers.types.values())
+    types = seller_types(scenario.sellers, replay)
+    platform = [replay.seller_ids[i] for i in range(40) if kinds[types[i]].fulfilment == "platform"]
+    assert sorted(platform) == ["s0", "s1", "s2", "s3"]
+    # the biggest seller-fulfilled sellers do not all land in the first type
+    first_ten = {int(types[replay.seller_ids.index(f"s{i}")]) for i in range(4, 14)}
+    assert len(first_ten) > 1
+
+
+def test_payment_methods_match_a_policy_s_by_name_whatever_the_case(tmp_path: Path) -> None:
+    from sim.engine.replay import matched_methods
+
+    rows = [
+        {**r, "payment_method": m}
+        for r, m in zip(orders_log(3), ("CREDIT_CARD", "Other", ""), strict=True)
+    ]
+    write_log(tmp_path / "orders.csv", rows)
+    (tmp_path / "s.yaml").write_text(scenario_text("orders:\n  replay: orders.csv\n", 3))
+    replay = replay_orders(api.load(tmp_path / "s.yaml").scenario)
+    methods = ("credit_card", "debit_card")
+    assert matched_methods(replay, methods).tolist() == [0, -1, -1]
+
+
+def test_a_platform_that_sells_every_order_replays_without_a_warehouse_type(
+    tmp_path: Path,
+) -> None:
+    write_log(tmp_path / "orders.csv", orders_log())
+    text = scenario_text("orders:\n  replay: orders.csv\n", 3)
+    text = text.replace("fulfilment: platform", "fulfilment: seller")
+    (tmp_path / "s.yaml").write_text(text)
+    results = api.run(api.load(tmp_path / "s.yaml"), replications=1)
+    jd = next(run for run in results.runs if run.policy == "jd")
+    assert sum(jd.outcome_counts.values()) == 300 - 48
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"value": -5}, "300 orders have a negative value"),
+        ({"value": 1e300}, "300 orders have a value above 1,000,000,000,000"),
+        ({"placed_at": ""}, "300 orders have no placed_at"),
+        ({"currency": ""}, "300 orders have a value but no currency"),
+    ],
+)
+def test_a_log_written_by_hand_is_checked_as_import_would(
+    tmp_path: Path, change: dict[str, object], message: str
+) -> None:
+    write_log(tmp_path / "orders.csv", [{**r, **change} for r in orders_log()])
+    (tmp_path / "s.yaml").write_text(scenario_text("orders:\n  replay: orders.csv\n", 3))
+    with pytest.raises(InputError) as error:
+        api.load(tmp_path / "s.yaml")
+    assert message in str(error.value)

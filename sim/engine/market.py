@@ -30,7 +30,7 @@ from sim.engine.orders import (
     Population,
 )
 from sim.engine.recorder import FAILED, REFUNDING, InvariantError, Recorder
-from sim.engine.replay import ReplayClock, replay_orders
+from sim.engine.replay import ReplayClock, matched_methods, replay_orders
 from sim.engine.rules import CompiledPolicy
 from sim.engine.streams import BLOCK, RandomStreams
 from sim.engine.trace import TraceWriter
@@ -124,9 +124,9 @@ class Market:
         self.compiled = compiled
         self.calendar = compiled.calendar
         self.streams = streams
-        replayed = scenario.orders.replay is not None
+        replay = replay_orders(scenario) if scenario.orders.replay is not None else None
         self.people = Population(
-            scenario, streams.seller_sizes(scenario.sellers.count), compiled.serves, replayed
+            scenario, streams.seller_sizes(scenario.sellers.count), compiled.serves, replay
         )
         self.warmup = scenario.warmup.amount
         self.end = scenario.horizon.amount + scenario.drain.amount
@@ -142,7 +142,10 @@ class Market:
         self.desks = [Desk(self, self.people.types[k]) for k in self.people.type_of]
         self._start_carriers()
         self.clock: ArrivalClock | ReplayClock = (
-            ReplayClock(replay_orders(scenario)) if replayed else ArrivalClock(scenario)
+            ReplayClock(replay) if replay is not None else ArrivalClock(scenario)
+        )
+        self.replay_methods = (
+            matched_methods(replay, compiled.methods) if replay is not None else None
         )
         self._seq = 0
         if self._open_block():
@@ -166,7 +169,8 @@ class Market:
             return False
         given = None
         if isinstance(self.clock, ReplayClock):
-            given = GivenOrders.of(self.clock.replay, self.clock.last)
+            assert self.replay_methods is not None
+            given = GivenOrders.of(self.clock.replay, self.replay_methods, self.clock.last)
         facts = OrderFacts(self.scenario, self.people, draws, len(times), given)
         self._batch = batch = Batch(facts, times, self.compiled, self.warmup, self.mix)
         self._row = 0

@@ -38,13 +38,18 @@ class Population:
         scenario: Scenario,
         sizes: np.ndarray | None = None,
         serves: str | None = None,
-        replayed: bool = False,
+        replay: ReplayOrders | None = None,
     ):
         types = list(scenario.sellers.types.values())
         self.names = list(scenario.sellers.types)
         self.types = types
         count = scenario.sellers.count
-        self.type_of = scenario.sellers.type_of()
+        if replay is not None:  # the log's sellers, typed by who fulfilled their orders
+            from sim.engine.replay import seller_types
+
+            self.type_of = seller_types(scenario.sellers, replay)
+        else:
+            self.type_of = scenario.sellers.type_of()
         if sizes is None:
             if not all(isinstance(t.popularity, Fixed) for t in types):
                 raise ValueError("a drawn popularity needs the sellers' uniforms (sizes)")
@@ -63,7 +68,7 @@ class Population:
         # so orders go only to those sellers (its warehouses).
         self.platform = marked if serves is not None else np.zeros(count, dtype=bool)
         picked = self.weights
-        if serves == "all" and replayed:
+        if serves == "all" and replay is not None:
             # a replayed order keeps its seller: under a platform that sells every order
             # itself, every seller of the log stands for the platform
             self.platform = np.ones(count, dtype=bool)
@@ -86,11 +91,11 @@ class GivenOrders:
 
     seller: np.ndarray
     cents: np.ndarray  # -1: not in the log, drawn from the scenario's value
-    payment: np.ndarray  # names; None: not in the log (or unknown to a policy), drawn
+    method: np.ndarray  # the policy's payment method; -1: not in the log or unknown, drawn
 
     @classmethod
-    def of(cls, replay: ReplayOrders, block: slice) -> GivenOrders:
-        return cls(replay.seller[block], replay.cents[block], replay.payment[block])
+    def of(cls, replay: ReplayOrders, methods: np.ndarray, block: slice) -> GivenOrders:
+        return cls(replay.seller[block], replay.cents[block], methods[block])
 
 
 class OrderFacts:
@@ -115,7 +120,7 @@ class OrderFacts:
         self.kind = kind.tolist()
         self.cents = _cents(scenario, u["value"][:n], given)
         self.payment = u["payment"][:n]
-        self.payment_name = given.payment if given is not None else None
+        self.given_method = given.method if given is not None else None
         self.good_record = (u["good_record"][:n] < buyers.good_record).tolist()
         intent = u["intent"][:n] < buyers.cancel_intent
         self.intent = intent.tolist()
@@ -217,10 +222,8 @@ class Batch:
         self.day = ((times + calendar.hour_offset) // 24).astype(np.int64).tolist()
         self.measured = (times >= warmup).tolist()
         method = np.minimum(np.searchsorted(mix, facts.payment, side="right"), len(mix) - 1)
-        if facts.payment_name is not None:  # a replayed order paid as the log says, where
-            index = {name: i for i, name in enumerate(compiled.methods)}  # the policy knows
-            paid = [index.get(name, -1) for name in facts.payment_name.tolist()]  # that way
-            method = np.where(np.array(paid) >= 0, paid, method)
+        if facts.given_method is not None:  # a replayed order paid as the log says,
+            method = np.where(facts.given_method >= 0, facts.given_method, method)  # if known
         self.method = method.tolist()
 
 

@@ -12,14 +12,16 @@ import functools
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from sim.errors import InputError
 
 if TYPE_CHECKING:
-    from sim.model.scenario import Scenario
+    from sim.model.scenario import Scenario, Sellers
+
+MAX_VALUE = 1e12  # what one order may be worth, in its currency (as `cancelsim import`)
 
 UNKNOWN_SELLER = "(no seller id)"
 
@@ -31,6 +33,7 @@ class ReplayOrders:
     times: np.ndarray  # hours after the scenario's start, ascending, within the horizon
     seller: np.ndarray  # index into seller_ids
     seller_ids: tuple[str, ...]  # in order of each seller's first order
+    platform: np.ndarray  # per seller: most of its orders were fulfilled by the platform
     cents: np.ndarray  # value in the scenario's currency; -1 where the log has none
     payment: np.ndarray  # the log's payment method names (object; None where unknown)
     before: int  # orders placed before the start: not played
@@ -69,7 +72,11 @@ def _load(
 ) -> ReplayOrders:
     from sim.orderlog.log import read_log
 
-    log = read_log(path, columns=["seller_id", "placed_at", "value", "currency", "payment_method"])
+    log = read_log(
+        path,
+        columns=["seller_id", "placed_at", "value", "currency", "payment_method", "fulfilment"],
+    )
+    _check(path, log)
     placed = log["placed_at"].to_numpy(dtype="datetime64[ms]").astype(np.int64) / 3_600_000
     hours = placed - start / 3600
     order = np.argsort(hours, kind="stable")
@@ -97,14 +104,78 @@ def _load(
             )
         factor[code == name] = fx[name]
     cents = np.where(np.isnan(value), -1, np.maximum(np.round(value * factor * 100), 1))
+    seller = renumber[index].astype(np.int64)
+    by_platform = log["fulfilment"].to_numpy(dtype=object, na_value=None)[rows] == "platform"
+    platform_orders = np.bincount(seller, weights=by_platform, minlength=len(ids))
+    all_orders = np.bincount(seller, minlength=len(ids))
     return ReplayOrders(
         times=hours[inside],
-        seller=renumber[index].astype(np.int64),
+        seller=seller,
         seller_ids=tuple(ids[appearance].tolist()),
+        platform=platform_orders > all_orders / 2,
         cents=cents.astype(np.int64),
         payment=log["payment_method"].to_numpy(dtype=object, na_value=None)[rows],
         before=before,
         after=after,
+    )
+
+
+def _check(path: str, log: Any) -> None:
+    """What `cancelsim import` guarantees, checked again for a log written another way."""
+    problems = []
+    value = log["value"].to_numpy(dtype=float, na_value=np.nan)
+    counts = {
+        "have no placed_at": int(log["placed_at"].isna().sum()),
+        "have a negative value": int((value < 0).sum()),
+        f"have a value above {MAX_VALUE:,.0f} (or infinite)": int((value > MAX_VALUE).sum()),
+        "have a value but no currency": int((~np.isnan(value) & log["currency"].isna()).sum()),
+    }
+    for what, count in counts.items():
+        if count:
+            problems.append(f"{count:,} orders {what}")
+    if problems:
+        raise InputError.single(
+            path, "; ".join(problems) + " (cancelsim import checks what a log holds)"
+        )
+
+
+def seller_types(sellers: Sellers, replay: ReplayOrders) -> np.ndarray:
+    """Each replayed seller's type index.
+
+    The log says who sold an order, not what kind of seller that is: a seller whose orders
+    the platform mostly fulfilled gets a type with `fulfilment: platform`, the others a
+    seller-fulfilled type (any type, if the scenario has none of the kind needed). Within
+    each group types take sellers by their shares, the sellers in the order of a hash of
+    their id: neither their size nor their first order decides their type."""
+    import pandas as pd
+
+    types = list(sellers.types.values())
+    platform_kind = np.array([t.fulfilment == "platform" for t in types])
+    hashed = pd.util.hash_array(np.asarray(replay.seller_ids, dtype=object), categorize=False)
+    type_of = np.zeros(len(replay.seller_ids), dtype=np.int64)
+    for group in (True, False):
+        members = np.flatnonzero(replay.platform == group)
+        if not len(members):
+            continue
+        kinds = np.flatnonzero(platform_kind == group)
+        if not len(kinds):
+            kinds = np.arange(len(types))
+        shares = np.array([types[k].share for k in kinds])
+        bounds = np.round(np.cumsum(shares / shares.sum()) * len(members)).astype(int)
+        bounds[-1] = len(members)
+        ordered = members[np.argsort(hashed[members], kind="stable")]
+        type_of[ordered] = kinds[np.searchsorted(bounds, np.arange(len(ordered)), side="right")]
+    return type_of
+
+
+def matched_methods(replay: ReplayOrders, methods: tuple[str, ...]) -> np.ndarray:
+    """Per replayed order, the index of the policy's payment method of the same name
+    (case does not matter), or -1 where the policy has none: that order's method is drawn
+    from the scenario's payment mix."""
+    index = {name.casefold(): i for i, name in enumerate(methods)}
+    return np.array(
+        [index.get(name.casefold(), -1) if name else -1 for name in replay.payment.tolist()],
+        dtype=np.int64,
     )
 
 

@@ -301,6 +301,7 @@ def fit_problems(scenario: Scenario, policy: Policy, doc: Document, index: int) 
     if (
         fulfilment is not None
         and fulfilment.serves == "all"
+        and scenario.orders.replay is None  # replayed, every seller stands for the platform
         and not any(t.fulfilment == "platform" for t in kinds)
     ):
         problems.append(

@@ -40,26 +40,33 @@ def describe(study: Study) -> dict[str, Any]:
                 {"date": p.date.isoformat(), "name": p.name, "multiplier": p.multiplier}
                 for p in scenario.orders.promotions
             ],
-            "replay": _replay(scenario),
+            "replay": _replay(study),
         },
         "policies": {key: _policy(policy, day) for key, policy in study.policies.items()},
     }
 
 
-def _replay(scenario: Any) -> dict[str, Any] | None:
-    """The replayed order log: its name and how many of its orders the horizon holds."""
+def _replay(study: Study) -> dict[str, Any] | None:
+    """The replayed order log: its name, how many of its orders the horizon holds, and how
+    many of them each policy pays as the log says (the rest are drawn from its mix)."""
+    scenario = study.scenario
     if scenario.orders.replay is None:
         return None
-    from pathlib import Path
+    from pathlib import Path, PurePath
 
-    from sim.engine.replay import replay_orders
+    from sim.engine.replay import matched_methods, replay_orders
 
     replay = replay_orders(scenario)
+    paid = {
+        PurePath(run.file).stem: int((matched_methods(replay, tuple(run.payment_mix)) >= 0).sum())
+        for run in scenario.policies
+    }
     return {
         "file": Path(scenario.orders.replay).name,
         "orders": len(replay.times),
         "before": replay.before,
         "after": replay.after,
+        "paid_as_logged": paid,
     }
 
 
