@@ -25,7 +25,7 @@ from sim.engine.trace import parquet_available
 from sim.errors import InputError
 from sim.experiment.budget import too_big
 from sim.experiment.executors import default_jobs
-from sim.experiment.levers import LEVERS, is_seller_view
+from sim.experiment.levers import LEVERS, VIEW_METRICS, is_seller_view
 from sim.experiment.output import open_results_folder
 from sim.experiment.plan import Axis, load_points
 from sim.experiment.runner import RunFailure
@@ -156,6 +156,11 @@ def main() -> None:
 )
 @click.option("--no-report", is_flag=True, help="Skip report.html and plots/.")
 @click.option(
+    "--no-levers",
+    is_flag=True,
+    help="A one-seller scenario: skip playing the seller's levers (3 more runs per run).",
+)
+@click.option(
     "--force",
     is_flag=True,
     help="Run even when the scenario seems too large for this machine's memory.",
@@ -174,6 +179,7 @@ def run_command(
     trace: bool,
     trace_format: str,
     no_report: bool,
+    no_levers: bool,
     force: bool,
 ) -> None:
     """Simulate SCENARIO under each of its policies and compare them.
@@ -188,7 +194,8 @@ def run_command(
     )
     reps = reps or studies[0].scenario.replications
     total = reps * sum(len(s.policies) for s in studies)
-    levers = len(LEVERS) if len(studies) == 1 and is_seller_view(studies[0]) else 0
+    one_seller = len(studies) == 1 and is_seller_view(studies[0])
+    levers = len(LEVERS) if one_seller and not no_levers else 0
     total += levers * reps * len(studies[0].policies)  # a seller's own view: its levers
     if not force and not scheduler:  # a remote cluster's workers have their own memory
         for study in studies:
@@ -555,41 +562,29 @@ def print_seller_view(summary: dict[str, Any]) -> None:
     view = summary.get("seller_view")
     if not view:
         return
-    first = next(iter(view["policies"].values()))
-    table = Table(
-        title="the seller's own view: projected under each policy, and what its levers change",
-        title_style="bold",
-    )
-    table.add_column("policy")
-    table.add_column("platform metric, %", justify="right")
-    table.add_column("flagged in a given week, %", justify="right")
-    for lever in first["levers"].values():
-        table.add_column(f"{lever['label']}: change, points", justify="right")
+    projected = Table(title="the seller's own view, projected under each policy")
+    projected.add_column("policy")
+    projected.add_column("platform metric, %", justify="right")
+    projected.add_column("flagged in a given week, %", justify="right")
     for policy, entry in view["policies"].items():
-        cells = [
-            format_cell(entry[m], "share")
-            for m in ("platform_metric_rate", "seller_weeks_flagged_share")
-        ]
-        for lever in entry["levers"].values():
-            rate, week = lever["platform_metric_rate"], lever["seller_weeks_flagged_share"]
-            cells.append(f"{format_cell(rate, 'share')} / {format_cell(week, 'share')}")
-        table.add_row(policy, *cells)
-    out_console.print(table)
+        cells = [format_cell(entry[m], "share") for m in VIEW_METRICS]
+        projected.add_row(policy, *cells)
+    out_console.print(projected)
+    levers = Table(title="the seller's levers: change, lever minus as-is (paired)")
+    levers.add_column("policy")
+    levers.add_column("lever")
+    levers.add_column("metric, points", justify="right")
+    levers.add_column("weeks flagged, points", justify="right")
+    for policy, entry in view["policies"].items():
+        for key, lever in entry["levers"].items():
+            mark = " *" if key == entry["moves_most"] else ""
+            cells = [format_cell(lever[m], "share") for m in VIEW_METRICS]
+            levers.add_row(policy, lever["label"] + mark, *cells)
+    out_console.print(levers)
     out_console.print(
-        "Lever changes are paired differences (lever minus as-is, same random numbers), in "
-        "percentage points: platform metric / weeks flagged.",
+        "* lowers the platform metric most, among the levers that lower it significantly.",
         soft_wrap=True,
     )
-    for policy, entry in view["policies"].items():
-        best = entry["moves_most"]
-        if entry["platform_metric_rate"]["mean"] is None:
-            continue
-        if best is None:
-            out_console.print(f"{policy}: no lever lowers the platform metric significantly.")
-        else:
-            out_console.print(
-                f"{policy}: '{entry['levers'][best]['label']}' lowers the platform metric most."
-            )
 
 
 def print_tables(results: Results) -> None:

@@ -53,12 +53,12 @@ def _fewer_stockouts(kind: SellerType) -> SellerType:
 LEVERS = (
     Lever(
         "answer_faster",
-        "answer cancel requests in half the time",
+        "answer requests twice as fast",
         lambda k: k.model_copy(update={"response_time": _scaled(k.response_time, 0.5)}),
     ),
     Lever(
         "pack_faster",
-        "halve the handling (packing) time",
+        "pack in half the time",
         lambda k: k.model_copy(update={"pack_time": _scaled(k.pack_time, 0.5)}),
     ),
     Lever("fewer_stockouts", "halve out-of-stock cancels", _fewer_stockouts),
