@@ -821,9 +821,10 @@ def format_cell(value: dict[str, Any], unit: str = "") -> str:
 
 
 def _register_commands() -> None:
-    from sim.cli_orders import import_command
+    from sim.cli_orders import calibrate_command, import_command
 
     main.add_command(import_command)
+    main.add_command(calibrate_command)
 
 
 _register_commands()

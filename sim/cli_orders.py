@@ -235,3 +235,114 @@ def _print_summary(summary: Any, out: Path, strict: bool, console: Any, errors: 
         markup=False,
         soft_wrap=True,
     )
+
+
+def _bundled_baseline() -> Path:
+    return Path(__file__).resolve().parent.parent / "scenarios" / "baseline.yaml"
+
+
+@click.command("calibrate")
+@click.argument("orders", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--out",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The scenario to write (.yaml).",
+)
+@click.option(
+    "--base",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Scenario whose policies and assumptions fill what a log cannot tell "
+    "[default: the bundled scenarios/baseline.yaml].",
+)
+@click.option(
+    "--hold",
+    default="0m",
+    show_default=True,
+    help="The pending hold of the platform the log comes from (Amazon: 30m): time the "
+    "platform held each order before the seller could pack it.",
+)
+@click.option(
+    "--figure-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Where to draw calibration.png (observed against fitted) [default: OUT's name "
+    "with -fit, beside it].",
+)
+@click.option(
+    "--seed",
+    type=click.IntRange(0),
+    default=0,
+    show_default=True,
+    help="Seed of the bootstrap intervals.",
+)
+def calibrate_command(
+    orders: Path, out: Path, base: Path | None, hold: str, figure_dir: Path | None, seed: int
+) -> None:
+    """Fit a scenario's market to the order log ORDERS (from `cancelsim import`).
+
+    Writes a commented scenario: arrival rate, daily and weekly profiles, promotion days,
+    sellers and their sizes, packing and pickups, cancel shares, each with its estimate,
+    95% interval and the orders behind it; what the log cannot tell is taken from the base
+    scenario and marked as assumed. Prints observed against fitted and draws it.
+    """
+    from sim.cli import err_console, input_errors_exit_2, out_console
+
+    @input_errors_exit_2
+    def go() -> None:
+        from sim.calibrate import run_calibration
+        from sim.model.units import parse_duration
+
+        if out.suffix not in (".yaml", ".yml"):
+            raise InputError.single(str(out), "expected a scenario name ending in .yaml")
+        try:
+            if parse_duration(hold).business_days:
+                raise ValueError("expected clock units (m, h, d), not business days")
+        except ValueError as error:
+            raise InputError.single("--hold", f"{hold!r}: {error}") from None
+        folder = figure_dir or out.with_name(out.stem + "-fit")
+        with err_console.status("fitting"):
+            fit = run_calibration(orders, out, base or _bundled_baseline(), folder, hold, seed)
+        _print_calibration(fit, out, folder, out_console, err_console)
+
+    go()
+
+
+def _print_calibration(fit: Any, out: Path, folder: Path, console: Any, errors: Any) -> None:
+    from rich.table import Table
+
+    from sim.calibrate.estimate import number
+
+    span = fit.span
+    console.print(
+        f"{fit.quality.orders:,} orders from {fit.sellers_seen:,} seller"
+        f"{'s' * (fit.sellers_seen != 1)} over {span.days} local days "
+        f"({span.date(0)} to {span.date(span.days - 1)}); scenario written to {out}",
+        markup=False,
+        soft_wrap=True,
+    )
+    estimates = Table(title="fitted (95% interval; n: what it rests on)")
+    for column, justify in (
+        ("quantity", "left"),
+        ("estimate", "right"),
+        ("95% CI", "right"),
+        ("n", "right"),
+    ):
+        estimates.add_column(column, justify=justify)  # type: ignore[arg-type]
+    for name, e in fit.estimate_rows():
+        estimates.add_row(
+            name, number(e.value), f"{number(e.low)}-{number(e.high)}", f"{e.n:,} {e.basis}"
+        )
+    console.print(estimates)
+    rows = fit.report_rows()
+    for profile in dict.fromkeys(r.profile for r in rows):
+        mine = [r for r in rows if r.profile == profile]
+        table = Table(title=f"{profile}: observed against fitted ({mine[0].unit})")
+        table.add_column(profile if profile != "ship time" else "quantile, band")
+        table.add_column("observed", justify="right")
+        table.add_column("fitted", justify="right")
+        for r in mine:
+            table.add_row(r.label, number(r.observed), number(r.fitted))
+        console.print(table)
+    for note in fit.notes():
+        errors.print(f"note: {note}", markup=False, soft_wrap=True)
+    console.print(f"Figure: {folder / 'calibration.png'}", markup=False, soft_wrap=True)
