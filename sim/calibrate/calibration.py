@@ -324,8 +324,8 @@ def _estimate_rows(fit: Calibration) -> list[tuple[str, Estimate]]:
         rows.append((f"{fulfilment}-fulfilled size sigma", sizes.sigma))
     for k in fit.kinds:
         if k.pack is not None:
-            rows += [(f"{k.key} pack_time median (h)", k.pack.median)]
-            rows += [(f"{k.key} pack_time sigma", k.pack.sigma)]
-        rows.append((f"{k.key} seller cancel share", k.cancels.seller_total))
+            rows += [(f"type {k.key}: pack_time median (h)", k.pack.median)]
+            rows += [(f"type {k.key}: pack_time sigma", k.pack.sigma)]
+        rows.append((f"type {k.key}: own cancel share", k.cancels.seller_total))
     rows.append(("buyer cancel share (lower bound on intent)", fit.buyers.buyer))
     return rows
