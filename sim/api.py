@@ -303,17 +303,18 @@ def seller_view(
     scheduler: str | None = None,
     out: str | Path | None = None,
     progress: Progress | None = None,
+    levers: bool = True,
 ) -> dict[str, Any] | None:
     """For a one-seller scenario (a seller's own view), play each of the seller's levers
-    under the same seed and replications and add the view to `results.summary`
-    (`seller_view`); None, and nothing run, for any other scenario."""
+    (unless `levers` is False) under the same seed and replications and add the view to
+    `results.summary` (`seller_view`); None, and nothing run, for any other scenario."""
     from sim.experiment.levers import LEVERS, is_seller_view, view, with_lever
 
     if len(results.studies) != 1 or not is_seller_view(results.study):
         return None
     reps, seed = results.summary["replications"], results.summary["seed"]
     lever_runs = {}
-    for lever in LEVERS:
+    for lever in LEVERS if levers else ():
         pulled = run_points(
             results.points,
             [with_lever(results.study, lever)],

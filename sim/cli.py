@@ -233,7 +233,7 @@ def run_command(
                 trace_dir=folder / "trace" if trace else None,
                 trace_format=trace_format,
             )
-            if levers and results.runs:
+            if one_seller and results.runs:
                 seller_view(
                     results,
                     jobs=jobs,
@@ -241,6 +241,7 @@ def run_command(
                     scheduler=scheduler,
                     out=folder,
                     progress=done,
+                    levers=not no_levers,
                 )
         results.write(folder)
         print_tables(results)
@@ -557,6 +558,10 @@ def metrics_command() -> None:
     out_console.print(table)
 
 
+def first_levers(view: dict[str, Any]) -> dict[str, Any]:
+    return next(iter(view["policies"].values()))["levers"]
+
+
 def print_seller_view(summary: dict[str, Any]) -> None:
     """A one-seller scenario: the seller's projected metric and what its levers do."""
     view = summary.get("seller_view")
@@ -570,6 +575,8 @@ def print_seller_view(summary: dict[str, Any]) -> None:
         cells = [format_cell(entry[m], "share") for m in VIEW_METRICS]
         projected.add_row(policy, *cells)
     out_console.print(projected)
+    if not first_levers(view):
+        return
     levers = Table(title="the seller's levers: change, lever minus as-is (paired)")
     levers.add_column("policy")
     levers.add_column("lever")

@@ -95,7 +95,7 @@ def view(study: Study, base_runs: list[Any], lever_runs: dict[str, list[Any]]) -
         for metric in VIEW_METRICS:
             entry[metric] = _interval(list(_values(base_runs, policy, metric).values()))
         levers: dict[str, Any] = {}
-        for lever in LEVERS:
+        for lever in (lever for lever in LEVERS if lever.key in lever_runs):
             changes: dict[str, Any] = {"label": lever.label}
             for metric in VIEW_METRICS:
                 base = _values(base_runs, policy, metric)
