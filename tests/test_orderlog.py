@@ -427,3 +427,32 @@ def test_many_problems_are_listed_in_file_order_and_only_the_first_kept(
     assert (summary.duplicates, summary.rejected, summary.reported) == (5, 1, 6)
     assert [str(p) for p in summary.problems] == listing[:3]
     assert sorted(read_log(out).order_id) == ["o0", "o1", "o2", "o3"]
+
+
+def test_a_large_export_with_one_percent_garbage_imports_the_rest(tmp_path: Path) -> None:
+    import numpy as np
+
+    rng = np.random.default_rng(5)
+    n = 20_000
+    garbage = set(rng.choice(n, n // 100, replace=False).tolist())
+    zones = ("+08:00", "Z", "-05:00", "+05:30")
+    lines = ["id,created,state,total,shop\n"]
+    for i in range(n):
+        if i in garbage:  # one kind of damage each: time, status, value, field count
+            lines.append(
+                (
+                    f"g{i},31/02/2025,shipped,1,s\n",
+                    f"g{i},2025-01-06T10:00Z,???,1,s\n",
+                    f'g{i},2025-01-06T10:00Z,open,"1,5",s\n',
+                    f"g{i},2025-01-06T10:00Z\n",
+                )[i % 4]
+            )
+        else:
+            lines.append(f"o{i},2025-01-06T{i % 24:02d}:00{zones[i % 4]},open,{i},s{i % 50}\n")
+    summary, out = run_import(tmp_path, "".join(lines))
+    assert (summary.read, summary.rejected, summary.written) == (n, n // 100, n - n // 100)
+    reported = sorted(int(p.where.rsplit(":", 1)[1]) for p in summary.problems)
+    assert reported == sorted(i + 2 for i in garbage)  # each by its own line
+    log = read_log(out)
+    assert not log.order_id.str.startswith("g").any()
+    assert sorted(log.utc_offset_min.unique().tolist()) == [-300, 0, 330, 480]
