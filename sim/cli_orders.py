@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import functools
-import importlib
 import sys
 from pathlib import Path
 from typing import Any
@@ -111,49 +109,18 @@ def import_command(
 
     @input_errors_exit_2
     def go() -> None:
-        from sim.orderlog.importer import ImportOptions
-        from sim.orderlog.rows import TimeReading
+        from sim.orderlog.api import prepare
 
-        fmt = format_.lower()
-        zone = _zone(timezone)
-        if currency is not None and not (len(currency) == 3 and currency.isalpha()):
-            raise InputError.single(
-                "--currency", f"{currency!r} is not a 3-letter code such as EUR"
-            )
-        unit, origin = time_unit, time_origin
-        if fmt == "csv":
-            from sim.orderlog.formats import csv_mapped
-
-            if not pairs and map_file is None:
-                raise InputError.single(
-                    "--map",
-                    "the csv format needs a column mapping: --map FIELD=COLUMN or --map-file",
-                )
-            mapping = csv_mapped.load_mapping(map_file, pairs, statuses)
-            if seller is not None:
-                mapping = mapping.model_copy(update={"seller": seller})
-            unit = unit or mapping.time.unit
-            origin = origin or mapping.time.origin
-            zone = zone or mapping.time.zone
-            reader: Any = functools.partial(csv_mapped.read, mapping=mapping, encoding=encoding)
-            given_currency = currency or mapping.currency
-        else:
-            if pairs or map_file or statuses or time_unit or time_origin:
-                raise InputError.single(
-                    "--map",
-                    f"--map, --map-file, --status and --time-* are for --format csv, not {fmt}",
-                )
-            module = importlib.import_module(f"sim.orderlog.formats.{fmt.replace('-', '_')}")
-            reader = functools.partial(module.read, encoding=encoding, seller=seller)
-            given_currency = currency
-        if origin is not None and unit is None:
-            raise InputError.single(
-                "--time-origin", "needs --time-unit: the unit numeric times count in"
-            )
-        options = ImportOptions(
-            currency=given_currency and given_currency.upper(),
+        reader, options = prepare(
+            format_,
+            map_file=map_file,
+            columns=pairs,
+            statuses=statuses,
+            timezone=timezone,
+            time_unit=time_unit,
+            time_origin=time_origin,
+            currency=currency,
             seller=seller,
-            reading=TimeReading(zone=zone, unit=unit, origin=origin),
             encoding=encoding,
         )
         try:
@@ -171,15 +138,6 @@ def import_command(
             sys.exit(2)
 
     go()
-
-
-def _zone(timezone: str | None) -> str | None:
-    from sim.orderlog.formats.csv_mapped import check_zone
-
-    try:
-        return check_zone(timezone)
-    except ValueError as error:
-        raise InputError.single("--timezone", str(error)) from None
 
 
 def _import_with_progress(
