@@ -12,7 +12,7 @@ import functools
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -21,7 +21,6 @@ from sim.errors import InputError
 if TYPE_CHECKING:
     from sim.model.scenario import Scenario, Sellers
 
-MAX_VALUE = 1e12  # what one order may be worth, in its currency (as `cancelsim import`)
 
 UNKNOWN_SELLER = "(no seller id)"
 
@@ -70,13 +69,13 @@ def _load(
     currency: str,
     rates: tuple[tuple[str, float], ...],
 ) -> ReplayOrders:
-    from sim.orderlog.log import read_log
+    from sim.orderlog.log import check_log, read_log
 
     log = read_log(
         path,
         columns=["seller_id", "placed_at", "value", "currency", "payment_method", "fulfilment"],
     )
-    _check(path, log)
+    check_log(path, log)
     placed = log["placed_at"].to_numpy(dtype="datetime64[ms]").astype(np.int64) / 3_600_000
     hours = placed - start / 3600
     order = np.argsort(hours, kind="stable")
@@ -118,25 +117,6 @@ def _load(
         before=before,
         after=after,
     )
-
-
-def _check(path: str, log: Any) -> None:
-    """What `cancelsim import` guarantees, checked again for a log written another way."""
-    problems = []
-    value = log["value"].to_numpy(dtype=float, na_value=np.nan)
-    counts = {
-        "have no placed_at": int(log["placed_at"].isna().sum()),
-        "have a negative value": int((value < 0).sum()),
-        f"have a value above {MAX_VALUE:,.0f} (or infinite)": int((value > MAX_VALUE).sum()),
-        "have a value but no currency": int((~np.isnan(value) & log["currency"].isna()).sum()),
-    }
-    for what, count in counts.items():
-        if count:
-            problems.append(f"{count:,} orders {what}")
-    if problems:
-        raise InputError.single(
-            path, "; ".join(problems) + " (cancelsim import checks what a log holds)"
-        )
 
 
 def seller_types(sellers: Sellers, replay: ReplayOrders) -> np.ndarray:

@@ -69,3 +69,54 @@ def _require(path: str | Path, present: list[str]) -> None:
             str(path),
             f"has no {', '.join(missing)} column; expected an order log (cancelsim import)",
         )
+
+
+MAX_VALUE = 1e12  # what one order may be worth, in its currency (as the importer checks)
+MAX_OFFSET_MIN = 18 * 60
+
+
+def check_log(path: str | Path, log: Any) -> None:
+    """What `cancelsim import` guarantees of a log, checked again for one written another
+    way (by hand, by another program): one `InputError` naming each kind of bad row."""
+    import numpy as np
+
+    from sim.orderlog.schema import CANCELLED_BY, FULFILMENT, STATUSES
+
+    counts: dict[str, int] = {}
+    columns = set(log.columns)
+
+    def count(what: str, mask: Any) -> None:
+        n = int(np.asarray(mask).sum())
+        if n:
+            counts[what] = n
+
+    if "order_id" in columns:
+        count("have no order_id", log["order_id"].isna())
+    if "placed_at" in columns:
+        count("have no placed_at", log["placed_at"].isna())
+    if "status" in columns:
+        count(f"have a status other than {', '.join(STATUSES)}", ~log["status"].isin(STATUSES))
+    if "utc_offset_min" in columns:
+        offset = log["utc_offset_min"].to_numpy(dtype=float, na_value=np.nan)
+        count(
+            "have no utc_offset_min, or one beyond 18 hours",
+            np.isnan(offset) | (np.abs(offset) > MAX_OFFSET_MIN),
+        )
+    if "value" in columns:
+        value = log["value"].to_numpy(dtype=float, na_value=np.nan)
+        count("have a negative value", value < 0)
+        count(f"have a value above {MAX_VALUE:,.0f} (or infinite)", value > MAX_VALUE)
+        if "currency" in columns:
+            count("have a value but no currency", ~np.isnan(value) & log["currency"].isna())
+    for name, allowed in (("fulfilment", FULFILMENT), ("cancelled_by", CANCELLED_BY)):
+        if name in columns:
+            count(
+                f"have a {name} other than {', '.join(allowed)}",
+                log[name].notna() & ~log[name].isin(allowed),
+            )
+    for name in ("shipped_at", "cancelled_at"):
+        if name in columns and "placed_at" in columns:
+            count(f"have {name} before placed_at", log[name] < log["placed_at"])
+    if counts:
+        problems = "; ".join(f"{n:,} orders {what}" for what, n in counts.items())
+        raise InputError.single(str(path), problems + " (cancelsim import checks what a log holds)")
