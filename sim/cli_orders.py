@@ -258,8 +258,16 @@ def calibrate_command(
         except ValueError as error:
             raise InputError.single("--hold", f"{hold!r}: {error}") from None
         folder = figure_dir or out.with_name(out.stem + "-fit")
-        with err_console.status("fitting"):
-            fit = run_calibration(orders, out, base or _bundled_baseline(), folder, hold, seed)
+        try:
+            with err_console.status("fitting"):
+                fit = run_calibration(orders, out, base or _bundled_baseline(), folder, hold, seed)
+        except OSError as error:
+            err_console.print(
+                f"{error.filename or out}: cannot write: {error.strerror or error}",
+                markup=False,
+                soft_wrap=True,
+            )
+            sys.exit(1)
         _print_calibration(fit, out, folder, out_console, err_console)
 
     go()
