@@ -142,3 +142,50 @@ def test_the_report_says_which_lever_moves_the_metric_most() -> None:
         "lowers significantly."
     )
     assert _seller_view_finding(SimpleNamespace(summary={})) is None  # type: ignore[arg-type]
+
+
+def test_the_strongest_lever_is_a_significant_decrease_the_first_of_equals() -> None:
+    from sim.experiment.levers import _strongest
+
+    def lever(mean: float | None, ci: list[float] | None) -> dict:
+        return {"platform_metric_rate": {"mean": mean, "ci95": ci}}
+
+    assert _strongest({"a": lever(-0.01, None)}) is None  # one replication: no interval
+    assert _strongest({"a": lever(-0.01, [-0.02, 0.0])}) is None  # touches zero
+    assert _strongest({"a": lever(-0.001, [-0.01, 0.008])}) is None  # not significant
+    assert _strongest({"a": lever(None, None), "b": lever(0.02, [0.01, 0.03])}) is None
+    tie = {"a": lever(-0.01, [-0.02, -0.005]), "b": lever(-0.01, [-0.03, -0.001])}
+    assert _strongest(tie) == "a"
+    assert _strongest({**tie, "c": lever(-0.02, [-0.03, -0.01])}) == "c"
+
+
+def test_a_metric_a_policy_lacks_is_none_not_a_crash() -> None:
+    study = SimpleNamespace(policies={"p": None})
+    base = [SimpleNamespace(policy="p", replication=r, metrics={}) for r in (0, 1)]
+    result = view(study, base, {"fewer_stockouts": base})  # type: ignore[arg-type]
+    assert result["metrics"] == ["platform_metric_rate", "seller_weeks_flagged_share"]
+    entry = result["policies"]["p"]
+    assert entry["platform_metric_rate"] == {"mean": None, "ci95": None}
+    assert entry["levers"]["fewer_stockouts"]["label"] == "halve out-of-stock cancels"
+    assert entry["levers"]["fewer_stockouts"]["platform_metric_rate"]["mean"] is None
+
+
+def test_business_days_stay_business_days_when_scaled() -> None:
+    fixed = FixedTime.model_validate({"dist": "fixed", "value": "2 business days"})
+    assert _scaled(fixed, 0.5).value == Duration(1.0, True)
+    empirical = EmpiricalTime.model_validate(
+        {"dist": "empirical", "values": ["2 business days", "4 business days"]}
+    )
+    assert _scaled(empirical, 0.5).values == [Duration(1.0, True), Duration(2.0, True)]
+
+
+def test_one_seller_is_a_seller_s_view_unless_it_sweeps(quick_study) -> None:
+    from dataclasses import replace
+
+    scenario = quick_study.scenario
+    one = scenario.model_copy(update={"sellers": scenario.sellers.model_copy(update={"count": 1})})
+    assert is_seller_view(replace(quick_study, scenario=one))
+    swept = one.model_copy(update={"sweep": {"buyers.cancel_intent": [0.1, 0.2]}})
+    assert not is_seller_view(replace(quick_study, scenario=swept))
+    two = one.model_copy(update={"sellers": one.sellers.model_copy(update={"count": 2})})
+    assert not is_seller_view(replace(quick_study, scenario=two))

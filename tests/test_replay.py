@@ -241,3 +241,100 @@ def test_a_log_written_by_hand_is_checked_as_import_would(
     with pytest.raises(InputError) as error:
         api.load(tmp_path / "s.yaml")
     assert message in str(error.value)
+
+
+def fake_replay(times: list[float], platform: list[bool] | None = None, sellers: int = 0):
+    import numpy as np
+
+    from sim.engine.replay import ReplayOrders
+
+    count = sellers or len(platform or [])
+    return ReplayOrders(
+        times=np.asarray(times, dtype=float),
+        seller=np.zeros(len(times), dtype=np.int64),
+        seller_ids=tuple(f"s{i}" for i in range(count)),
+        platform=np.asarray(platform if platform is not None else [False] * count),
+        cents=np.ones(len(times), dtype=np.int64),
+        payment=np.array([None] * len(times), dtype=object),
+        before=0,
+        after=0,
+    )
+
+
+def test_the_replay_clock_hands_out_the_log_a_block_at_a_time() -> None:
+    import numpy as np
+
+    from sim.engine.replay import ReplayClock
+
+    clock = ReplayClock(fake_replay([0.5, 1.0, 2.0, 4.0, 8.0]))
+    assert clock.times(np.zeros(2)).tolist() == [0.5, 1.0] and clock.last == slice(0, 2)
+    assert clock.times(np.zeros(2)).tolist() == [2.0, 4.0] and clock.last == slice(2, 4)
+    assert clock.times(np.zeros(2)).tolist() == [8.0] and clock.last == slice(4, 5)
+    assert clock.times(np.zeros(2)).tolist() == [] and clock.last == slice(5, 5)
+
+
+def test_replayed_hourly_rates_are_the_log_s_counts(replay_study) -> None:
+    from sim.engine.arrivals import hourly_rates
+
+    rates = hourly_rates(replay_study.scenario)
+    assert len(rates) == 8 * 24  # the horizon's hours
+    assert rates[:3].tolist() == [2.0, 2.0, 2.0]  # an order every half hour
+    assert rates.sum() == 300 and rates[150:].sum() == 0
+
+
+def test_seller_types_follow_the_shares_within_each_fulfilment(quick_study) -> None:
+    from sim.engine.replay import seller_types
+
+    sellers = quick_study.scenario.sellers  # five types, one of them platform-fulfilled
+    kinds = list(sellers.types.values())
+    platform_type = next(i for i, k in enumerate(kinds) if k.fulfilment == "platform")
+    # 90 seller-fulfilled sellers and 10 platform-fulfilled ones
+    types = seller_types(sellers, fake_replay([], platform=[False] * 90 + [True] * 10))
+    assert (types[90:] == platform_type).all()
+    others = [i for i, k in enumerate(kinds) if k.fulfilment == "seller"]
+    share = sum(kinds[i].share for i in others)
+    for i in others:  # the shares renormalised among the seller-fulfilled types
+        assert (types[:90] == i).sum() == pytest.approx(90 * kinds[i].share / share, abs=1)
+    # no platform-fulfilled seller: still every seller-fulfilled type gets its share
+    only = seller_types(sellers, fake_replay([], platform=[False] * 90))
+    assert sorted(set(only.tolist())) == others
+    # platform-fulfilled sellers but no platform type: they take any type, by the shares
+    seller_only = sellers.model_copy(
+        update={
+            "types": {
+                name: kind.model_copy(update={"fulfilment": "seller"})
+                for name, kind in sellers.types.items()
+            }
+        }
+    )
+    spread = seller_types(seller_only, fake_replay([], platform=[True] * 100))
+    for i, kind in enumerate(kinds):
+        assert (spread == i).sum() == pytest.approx(100 * kind.share, abs=1)
+
+
+def test_a_changed_log_is_read_again(tmp_path: Path) -> None:
+    import os
+
+    log = write_log(tmp_path / "orders.csv", orders_log())
+    (tmp_path / "s.yaml").write_text(scenario_text("orders:\n  replay: orders.csv\n", 3))
+    study = api.load(tmp_path / "s.yaml")
+    assert replay_orders(study.scenario).cents[0] == 140
+    stamp = log.stat().st_mtime_ns
+    # the same size, another value (10 -> 20 CNY), a later modification time
+    write_log(
+        log, [{**r, "value": 20 if i == 0 else r["value"]} for i, r in enumerate(orders_log())]
+    )
+    os.utime(log, ns=(stamp + 10**9, stamp + 10**9))
+    assert replay_orders(study.scenario).cents[0] == 280
+    # another size, the same modification time
+    write_log(
+        log, [{**r, "value": 200 if i == 0 else r["value"]} for i, r in enumerate(orders_log())]
+    )
+    os.utime(log, ns=(stamp + 10**9, stamp + 10**9))
+    assert replay_orders(study.scenario).cents[0] == 2800
+
+
+def test_resolving_a_generated_scenario_changes_nothing(quick_study, tmp_path: Path) -> None:
+    from sim.engine.replay import resolve
+
+    assert resolve(quick_study.scenario, tmp_path) is quick_study.scenario

@@ -171,10 +171,11 @@ def resolve(scenario: Scenario, folder: Path) -> Scenario:
 class ReplayClock:
     """Hands out the log's order times a block at a time, like `ArrivalClock`."""
 
+    last: slice  # the orders of the latest block (set by `times`)
+
     def __init__(self, replay: ReplayOrders):
         self.replay = replay
         self.position = 0
-        self.last = slice(0, 0)  # the orders of the latest block
 
     def times(self, gaps: np.ndarray) -> np.ndarray:
         """The next len(gaps) orders' times (the gaps themselves are not used)."""
