@@ -1,6 +1,8 @@
 """Calibration: each estimator against a known answer, logs of one seller and with gaps,
-a planted promotion, the written scenario and figure, and the round trip through
-cancelsim's own trace (run -> import -> calibrate recovers the scenario it ran)."""
+a planted promotion, the written scenario and figure, logs that observe part of their
+days or stray from their main stretch, the errors a user may meet, and the round trip
+through cancelsim's own trace (run -> import -> calibrate recovers the scenario it
+ran)."""
 
 from __future__ import annotations
 
@@ -16,7 +18,7 @@ from sim.calibrate import calibrate, run_calibration
 from sim.calibrate.arrivals import fit_arrivals
 from sim.calibrate.cancels import OTHER, UNSTATED, cause_of, fit_cancels
 from sim.calibrate.estimate import Estimate, garwood, wilson
-from sim.calibrate.logtable import Span
+from sim.calibrate.logtable import Span, main_stretch, observed_window
 from sim.calibrate.packing import (
     detect_pickups,
     fit_pack_time,
@@ -24,10 +26,17 @@ from sim.calibrate.packing import (
     next_pickup,
     pickup_slots,
 )
-from sim.calibrate.shipping import QUANTILES, kaplan_meier_quantiles, quantile_estimates
+from sim.calibrate.shipping import (
+    QUANTILES,
+    effective_sellers,
+    kaplan_meier_quantiles,
+    quantile_estimates,
+    small_sample_factor,
+)
 from sim.calibrate.sizes import fit_sizes, log_pln
 from sim.calibrate.values import fit_values, in_currency
 from sim.calibrate.yamltext import base_sections, flow, rerooted, scalar
+from sim.errors import InputError
 from sim.model.load import Override, load_study
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -104,6 +113,76 @@ def test_a_weekday_missing_from_the_log_keeps_the_base_weight_marked_assumed():
     assert ratio == pytest.approx(WEEKLY[6] / WEEKLY[5])
 
 
+def test_the_observed_window_reaches_half_a_mean_gap_beyond_the_first_and_last_order():
+    day = 24.0 * MONDAY
+    # orders at 10:00, 11:00 and 14:00: two gaps over 4 h, half a mean gap is 1 h
+    window = observed_window(day + np.array([10.0, 11.0, 14.0]), MONDAY, 1)
+    assert window == (day + 9.0, day + 15.0)
+    exposure = Span(MONDAY, 1, 480, 1.0, window).exposure()
+    assert exposure[0, 8:16].tolist() == [0, 1, 1, 1, 1, 1, 1, 0] and exposure.sum() == 6
+    assert observed_window(day + np.array([0.1, 23.9]), MONDAY, 1) == (day, day + 24)  # days
+    assert observed_window(day + np.array([5.0, 5.0]), MONDAY, 1) is None  # no time at all
+
+
+def test_a_week_from_monday_noon_fits_a_flat_stream_without_a_light_monday():
+    """20 orders an hour, flat, from Monday 12:00 to the next Monday 12:00: eight local
+    days, the first and last half observed. Counted over whole days, the rate was 18.8
+    and Monday's weight 0.58."""
+    rng = np.random.default_rng(5)
+    local = 24.0 * MONDAY + 12 + np.sort(rng.uniform(0, 24 * 7, rng.poisson(20 * 24 * 7)))
+    span = Span(MONDAY, 8, 480, 1.0, observed_window(local, MONDAY, 8))
+    day = (np.floor(local / 24) - MONDAY).astype(np.int64)
+    fit = fit_arrivals(day, (np.floor(local) % 24).astype(np.int64), span, list(WEEKLY))
+    assert fit.rate.covers(20.0) and fit.rate.high - fit.rate.low < 2.5
+    assert all(e.covers(1.0, widen=2) for e in fit.weekly)
+    assert fit.weekly_seen == (True,) * 7 and fit.promotions == ()
+    assert fit.expected_cells().sum() == pytest.approx(len(local), rel=1e-6)
+
+
+def test_hours_a_log_hardly_observed_keep_the_base_weights_marked_assumed():
+    """A log of 3 hours (00:00 to 03:00, 50 orders): the other 21 hours and every weekday
+    (none observed for 12 hours) take the base's weights; the rate is the log's orders
+    over those hours under the base's shape."""
+    rng = np.random.default_rng(2)
+    local = 24.0 * MONDAY + np.sort(rng.uniform(0, 3, 50))
+    span = Span(MONDAY, 1, 480, 1.0, observed_window(local, MONDAY, 1))
+    day = (np.floor(local / 24) - MONDAY).astype(np.int64)
+    fit = fit_arrivals(day, (np.floor(local) % 24).astype(np.int64), span, list(WEEKLY), DAILY)
+    assert fit.daily_seen == (True,) * 3 + (False,) * 21
+    assert [e.value / fit.daily[12].value for e in fit.daily[3:]] == pytest.approx(
+        list(DAILY[3:] / DAILY[12])
+    )
+    assert all("assumed" in e.method and math.isnan(e.low) for e in fit.daily[3:])
+    assert fit.weekly_seen == (False,) * 7
+    assert [e.value for e in fit.weekly] == pytest.approx(list(WEEKLY / WEEKLY.mean()))
+    hours = span.exposure()[0]
+    assert 2.7 < hours.sum() < 3.0 and hours[3:].sum() == 0  # first to last order
+    weighted = (hours * [e.value for e in fit.daily]).sum() * fit.weekly[0].value
+    assert fit.rate.value == pytest.approx(50 / weighted)
+    # 03:00 observed for 12 minutes without an order: not a weight of 0 (no orders ever
+    # at 03:00), but the base's
+    brief = Span(MONDAY, 1, 480, 1.0, (24.0 * MONDAY, 24.0 * MONDAY + 3.2))
+    fit = fit_arrivals(day, (np.floor(local) % 24).astype(np.int64), brief, list(WEEKLY), DAILY)
+    assert not fit.daily_seen[3] and fit.daily[3].value / fit.daily[4].value == pytest.approx(
+        DAILY[3] / DAILY[4]
+    )
+
+
+def test_a_sparse_log_and_a_shop_closed_at_weekends_are_not_cut():
+    rng = np.random.default_rng(3)
+    sparse = np.cumsum(rng.exponential(24 * 10, 30))  # an order every 10 days or so
+    assert main_stretch(sparse)[0].all()
+    weekdays = np.concatenate(  # 5 orders an hour, Monday to Friday, for 8 weeks
+        [24 * (7 * w + rng.uniform(0, 5, 600)) for w in range(8)]
+    )
+    keep, quiet = main_stretch(weekdays)
+    assert keep.all() and quiet == ()
+    with_stray = np.concatenate([[-24 * 200.0], weekdays])  # 200 days before the rest
+    keep, quiet = main_stretch(with_stray)
+    assert keep.tolist() == [False] + [True] * len(weekdays)
+    assert quiet == ((-24 * 200.0, float(weekdays.min())),)
+
+
 # ---------------------------------------------------------------------- sizes
 def test_poisson_lognormal_probability_matches_numerical_integration():
     from scipy import integrate, stats
@@ -129,6 +208,8 @@ def test_size_sigma_is_recovered_from_counts_with_poisson_noise():
     assert fit.sigma.covers(1.2) and fit.sigma.high - fit.sigma.low < 0.5
     assert fit.median.covers(math.e)
     assert fit.unseen == pytest.approx((counts == 0).sum(), rel=0.35)
+    low, high = fit.unseen_range
+    assert low < (counts == 0).sum() < high and low < fit.unseen < high
 
 
 def test_sellers_with_one_order_each_are_no_evidence_of_equal_sizes():
@@ -218,6 +299,51 @@ def test_kaplan_meier_quantiles_by_hand():
     assert kaplan_meier_quantiles(hours, shipped)[1] == 7.0
 
 
+def test_effective_sellers_and_the_small_sample_factor_by_hand():
+    assert effective_sellers(np.array([0, 0, 0, 1])) == pytest.approx(16 / 10)
+    assert effective_sellers(np.repeat(np.arange(10), 7)) == pytest.approx(10.0)
+    # t(0.975, 9) = 2.2622: x 1/1.96 x sqrt(10/9)
+    assert small_sample_factor(10.0) == pytest.approx(2.2622 / 1.96 * math.sqrt(10 / 9), 1e-4)
+    assert small_sample_factor(1e6) == pytest.approx(1.0, abs=1e-4)
+
+
+def test_ship_time_intervals_from_few_sellers_are_widened_labelled_and_hold_the_estimate():
+    rng = np.random.default_rng(12)
+    seller = rng.integers(0, 12, 600)
+    hours = rng.gamma(3.0, 4.0, 600) * np.exp(0.3 * rng.standard_normal(12))[seller]
+    estimates = quantile_estimates(hours, np.ones(600, bool), seller, rng)
+    assert all(
+        "approximate: 12 sellers" in e.method and "widened x1." in e.method for e in estimates
+    )
+    two = quantile_estimates(np.array([1.0, 30.0]), np.ones(2, bool), np.zeros(2), rng)
+    assert all(e.low <= e.value <= e.high for e in two)  # binned resamples can miss it
+    many = quantile_estimates(hours, np.ones(600, bool), rng.integers(0, 50, 600), rng)
+    assert all("approximate" not in e.method for e in many)
+
+
+@pytest.mark.slow
+def test_ship_time_intervals_from_ten_sellers_cover_the_truth_near_95_percent():
+    """Ten sellers of lognormal sizes (sigma 1) and ship-time effects (sigma 0.4), 3,000
+    orders, 300 logs: without the widening the intervals covered p10 / p50 / p90 81, 88
+    and 82% of the time (a mean of 84%); with it, in two runs of 1,000 logs, 92-93, 96-97
+    and 90-91% (a mean of 93%)."""
+    rng = np.random.default_rng(1)
+    effect = rng.normal(0, 0.4, 400_000)
+    size = np.exp(rng.normal(0, 1.0, 400_000))
+    drawn = rng.choice(400_000, 2_000_000, p=size / size.sum())
+    truth = np.quantile(8 * np.exp(effect[drawn] + 0.5 * rng.standard_normal(2_000_000)), QUANTILES)
+    covered = np.zeros(3)
+    for _ in range(300):
+        effect, size = rng.normal(0, 0.4, 10), np.exp(rng.normal(0, 1.0, 10))
+        seller = rng.choice(10, 3000, p=size / size.sum())
+        hours = 8 * np.exp(effect[seller] + 0.5 * rng.standard_normal(3000))
+        found = quantile_estimates(hours, np.ones(3000, bool), seller, rng)
+        covered += [e.low <= t <= e.high for e, t in zip(found, truth, strict=True)]
+    # 300 logs: each share has a standard error of about 0.017, so 0.85 is 3 below the
+    # coverage measured; the mean of the three (0.84 unwidened) must reach 0.89
+    assert (covered / 300 >= 0.85).all() and covered.mean() / 300 >= 0.89, covered / 300
+
+
 def test_ship_time_quantile_intervals_cover_the_truth():
     rng = np.random.default_rng(8)
     seller = rng.integers(0, 40, 4000)
@@ -244,6 +370,15 @@ def test_cancel_reasons_and_shares():
     assert fit.seller["out_of_stock"].value == 0.01 and fit.seller[UNSTATED].value == 0.01
     # the unstated cancel follows the named one: all of it is out of stock
     assert fit.causes({"pricing_error": 0.5}) == {"out_of_stock": 0.02}
+
+
+def test_written_shares_never_add_up_to_more_than_one():
+    from sim.calibrate.sellers_text import at_most_one
+
+    for shares in ([0.66667, 0.33334, 0.0], [0.1, 0.2, 0.7], [0.12346, 0.87655]):
+        written = at_most_one(shares)
+        assert sum(written) <= 1.0 and max(written) == pytest.approx(max(shares), abs=2e-4)
+    assert at_most_one([0.01, 0.002]) == [0.01, 0.002]  # untouched below 1
 
 
 def test_order_values_lognormal_and_currencies():
@@ -277,11 +412,14 @@ def synthetic_log(
     rate: float = 6.0,
     pickups: tuple[float, ...] = (16.0,),
     platform: frozenset[str] = frozenset(),
+    promotion: tuple[int, float] = (0, 1.0),
 ) -> pd.DataFrame:
     """A normalised order log of a Poisson stream (+08:00), packed in 2 h and shipped at
     the pickups; 3% cancelled by their buyers before shipping. The `platform` sellers'
-    orders are fulfilled by the platform."""
-    counts = rng.poisson(rate * np.tile(DAILY / DAILY.mean(), days))
+    orders are fulfilled by the platform; `promotion` is a day and its multiplier."""
+    mean = rate * np.tile(DAILY / DAILY.mean(), days)
+    mean[24 * promotion[0] : 24 * (promotion[0] + 1)] *= promotion[1]
+    counts = rng.poisson(mean)
     placed_local = np.repeat(np.arange(days * 24), counts) + rng.random(counts.sum())
     n = len(placed_local)
     seller = pd.Series(rng.choice(np.array(sellers, dtype=object), n), dtype=object)
@@ -346,6 +484,234 @@ def test_an_empty_log_is_an_input_error(tmp_path):
     empty = synthetic_log(np.random.default_rng(3), ["a"]).iloc[:0]
     with pytest.raises(InputError, match="has no orders"):
         calibrate(empty, QUICK, tmp_path / "s.yaml")
+
+
+def _written(fit, tmp_path: Path, name: str = "s.yaml"):
+    out = tmp_path / name
+    out.write_text(fit.scenario_yaml(), encoding="utf-8")
+    return load_study(out).scenario, out.read_text(encoding="utf-8")
+
+
+def test_a_stray_early_order_is_left_out_and_said(tmp_path):
+    """One order 200 days before a 21-day log: counted over the whole stretch, the
+    horizon was 222 days and the rate a tenth of the log's."""
+    log = synthetic_log(np.random.default_rng(6), ["a", "b"])  # 6 orders an hour
+    stray = log.iloc[:1].assign(order_id="stray", placed_at=log.placed_at[0] - pd.Timedelta("200D"))
+    stray["shipped_at"] = stray.placed_at + pd.Timedelta("3h")
+    fit = calibrate(pd.concat([stray, log], ignore_index=True), QUICK, tmp_path / "s.yaml")
+    assert fit.span.days == 21 and fit.span.date(0).isoformat() == "2026-03-02"
+    assert fit.arrivals.rate.covers(6.0) and fit.arrivals.rate.n == len(log)
+    assert fit.quality.outside_stretch == 1 and fit.quality.orders == len(log) + 1
+    [spell] = fit.quality.spells()
+    assert spell.startswith("no order from 2025-08-14 to 2026-03-02 (200 days)")
+    assert spell in fit.notes() and "only the main stretch, 2026-03-02 to 2026-03-22" in spell
+    scenario, text = _written(fit, tmp_path)
+    assert scenario.horizon.amount == 21 * 24 and "1 orders outside the log's main" in text
+
+
+def test_late_seller_cancels_are_not_read_as_never_shipping(tmp_path):
+    """10% of orders cancelled by their seller (out of stock) 48 h after placement, none
+    left unshipped otherwise: they are cancels, not orders that never ship (the fit gave
+    never_ships 0.099 too)."""
+    rng = np.random.default_rng(3)
+    log = synthetic_log(rng, ["a", "b", "c"], rate=10.0)
+    oos = (rng.random(len(log)) < 0.1) & (log.status == "shipped").to_numpy()
+    log.loc[oos, ["status", "cancelled_by", "cancel_reason"]] = ["cancelled", "seller", "stock"]
+    log.loc[oos, "shipped_at"] = pd.NaT
+    log.loc[oos, "cancelled_at"] = log.placed_at[oos] + pd.Timedelta("48h")
+    log.loc[oos, "buyer_requested"] = False
+    fit = calibrate(log, QUICK, tmp_path / "s.yaml")
+    [kind] = fit.kinds
+    assert kind.cancels.seller_total.value == pytest.approx(oos.mean())
+    assert kind.pack is not None and kind.pack.never.high < 0.002
+    assert kind.pack.never.n == len(log) and kind.pack.median.covers(2.0)
+    scenario, _ = _written(fit, tmp_path)
+    written = scenario.sellers.types["seller_fulfilled"]
+    assert written.cancels == {"out_of_stock": pytest.approx(oos.mean(), abs=1e-4)}
+    assert written.never_ships < 0.002
+
+
+def test_a_log_of_seller_cancels_only_writes_a_scenario_that_loads(tmp_path):
+    log = synthetic_log(np.random.default_rng(4), ["a"])
+    log["status"], log["cancelled_by"], log["cancel_reason"] = "cancelled", "seller", "stock"
+    log["shipped_at"] = pd.NaT
+    log["cancelled_at"] = log.placed_at + pd.Timedelta("5h")
+    log["buyer_requested"] = pd.array([False] * len(log), dtype="boolean")
+    scenario, text = _written(calibrate(log, QUICK, tmp_path / "s.yaml"), tmp_path)
+    seller = scenario.sellers.types["seller"]
+    assert seller.cancels == {"out_of_stock": 1.0} and seller.never_ships == 0.0
+    assert "at most what the cancels leave" in " ".join(
+        line.strip("# ") for line in text.split("\n")
+    )
+
+
+def test_cancels_without_a_time_are_counted_said_and_left_out_of_the_ship_times(tmp_path):
+    log = synthetic_log(np.random.default_rng(5), ["a", "b"])
+    cancelled = log.status == "cancelled"
+    log.loc[cancelled[cancelled].index[::2], "cancelled_at"] = pd.NaT
+    missing = int((cancelled & log.cancelled_at.isna()).sum())
+    fit = calibrate(log, QUICK, tmp_path / "s.yaml")
+    assert fit.quality.cancel_no_time == missing > 10
+    said = f"{missing:,} cancels without a time and not shipped, left out of the ship-time fits"
+    assert any(note.startswith(said) for note in fit.notes())
+    _, text = _written(fit, tmp_path)
+    assert said in " ".join(line.lstrip("# ") for line in text.splitlines())
+    assert f"{missing:,} cancels without a time are left out" in text.replace("\n#  ", "")
+    assert fit.bands[-1].observed[0].n == len(log) - missing  # the rest: shipped or censored
+
+
+def test_the_seller_count_adds_the_sellers_the_size_fit_expects_without_an_order(tmp_path):
+    """300 sellers of lognormal sizes (sigma 1.5) over three weeks: some have no order,
+    and the log cannot show them; the fit's estimate of them makes the count."""
+    rng = np.random.default_rng(8)
+    weights = np.exp(rng.normal(0, 1.5, 300))
+    log = synthetic_log(rng, ["x"], rate=2.0)
+    log["seller_id"] = rng.choice(
+        np.array([f"s{i}" for i in range(300)], dtype=object), len(log), p=weights / weights.sum()
+    )
+    fit = calibrate(log, QUICK, tmp_path / "s.yaml")
+    seen = log.seller_id.nunique()
+    assert seen < 290 and fit.sellers_seen == seen
+    sizes = fit.kinds[0].sizes
+    assert sizes is not None and sizes.identified
+    scenario, text = _written(fit, tmp_path)
+    assert scenario.sellers.count == seen + round(sizes.unseen)
+    assert seen + sizes.unseen_range[0] <= 300 <= seen + sizes.unseen_range[1]
+    assert f"fitted: {seen:,} sellers seen in the log, plus" in text
+    assert f"set count: {seen}" in text.replace("\n  #   ", " ")
+    rows = dict(fit.estimate_rows())
+    assert rows["sellers.count (seen + estimated without an order)"].covers(300)
+
+
+def test_sellers_whose_sizes_the_counts_cannot_tell_are_counted_as_seen(tmp_path):
+    log = synthetic_log(np.random.default_rng(9), ["x"], rate=1.0)
+    log["seller_id"] = [f"s{i}" for i in range(len(log))]  # one order each
+    fit = calibrate(log, QUICK, tmp_path / "s.yaml")
+    scenario, _ = _written(fit, tmp_path)
+    assert scenario.sellers.count == len(log)
+    assert any("cannot be estimated; there may be more" in note for note in fit.notes())
+
+
+def test_one_buyer_cancel_bounds_intent_by_its_wilson_lower_limit(tmp_path):
+    """A one-order log cancelled by its buyer: the share is 1, its 95% lower limit
+    1 / (1 + 1.96^2) = 0.2065; the bound was the share, writing cancel_intent 1.0."""
+    log = synthetic_log(np.random.default_rng(1), ["a"]).iloc[:1].copy()
+    log["status"], log["cancelled_by"], log["shipped_at"] = "cancelled", "buyer", pd.NaT
+    log["cancelled_at"] = log.placed_at + pd.Timedelta("1h")
+    fit = calibrate(log, QUICK, tmp_path / "s.yaml")
+    assert fit.buyers.buyer.value == 1.0
+    scenario, text = _written(fit, tmp_path)
+    assert scenario.buyers.cancel_intent == pytest.approx(1 / (1 + 1.959964**2), abs=1e-4)
+    assert "95% lower limit (Wilson), 0.207" in text.replace("\n  #   ", " ")
+
+
+def test_a_split_of_seller_cancels_no_reason_names_is_the_base_types_marked_assumed(tmp_path):
+    rng = np.random.default_rng(10)
+    log = synthetic_log(rng, ["a", "b"], rate=10.0)
+    own = (rng.random(len(log)) < 0.05) & (log.status == "shipped").to_numpy()
+    log.loc[own, ["status", "cancelled_by", "cancel_reason"]] = ["cancelled", "seller", "changed"]
+    log.loc[own, "shipped_at"] = pd.NaT
+    log.loc[own, "cancelled_at"] = log.placed_at[own] + pd.Timedelta("1h")
+    log.loc[own, "buyer_requested"] = False
+    fit = calibrate(log, QUICK, tmp_path / "s.yaml")
+    scenario, text = _written(fit, tmp_path)
+    written = scenario.sellers.types["seller_fulfilled"].cancels
+    base = load_study(QUICK).scenario.sellers.types[fit.kinds[0].base_type].cancels
+    assert sum(written.values()) == pytest.approx(own.mean(), abs=1e-4)  # the fitted total
+    assert {str(c): v / own.mean() for c, v in written.items()} == pytest.approx(
+        {str(c): v / sum(base.values()) for c, v in base.items()}, abs=1e-3
+    )
+    flat = " ".join(line.strip("# ") for line in text.splitlines())
+    assert "assumed: the split by cause, the base type's proportions" in flat
+
+
+def test_report_rows_show_the_fitted_promotion_day_and_say_what_matches_by_construction(
+    tmp_path,
+):
+    log = synthetic_log(np.random.default_rng(11), ["a"], rate=10.0, promotion=(9, 2.5))
+    fit = calibrate(log, QUICK, tmp_path / "s.yaml")
+    [row] = [r for r in fit.report_rows() if r.profile == "promotion"]
+    [promotion] = fit.arrivals.promotions
+    assert row.label == "2026-03-11" and row.fitted == promotion.expected * row.estimate.value
+    assert row.fitted == pytest.approx(row.observed, rel=0.05)  # it reproduces the day
+    weekly = [r for r in fit.report_rows() if r.profile == "weekly"]
+    assert all("by construction" in r.unit for r in weekly) and len(weekly) == 7
+    assert all(r.fitted == pytest.approx(r.observed) for r in weekly)
+
+
+def test_run_calibration_checks_the_log_first(tmp_path):
+    log = synthetic_log(np.random.default_rng(1), ["a"])
+    log.loc[:4, "status"] = "returned"
+    log.loc[7, "value"] = -3.0
+    orders = _parquet(log, tmp_path / "orders.parquet")
+    with pytest.raises(InputError) as error:
+        run_calibration(orders, tmp_path / "s.yaml", QUICK)
+    [problem] = error.value.problems
+    assert problem.file == str(orders)
+    assert "5 orders have a status other than open, shipped, cancelled" in problem.message
+    assert "1 orders have a negative value" in problem.message
+
+
+def test_an_unwritable_out_is_an_os_error_naming_it(tmp_path):
+    orders = _parquet(synthetic_log(np.random.default_rng(1), ["a"]), tmp_path / "o.parquet")
+    (tmp_path / "file").write_text("not a folder")
+    out = tmp_path / "file" / "s.yaml"
+    with pytest.raises(OSError) as error:
+        run_calibration(orders, out, QUICK)
+    assert error.value.filename == str(out)
+
+
+def test_a_scenario_that_would_not_load_is_one_line_per_problem_naming_out(tmp_path, monkeypatch):
+    from sim.calibrate.calibration import Calibration
+
+    orders = _parquet(synthetic_log(np.random.default_rng(1), ["a"]), tmp_path / "o.parquet")
+    good = Calibration.scenario_yaml
+
+    def broken(fit):
+        return (
+            good(fit)
+            .replace("horizon: 21d", "horizon: soon")
+            .replace("rate_per_hour:", "rate_per_hour: -1\n  unknown_key:")
+        )
+
+    monkeypatch.setattr(Calibration, "scenario_yaml", broken)
+    out = tmp_path / "s.yaml"
+    with pytest.raises(InputError) as error:
+        run_calibration(orders, out, QUICK)
+    assert len(error.value.problems) >= 2 and not out.exists()
+    assert not list(tmp_path.glob(".*partial"))
+    for problem in error.value.problems:
+        assert problem.file == str(out)
+        assert problem.message.startswith("calibrate could not write a valid scenario from")
+    assert any(p.path == "horizon" for p in error.value.problems)
+
+
+def test_error_bars_are_drawn_to_the_estimate_when_an_interval_misses_it():
+    from sim.calibrate.figure import _bars
+
+    bars = _bars(np.array([5.0, 5.0, np.nan]), np.array([6.0, 4.0, 1.0]), np.array([7.0, 6.0, 2.0]))
+    assert bars.tolist() == [[0.0, 1.0, 0.0], [2.0, 1.0, 0.0]]
+
+
+@pytest.mark.slow
+def test_a_two_order_log_is_calibrated_and_drawn(tmp_path):
+    log = synthetic_log(np.random.default_rng(2), ["a"])
+    log = log[log.status == "shipped"].iloc[[0, 40]]
+    orders = _parquet(log, tmp_path / "o.parquet")
+    fit = run_calibration(orders, tmp_path / "s.yaml", QUICK, figure_dir=tmp_path / "fig")
+    assert (tmp_path / "fig" / "calibration.png").stat().st_size > 20_000
+    assert load_study(tmp_path / "s.yaml").scenario.sellers.count == 1
+    assert all(e.low <= e.value <= e.high for b in fit.bands for e in b.observed)
+
+
+def _parquet(log: pd.DataFrame, path: Path) -> Path:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from sim.orderlog.schema import arrow_schema
+
+    pq.write_table(pa.Table.from_pandas(log, schema=arrow_schema(), preserve_index=False), path)
+    return path
 
 
 @pytest.mark.slow
@@ -468,8 +834,9 @@ def round_trip(tmp_path_factory):
 # off by 1.6 standard errors fail it), and each alone within its interval widened 2.5
 # times (4.9 standard errors), each interval narrow.
 # Ship-time quantiles are checked for every order and for the size band with most of the
-# sellers (115 of 150); the bands of 15 and 20 sellers have too few sellers for a
-# bootstrap over sellers to reach its nominal coverage.
+# sellers (115 of 150); the bands of 15 and 20 sellers are under 40 sellers, where the
+# (widened) bootstrap over sellers stays a little short of its nominal coverage and the
+# intervals are labelled approximate.
 
 
 @pytest.mark.slow
@@ -500,7 +867,10 @@ def test_round_trip_recovers_sellers_sizes_and_packing(round_trip):
     ]
     sizes = fit.kinds[0].sizes
     assert sizes is not None and all(k.sizes is sizes for k in fit.kinds)
-    assert sizes.unseen < 1 and sizes.identified
+    # ... and the fit knows it: the smallest of 150 sellers (sigma 1) expects dozens of
+    # orders, so the sellers expected without an order, with their interval, stay far
+    # below half a seller: the count written is the truth, not just near it
+    assert sizes.identified and sizes.unseen_range[1] < 0.5
     assert sizes.sigma.covers(TRUTH["sigma"], WIDEN) and sizes.sigma.high - sizes.sigma.low < 0.35
     for kind in fit.kinds:
         pack = kind.pack
@@ -540,7 +910,7 @@ def test_round_trip_scenario_loads_and_says_where_each_number_comes_from(round_t
     text = out.read_text(encoding="utf-8")
     written = load_study(out).scenario
     assert written.start == scenario.start and written.horizon == scenario.horizon
-    assert written.sellers.count == TRUTH["count"]
+    assert written.sellers.count == TRUTH["count"]  # seen + round(expected unseen, < 0.5)
     assert written.orders.rate_per_hour == pytest.approx(fit.arrivals.rate.value, rel=1e-4)
     assert written.orders.promotions[0].date == scenario.orders.promotions[0].date
     types = written.sellers.types
@@ -561,7 +931,9 @@ def test_round_trip_scenario_loads_and_says_where_each_number_comes_from(round_t
     weekly = np.exp(sizes.mu) / fit.span.weeks
     median = drawn[np.argsort(drawn)][np.searchsorted(np.cumsum(shares[np.argsort(drawn)]), 25.0)]
     assert median == pytest.approx(weekly, rel=0.25)
-    assert written.buyers.cancel_intent >= fit.buyers.buyer.value
+    assert written.buyers.cancel_intent == pytest.approx(
+        max(load_study(QUICK).scenario.buyers.cancel_intent, fit.buyers.buyer.low), abs=1e-4
+    )
     assert written.delivery == load_study(QUICK).scenario.delivery  # assumed from the base
     rate_comment = next(line for line in text.splitlines() if "before profiles" in line)
     assert "95% CI" in rate_comment and "Garwood" in text and "n = " in text

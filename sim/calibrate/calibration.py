@@ -9,6 +9,7 @@ command: read, fit, write the scenario (checked by loading it back) and the figu
 
 from __future__ import annotations
 
+import errno
 import math
 import os
 from dataclasses import dataclass
@@ -17,7 +18,13 @@ from typing import Any
 
 import numpy as np
 
-from sim.calibrate.arrivals import WEEKDAYS, ArrivalFit, fit_arrivals
+from sim.calibrate.arrivals import (
+    MIN_HOUR_OBSERVED,
+    MIN_WEEKDAY_OBSERVED,
+    WEEKDAYS,
+    ArrivalFit,
+    fit_arrivals,
+)
 from sim.calibrate.cancels import CancelFit, fit_cancels
 from sim.calibrate.estimate import Estimate
 from sim.calibrate.kinds import (
@@ -29,10 +36,11 @@ from sim.calibrate.kinds import (
     seller_facts,
     size_fits,
 )
-from sim.calibrate.logtable import LogQuality, LogTable, Span, fulfilment_given
+from sim.calibrate.logtable import LogQuality, LogTable, Span
 from sim.calibrate.packing import implied_ship_hours
-from sim.calibrate.shipping import QUANTILES, BandShip, quantile_estimates
+from sim.calibrate.shipping import APPROXIMATE_BELOW, QUANTILES, BandShip, quantile_estimates
 from sim.calibrate.values import ValueFit, fit_values, in_currency
+from sim.errors import InputError, Problem
 from sim.model.load import Study, load_study
 from sim.model.units import parse_duration
 
@@ -41,7 +49,13 @@ FIGURE_NAME = "calibration.png"
 
 @dataclass(frozen=True)
 class ProfileRow:
-    """One line of the fit report: observed against fitted."""
+    """One line of the fit report: observed against fitted.
+
+    The daily and weekly rows are a view of the fit, not a test of it: a Poisson fit of
+    main effects reproduces its margins, so each weekday's fitted mean equals the observed
+    one by construction, and each hour's does on the ordinary days (the promotion days'
+    hours make the difference). Their unit says so. The ship-time rows compare two
+    independent things: the log's quantiles and those of the fitted packing and pickups."""
 
     profile: str  # daily, weekly, promotion, ship time
     label: str
@@ -107,9 +121,15 @@ class Calibration:
         """What the user should know beyond the numbers: gaps in the log, policies left
         out of the scenario, and what the log could not tell."""
         from sim.calibrate.scenario_text import unplayable
+        from sim.calibrate.sellers_text import seller_count
 
         notes = [f"{line} (of {self.quality.orders:,})" for line in self.quality.lines()]
+        notes += self.quality.spells()
+        notes += self.observed_notes()
         notes += [f"policy {name} left out: {why}" for name, why in unplayable(self).items()]
+        count = seller_count(self)
+        if self.sellers_seen > 1 and (count.estimate is None or count.count > self.sellers_seen):
+            notes.append(count.note)
         for fulfilment, sizes in size_fits(self.kinds).items():
             if not sizes.identified:
                 notes.append(
@@ -126,6 +146,40 @@ class Calibration:
                 notes.append(
                     f"{kind.key}: pack time at the fit's bound ({kind.pack.median.method})"
                 )
+        rough = [b.band for b in self.bands if "approximate" in b.observed[0].method]
+        if rough:
+            notes.append(
+                f"ship-time intervals of {', '.join(rough)}: approximate (fewer than "
+                f"{APPROXIMATE_BELOW} sellers; a bootstrap over few sellers covers the truth "
+                "less often than its 95% says)"
+            )
+        return notes
+
+    def observed_notes(self) -> list[str]:
+        """What the log did not observe of its days: hours and weekdays, or any time."""
+        span, a = self.span, self.arrivals
+        if span.window is None:
+            if self.quality.orders - self.quality.outside_stretch > 1:
+                return [
+                    "the orders span no time (all placed at one instant): their whole local "
+                    "day is taken as observed"
+                ]
+            return ["one order: its whole local day is taken as observed"]
+        notes = []
+        hours = [f"{h:02d}:00" for h in range(24) if not a.daily_seen[h]]
+        if hours:
+            notes.append(
+                f"local hours the log observed for less than {MIN_HOUR_OBSERVED:g} hours in "
+                f"all ({', '.join(hours)}): their daily weights are the base's, scaled "
+                "(assumed)"
+            )
+        days = [WEEKDAYS[w] for w in range(7) if not a.weekly_seen[w]]
+        if days:
+            notes.append(
+                f"weekdays the log observed for less than {MIN_WEEKDAY_OBSERVED:g} hours of "
+                f"ordinary days ({', '.join(days)}): their weights are the base's, scaled "
+                "(assumed)"
+            )
         return notes
 
 
@@ -151,7 +205,11 @@ def calibrate(
     )
     rng = np.random.default_rng(seed)
     arrivals = fit_arrivals(
-        table.local_day(), table.local_hour(), table.span, list(scenario.orders.weekly_profile)
+        table.local_day(),
+        table.local_hour(),
+        table.span,
+        list(scenario.orders.weekly_profile),
+        list(scenario.orders.daily_profile),
     )
     kinds, kind = fit_kinds(table, arrivals, base, hold)
     _, counts = seller_facts(table)
@@ -161,7 +219,7 @@ def calibrate(
         base=base,
         base_path=Path(base_path),
         out_path=Path(out_path),
-        quality=table.quality(fulfilment_given(log), rated),
+        quality=table.quality(rated),
         span=table.span,
         arrivals=arrivals,
         values=fit_values(value),
@@ -184,28 +242,51 @@ def run_calibration(
     hold: str | float = 0.0,
     seed: int = 0,
 ) -> Calibration:
-    """`cancelsim calibrate`: read the order log, fit, write the scenario to `out` (only
-    once it loads back without error) and, with `figure_dir`, the fit figure there.
-    `hold` is the log's platform's pending hold: hours, or a duration such as `30m`."""
-    from sim.orderlog.log import read_log
+    """`cancelsim calibrate`: read the order log, check it, fit, write the scenario to
+    `out` (only once it loads back without error) and, with `figure_dir`, the fit figure
+    there. `hold` is the log's platform's pending hold: hours, or a duration such as
+    `30m`. A bad log, or a scenario that would not load, is an `InputError`; a file that
+    cannot be written, an `OSError` naming it."""
+    from sim.orderlog.log import check_log, read_log
 
     out = Path(out)
     hours = parse_duration(hold).hours if isinstance(hold, str) else float(hold)
     log = read_log(orders)
+    check_log(orders, log)
     fit = calibrate(log, base, out, source=str(orders), hold=hours, seed=seed)
-    text = fit.scenario_yaml()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    partial = out.with_name(f".{out.name}.partial")
-    partial.write_text(text, encoding="utf-8")
-    try:
-        load_study(partial)  # a scenario that does not load is a bug here, not the user's
-    except Exception:
-        partial.unlink(missing_ok=True)
-        raise
-    os.replace(partial, out)
+    write_scenario(fit.scenario_yaml(), out)
     if figure_dir is not None:
         fit.fit_figure(Path(figure_dir) / FIGURE_NAME)
     return fit
+
+
+def write_scenario(text: str, out: Path) -> None:
+    """Write `text` to `out` through a hidden partial file beside it, once it loads back:
+    a scenario that does not is one problem per line, each naming `out`."""
+    partial = out.with_name(f".{out.name}.partial")
+    try:
+        if out.parent.exists() and not out.parent.is_dir():
+            raise NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR), str(out.parent))
+        out.parent.mkdir(parents=True, exist_ok=True)
+        partial.write_text(text, encoding="utf-8")
+    except OSError as error:
+        raise OSError(error.errno, error.strerror or str(error), str(out)) from error
+    try:
+        load_study(partial)
+    except InputError as error:
+        partial.unlink(missing_ok=True)
+        why = "calibrate could not write a valid scenario from this log"
+        raise InputError(
+            [Problem(str(out), 0, 0, p.path, f"{why}: {p.message}") for p in error.problems]
+        ) from None
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+    try:
+        os.replace(partial, out)
+    except OSError as error:
+        partial.unlink(missing_ok=True)
+        raise OSError(error.errno, error.strerror or str(error), str(out)) from error
 
 
 # ---------------------------------------------------------------------- ship times
@@ -232,7 +313,7 @@ def _ship_bands(
         )
         fitted[mine] = np.where(lost[mine] < never_ships(fit, study), np.inf, implied)
     seller = table.seller[usable]
-    weekly = counts / (table.span.days / 7)
+    weekly = counts / table.span.weeks
     lows = np.array(list(study.scenario.sellers.size_bands.values()))
     names = list(study.scenario.sellers.size_bands)
     band = table.of_seller(np.searchsorted(lows, weekly, "right") - 1, -1)[usable]
@@ -265,31 +346,38 @@ def _band_row(
 
 
 # ---------------------------------------------------------------------- report rows
+DAILY_UNIT = "orders/h; fitted = observed on ordinary days, by construction"
+WEEKLY_UNIT = "orders/day; fitted = observed, by construction"
+
+
 def _report_rows(fit: Calibration) -> list[ProfileRow]:
+    """Per observed hour and weekday, orders over the time the log observed of them."""
     a = fit.arrivals
     expected = a.expected_cells()
-    days = fit.span.days
+    hours = a.exposure.sum(axis=0)
     rows = [
         ProfileRow(
             "daily",
             f"{h:02d}:00",
-            float(a.cells[:, h].sum() / days),
-            float(expected[:, h].sum() / days),
-            "orders/h",
+            float(a.cells[:, h].sum() / hours[h]),
+            float(expected[:, h].sum() / hours[h]),
+            DAILY_UNIT,
             a.daily[h],
         )
         for h in range(24)
+        if a.daily_seen[h]
     ]
+    days = a.exposure.sum(axis=1) / 24
     for w in range(7):
         on = a.weekday == w
-        if on.any():
+        if a.weekly_seen[w]:
             rows.append(
                 ProfileRow(
                     "weekly",
                     WEEKDAYS[w],
-                    float(a.cells[on].sum() / on.sum()),
-                    float(expected[on].sum() / on.sum()),
-                    "orders/day",
+                    float(a.cells[on].sum() / days[on].sum()),
+                    float(expected[on].sum() / days[on].sum()),
+                    WEEKLY_UNIT,
                     a.weekly[w],
                 )
             )
@@ -299,20 +387,25 @@ def _report_rows(fit: Calibration) -> list[ProfileRow]:
                 "promotion",
                 p.date.isoformat(),
                 float(a.cells[p.day].sum()),
-                p.expected,
-                "orders/day (fitted: ordinary)",
+                p.fitted,
+                "orders/day; fitted: the ordinary day x the multiplier",
                 p.multiplier,
             )
         )
     for band in fit.bands:
+        rough = " (approximate interval)" if "approximate" in band.observed[0].method else ""
         for q, obs, fitted in zip(QUANTILES, band.observed, band.fitted, strict=True):
             rows.append(
-                ProfileRow("ship time", f"p{q * 100:.0f} {band.band}", obs.value, fitted, "h", obs)
+                ProfileRow(
+                    "ship time", f"p{q * 100:.0f} {band.band}{rough}", obs.value, fitted, "h", obs
+                )
             )
     return rows
 
 
 def _estimate_rows(fit: Calibration) -> list[tuple[str, Estimate]]:
+    from sim.calibrate.sellers_text import seller_count
+
     rows = [("orders.rate_per_hour", fit.arrivals.rate)]
     rows += [(f"promotion {p.date} multiplier", p.multiplier) for p in fit.arrivals.promotions]
     if fit.values is not None:
@@ -320,6 +413,9 @@ def _estimate_rows(fit: Calibration) -> list[tuple[str, Estimate]]:
             ("orders.value median", fit.values.median),
             ("orders.value sigma", fit.values.sigma),
         ]
+    count = seller_count(fit)
+    if count.estimate is not None:
+        rows.append(("sellers.count (seen + estimated without an order)", count.estimate))
     for fulfilment, sizes in size_fits(fit.kinds).items():
         rows.append((f"{fulfilment}-fulfilled size sigma", sizes.sigma))
     for k in fit.kinds:
@@ -327,5 +423,5 @@ def _estimate_rows(fit: Calibration) -> list[tuple[str, Estimate]]:
             rows += [(f"type {k.key}: pack_time median (h)", k.pack.median)]
             rows += [(f"type {k.key}: pack_time sigma", k.pack.sigma)]
         rows.append((f"type {k.key}: own cancel share", k.cancels.seller_total))
-    rows.append(("buyer cancel share (lower bound on intent)", fit.buyers.buyer))
+    rows.append(("buyer cancel share (95% low: bound on intent)", fit.buyers.buyer))
     return rows

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from sim.calibrate.arrivals import WEEKDAYS
+from sim.calibrate.arrivals import MIN_WEEKDAY_OBSERVED, WEEKDAYS
 from sim.calibrate.estimate import count, garwood
 from sim.calibrate.kinds import size_fits
 from sim.calibrate.shipping import QUANTILES
@@ -66,25 +66,35 @@ def _per_day_bars(counts: np.ndarray, days: np.ndarray | float) -> np.ndarray:
     return np.vstack([counts - low, high - counts]) / days
 
 
+def _bars(values: np.ndarray, low: np.ndarray, high: np.ndarray) -> np.ndarray:
+    """Error bars (below, above) that matplotlib can draw: never negative, 0 where an
+    interval is unknown (an interval that misses its estimate is drawn to it)."""
+    bars = np.vstack([values - low, high - values])
+    return np.nan_to_num(np.clip(bars, 0.0, None), nan=0.0, posinf=0.0)
+
+
 def _hours(ax: Any, fit: Calibration) -> None:
-    a, days = fit.arrivals, fit.span.days
-    counts = a.cells.sum(axis=0)
-    hours = np.arange(24)
+    a = fit.arrivals
+    observed = a.exposure.sum(axis=0)  # hours the log observed of each local hour
+    seen = np.array(a.daily_seen)  # an hour observed for minutes would need a huge bar
+    counts = a.cells.sum(axis=0)[seen]
+    hours = np.arange(24)[seen]
     ax.errorbar(
         hours,
-        counts / days,
-        yerr=_per_day_bars(counts, days),
+        counts / observed[seen],
+        yerr=_per_day_bars(counts, observed[seen]),
         fmt="o",
         color=OBSERVED,
         ms=4,
         capsize=2,
         label="observed (95% CI)",
     )
-    ax.plot(hours, a.expected_cells().sum(axis=0) / days, color=FITTED, lw=2, label="fitted")
+    expected = a.expected_cells().sum(axis=0)[seen] / observed[seen]
+    ax.plot(hours, expected, color=FITTED, lw=2, label="fitted")
     ax.set(
         title="Orders by local hour",
         xlabel="local hour of placement",
-        ylabel="orders per hour (mean over days)",
+        ylabel="orders per hour (mean over the hours observed)",
         xticks=range(0, 24, 3),
         xlim=(-0.5, 23.5),
     )
@@ -96,8 +106,8 @@ def _weekdays(ax: Any, fit: Calibration) -> None:
     a = fit.arrivals
     expected = a.expected_cells().sum(axis=1)
     totals = a.cells.sum(axis=1)
-    days = np.bincount(a.weekday, minlength=7).astype(float)
-    seen = days > 0
+    days = np.bincount(a.weekday, weights=a.exposure.sum(axis=1) / 24, minlength=7)
+    seen = days * 24 >= MIN_WEEKDAY_OBSERVED
     observed = np.bincount(a.weekday, weights=totals, minlength=7)
     fitted = np.bincount(a.weekday, weights=expected, minlength=7)
     x = np.arange(7)[seen]
@@ -114,7 +124,7 @@ def _weekdays(ax: Any, fit: Calibration) -> None:
     ax.set(
         title="Orders by weekday (promotions included)",
         xlabel="local weekday",
-        ylabel="orders per day (mean)",
+        ylabel="orders per day (mean over the time observed)",
         xticks=range(7),
         xticklabels=WEEKDAYS,
     )
@@ -266,7 +276,7 @@ def _bands(ax: Any, fit: Calibration) -> None:
         ax.errorbar(
             x - 0.1,
             values,
-            yerr=[values - low, high - values],
+            yerr=_bars(values, low, high),
             fmt="o",
             color=OBSERVED,
             ms=6,

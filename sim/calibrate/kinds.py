@@ -21,13 +21,14 @@ when it cancels) comes from the base's most similar seller type.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import NamedTuple
 
 import numpy as np
 
 from sim.calibrate.arrivals import ArrivalFit
 from sim.calibrate.cancels import CancelFit, fit_cancels
+from sim.calibrate.estimate import Estimate
 from sim.calibrate.logtable import LogTable
 from sim.calibrate.packing import PackFit, Pickups, detect_pickups, fit_pack_time
 from sim.calibrate.sizes import SizeFit, fit_sizes
@@ -241,8 +242,6 @@ def _named(kinds: tuple[KindFit, ...], sellers: int) -> tuple[KindFit, ...]:
     """Type names: `seller` for a one-seller log, else by who fulfils, the pickup schedule
     when sellers differ in it, and the sizes held when split by size
     (`seller_fulfilled_ships_1100_1800_10_to_100_a_week`)."""
-    from dataclasses import replace
-
     if sellers == 1 and len(kinds) == 1:
         return (replace(kinds[0], key="seller"),)
     named = []
@@ -280,7 +279,11 @@ def _fit_kind(
     pickups = pack = None
     if (orders & shipped).sum() >= MIN_SHIPMENTS:
         local = table.local_h
-        event, censored = orders & shipped, orders & usable & ~shipped
+        # an order the seller cancelled for its own cause never shipped because of that
+        # cause (the scenario's `cancels`), not because packing never ended: it is left
+        # out of the packing fit, whose never-shipped share is then of the other orders
+        event = orders & shipped
+        censored = orders & usable & ~shipped & ~table.own_cancel
         pickups = detect_pickups(local[event] + hours[event])
         pack = fit_pack_time(
             (local[event], local[event] + hours[event]),
@@ -288,6 +291,9 @@ def _fit_kind(
             pickups,
             hold,
         )
+        if pack is not None:
+            others = int((orders & ~table.own_cancel).sum())
+            pack = replace(pack, never=of_all(pack.never, others, int(orders.sum())))
     total = len(table.placed_h)
     # the busiest seller's share of all orders (with no seller ids: an even share)
     busiest = counts.max() / total if len(counts) else orders.mean() / study.scenario.sellers.count
@@ -313,6 +319,20 @@ def _fit_kind(
         stations=stations,
         stations_note=note,
     )
+
+
+def of_all(never: Estimate, others: int, orders: int) -> Estimate:
+    """The never-shipped share of the orders the seller did not cancel itself (`others`
+    of `orders`), as a share of all orders, which is what `never_ships` is: each bound
+    times others / orders (that share taken as known)."""
+    share = others / orders if orders else 1.0
+    method = (
+        f"{never.method}; of the {others:,} orders the seller did not cancel itself, times "
+        f"their share {share:.3g}"
+        if others < orders
+        else never.method
+    )
+    return Estimate(never.value * share, never.low * share, never.high * share, orders, method)
 
 
 def _stations(
@@ -353,10 +373,12 @@ def pack_hours(kind: KindFit, study: Study, u: np.ndarray) -> np.ndarray:
 
 
 def never_ships(kind: KindFit, study: Study) -> float:
-    """The share of this kind's orders that never ship: fitted, or the base type's."""
+    """The share of this kind's orders that never ship: fitted, or the base type's, at
+    most what the kind's own cancels leave (the two exclude each other)."""
     if kind.pack is not None:
         return kind.pack.never.value
-    return study.scenario.sellers.types[kind.base_type].never_ships
+    base = study.scenario.sellers.types[kind.base_type].never_ships
+    return min(base, max(0.0, 1.0 - kind.cancels.seller_total.value))
 
 
 def pickup_times(kind: KindFit, study: Study) -> tuple[float, ...]:

@@ -2,7 +2,8 @@
 
 `fitted:` numbers carry their estimate, 95% interval (and its method) and what they
 rest on; `bound:` numbers are the larger of the base's value and the lower bound the
-log implies; `assumed:` numbers are the base scenario's, because a log cannot tell them.
+log implies (the 95% lower limit of what it shows); `assumed:` numbers are the base
+scenario's, because a log cannot tell them.
 The base's sections that nothing in a log touches (policies, exchange rates, delivery)
 are copied with their own comments, policy paths re-rooted at the output's folder.
 """
@@ -59,11 +60,12 @@ def _header(fit: Calibration) -> list[str]:
         f"{span.date(span.days - 1)}, on the base scenario {fit.base_path.as_posix()}. "
         "Each number says where it comes from. fitted: estimated from the log, with the "
         "estimate, its 95% interval (and how it was made) and the number of orders or "
-        "sellers it rests on. bound: the log gives only a lower bound; the larger of it "
-        "and the base's value. assumed: the log cannot tell; the base scenario's value."
+        "sellers it rests on. bound: the log gives only a lower bound; the larger of its "
+        "95% lower limit and the base's value. assumed: the log cannot tell; the base "
+        "scenario's value."
     )
     lines = comment(text, 0)
-    gaps = fit.quality.lines()
+    gaps = fit.quality.lines() + fit.quality.spells() + fit.observed_notes()
     if gaps:
         lines += comment("Gaps in the log: " + "; ".join(gaps) + ".", 0)
     name = f"{Path(fit.source).stem or 'orders'}-calibrated" if fit.source else "calibrated"
@@ -81,7 +83,11 @@ def _run(fit: Calibration) -> list[str]:
     return [
         *comment(f"fitted: local midnight of the log's first day, in {zone}", 0),
         f"start: {span.start.isoformat()}",
-        *comment(f"fitted: the log's span, {span.days} whole local days", 0),
+        *comment(
+            f"fitted: the log's span, {span.days} whole local days (of which it observed "
+            f"{span.observed_hours:,.1f} hours, from its first order to its last)",
+            0,
+        ),
         f"horizon: {span.days}d",
         *comment(
             "assumed: the base's warm-up, at most a quarter of the span (the log's first "
@@ -178,17 +184,20 @@ def _orders(fit: Calibration) -> list[str]:
         f"  rate_per_hour: {yaml_number(a.rate.value, 5)}",
         *comment(
             "fitted: relative weight of each local hour (each order's own UTC offset), mean "
-            "1, from the days that are not promotions; per hour: 95% interval (Wilson on the "
-            "hour's share of orders, x24) and the orders in that hour",
+            "1, from the days that are not promotions, each hour's orders over the time the "
+            "log observed of it; per hour: 95% interval (Wilson on the hour's share of "
+            "orders) and the orders in that hour",
             2,
         ),
         "  daily_profile:",
     ]
     for h, e in enumerate(a.daily):
-        lines.append(
-            f"    - {yaml_number(e.value, 3):<7} # {h:02d}:00  {number(e.low)}-{number(e.high)}"
-            f", n = {e.n:,}"
+        note = (
+            f"{number(e.low)}-{number(e.high)}, n = {e.n:,}"
+            if a.daily_seen[h]
+            else "assumed: the base's weight, scaled (hour hardly observed)"
         )
+        lines.append(f"    - {yaml_number(e.value, 3):<7} # {h:02d}:00  {note}")
     lines += comment(
         "fitted: relative weight of each weekday (Monday first), mean 1, from the days "
         "that are not promotions: 95% interval (Wilson on the weekday's share) and orders",
@@ -199,7 +208,7 @@ def _orders(fit: Calibration) -> list[str]:
         note = (
             f"{number(e.low)}-{number(e.high)}, n = {e.n:,}"
             if a.weekly_seen[w]
-            else "assumed: the base's weight, scaled (no such day in the log)"
+            else "assumed: the base's weight, scaled (weekday hardly observed)"
         )
         lines.append(f"    - {yaml_number(e.value, 3):<7} # {WEEKDAYS[w]}  {note}")
     lines += _promotions(fit)
@@ -211,7 +220,7 @@ def _promotions(fit: Calibration) -> list[str]:
     a = fit.arrivals
     rule = (
         f"a day whose orders are at least {MIN_LIFT:g}x the fitted ordinary day and an "
-        f"outlier at p < {ALPHA:g}/{fit.span.days} days (one-sided, Bonferroni: at most "
+        f"outlier at p < {ALPHA:g}/{a.tested_days} days (one-sided, Bonferroni: at most "
         f"{ALPHA:.0%} chance of flagging an ordinary day"
         + (
             f"; negative binomial, dispersion {a.day_dispersion:.2f})"
@@ -272,14 +281,15 @@ def _value(fit: Calibration) -> list[str]:
 def _buyers(fit: Calibration) -> list[str]:
     buyers = fit.base.scenario.buyers
     bound = fit.buyers.buyer
-    intent = max(buyers.cancel_intent, bound.value)
+    intent = max(buyers.cancel_intent, bound.low)
     lines = [
         "buyers:",
         *comment(
             "bound: orders the buyer cancelled or asked to cancel, "
             f"{bound.describe(3)}, are a lower bound on the wish to cancel (wishes after "
-            "shipment, refused and given up never show in a log); written: the larger of "
-            f"it and the base's {buyers.cancel_intent:g}",
+            "shipment, refused and given up never show in a log); the bound is their 95% "
+            f"lower limit (Wilson), {number(bound.low, 3)}; written: the larger of it and the "
+            f"base's {buyers.cancel_intent:g}",
             2,
         ),
         f"  cancel_intent: {yaml_number(intent, 4)}",

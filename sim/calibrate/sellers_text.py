@@ -10,10 +10,20 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from sim.calibrate.estimate import count, number
-from sim.calibrate.kinds import MIN_SHIPMENTS, SLICE_POINTS, KindFit, base_type, size_fits
+from sim.calibrate.cancels import SELLER_CAUSES
+from sim.calibrate.estimate import Estimate, count, number
+from sim.calibrate.kinds import (
+    MIN_SHIPMENTS,
+    SLICE_POINTS,
+    KindFit,
+    base_type,
+    never_ships,
+    size_fits,
+)
+from sim.calibrate.shipping import APPROXIMATE_BELOW, MIN_CLUSTERS
 from sim.calibrate.sizes import SizeFit
 from sim.calibrate.yamltext import comment, duration, fitted, flow, model_flow
 from sim.calibrate.yamltext import number as yaml_number
@@ -23,28 +33,74 @@ if TYPE_CHECKING:
     from sim.calibrate.calibration import Calibration
 
 EQUAL_SIZES_SIGMA = 0.05  # below this, sellers are written as equal (a plain weight)
+MAX_SELLERS = 1_000_000  # the scenario's limit on sellers.count
+
+
+@dataclass(frozen=True)
+class SellerCount:
+    """The sellers.count written, why, and its estimate when one was fitted."""
+
+    count: int
+    note: str
+    estimate: Estimate | None = None  # seen + the estimated sellers without an order
+
+
+def seller_count(fit: Calibration) -> SellerCount:
+    """The sellers seen, plus the sellers without an order that the size fit implies
+    where it is identified (a seller is only seen through an order, so the sellers seen
+    are fewer than the market's); else the sellers seen, or the base's with none."""
+    seen = fit.sellers_seen
+    if not seen:
+        return SellerCount(
+            fit.base.scenario.sellers.count,
+            "sellers.count: assumed: the base's (the log names no seller)",
+        )
+    fits = [f for f in size_fits(fit.kinds).values() if f.identified]
+    if seen == 1:
+        return SellerCount(1, "sellers.count: fitted: the log's one seller")
+    if not fits:
+        return SellerCount(
+            seen,
+            f"sellers.count: the {seen:,} sellers seen in the log (the order counts do not "
+            "tell the sizes' spread, so the sellers without an order in it cannot be "
+            "estimated; there may be more)",
+        )
+    unseen = sum(f.unseen for f in fits)
+    low = sum(f.unseen_range[0] for f in fits)
+    high = sum(f.unseen_range[1] for f in fits)
+    total = min(seen + round(unseen), MAX_SELLERS) if math.isfinite(unseen) else MAX_SELLERS
+    capped = f", capped at the scenario's limit of {MAX_SELLERS:,}" if total == MAX_SELLERS else ""
+    estimate = Estimate(
+        seen + unseen,
+        seen + low,
+        seen + high,
+        seen,
+        "sellers seen + n P(0) / (1 - P(0)) of the size lognormal, interval at sigma's "
+        "profile-likelihood bounds",
+        "sellers",
+    )
+    return SellerCount(
+        total,
+        f"sellers.count: fitted: {seen:,} sellers seen in the log, plus {_sellers(unseen)} "
+        f"(95% CI {_sellers(low)}-{_sellers(high)}) that the fitted size lognormal expects "
+        f"to have had no order in it, rounded{capped}; to replay this log, set count: {seen}",
+        estimate,
+    )
+
+
+def _sellers(x: float) -> str:
+    return f"{x:.1f}" if x < 100 else number(x)
 
 
 def sellers_yaml(fit: Calibration) -> list[str]:
     """The section's lines."""
     base = fit.base.scenario.sellers
     fits = size_fits(fit.kinds)
-    if fit.sellers_seen:
-        unseen = sum(f.unseen for f in fits.values() if f.identified)
-        note = (
-            f"fitted: the distinct sellers in the log ({fit.sellers_seen:,}). Sellers without "
-            "an order in it are invisible to it"
-            + (
-                f"; under the fitted sizes about {unseen:,.1f} more would have had none (not added)"
-                if any(f.identified for f in fits.values())
-                else ""
-            )
-        )
-        count = fit.sellers_seen
-    else:
-        note = "assumed: the base's (the log names no seller)"
-        count = base.count
-    lines = ["sellers:", *comment(note, 2), f"  count: {count}"]
+    written = seller_count(fit)
+    note = written.note.removeprefix("sellers.count: ")
+    if not note.startswith(("fitted", "assumed")):
+        note = "fitted: " + note
+    lines = ["sellers:", *comment(note, 2), f"  count: {written.count}"]
     for fulfilment, sizes in fits.items():
         lines += comment(_size_note(fit, fulfilment, sizes), 2)
     lines += comment(
@@ -76,13 +132,21 @@ def _band_comments(fit: Calibration) -> list[str]:
         return []
     head = (
         "fitted: hours from placement to shipment per size band, observed p10 / p50 / p90 "
-        f"[95% interval] ({fit.bands[-1].observed[0].method} where a band has 10 sellers or "
-        "more); then the same under the fitted packing and pickups:"
+        "by Kaplan-Meier (unshipped orders censored) [95% interval: a bootstrap over the "
+        f"band's sellers where it has {MIN_CLUSTERS} or more, widened for few effective "
+        "sellers, else over its orders; approximate (marked ~) where it has fewer than "
+        f"{APPROXIMATE_BELOW} sellers]; then the same under the fitted packing and pickups"
     )
-    lines = comment(head, 2)
+    if fit.quality.cancel_no_time:
+        head += (
+            f". {fit.quality.cancel_no_time:,} cancels without a time are left out (see "
+            "the gaps above)"
+        )
+    lines = comment(head + ":", 2)
     for band in fit.bands:
+        rough = "~" if "approximate" in band.observed[0].method else ""
         observed = " / ".join(
-            f"{number(e.value)} [{number(e.low)}-{number(e.high)}]" for e in band.observed
+            f"{number(e.value)} {rough}[{number(e.low)}-{number(e.high)}]" for e in band.observed
         )
         simulated = " / ".join(number(x) for x in band.fitted)
         lines += comment(
@@ -95,8 +159,18 @@ def _band_comments(fit: Calibration) -> list[str]:
 
 
 def _type_shares(fit: Calibration) -> list[float]:
-    """Shares of sellers (of orders, with no seller ids) per kind, rounded, summing to 1."""
-    weights = [k.sellers if fit.sellers_seen else k.orders for k in fit.kinds]
+    """Shares of sellers (of orders, with no seller ids) per kind, rounded, summing to 1.
+    The sellers without an order that `seller_count` adds are the smallest: they go to
+    the kind of their fulfilment that holds the smallest sizes (the most sellers of
+    those); a kind's slice of the size lognormal then has its share of sellers."""
+    weights: list[float] = [k.sellers if fit.sellers_seen else k.orders for k in fit.kinds]
+    if seller_count(fit).estimate is not None:
+        for fulfilment, sizes in size_fits(fit.kinds).items():
+            smallest = [
+                i for i, k in enumerate(fit.kinds) if k.fulfilment == fulfilment and k.low == 0
+            ]
+            if sizes.identified and smallest and math.isfinite(sizes.unseen):
+                weights[max(smallest, key=lambda i: fit.kinds[i].sellers)] += sizes.unseen
     total = sum(weights)
     shares = [round(w / total, 6) for w in weights[:-1]]
     return [*shares, round(1 - sum(shares), 6)]
@@ -123,7 +197,7 @@ def _seller_type(fit: Calibration, kind: KindFit, type_share: float) -> list[str
         *comment(kind.stations_note if kind.pack is not None else "assumed: the base's", 6),
         f"      packing_stations: {kind.stations}",
         *_packing(fit, kind),
-        *_seller_cancels(kind, base.cancels, base.never_ships),
+        *_seller_cancels(kind, base.cancels, never_ships(kind, fit.base)),
         f"      cancels_at: {base.cancels_at}   # assumed: the base's",
         f"      answers: {model_flow(base.answers)}   # assumed: the base's",
         f"      response_time: {model_flow(base.response_time)}   # assumed: the base's",
@@ -251,35 +325,79 @@ def _clock(hours: float) -> str:
     return f"{minutes // 60:02d}:{minutes % 60:02d}"
 
 
-def _seller_cancels(kind: KindFit, base: Mapping[Any, float], base_never: float) -> list[str]:
+def _seller_cancels(kind: KindFit, base: Mapping[Any, float], never: float) -> list[str]:
+    """The kind's own cancels by cause and its never-shipped share (`never`: fitted, or
+    the base's within what the cancels leave), written so that they add up to at most 1."""
     c = kind.cancels
     causes = c.causes({str(k): v for k, v in base.items()})
+    written = at_most_one([*causes.values(), never])
     observed = "; ".join(f"{k} {e.describe(3)}" for k, e in c.seller.items()) or "none"
+    named = any(cause in c.seller for cause in SELLER_CAUSES)
+    loose = [k for k in c.seller if k not in SELLER_CAUSES]
+    if not c.seller:
+        split = ""
+    elif not loose:
+        split = " Each cause fitted from the reasons given."
+    elif named:
+        split = (
+            " Reasons that name no cause are spread over the causes in proportion to the "
+            "named ones."
+        )
+    elif any(base.values()):
+        split = (
+            " assumed: the split by cause, the base type's proportions (no reason in the log "
+            "names a cause; only the total is fitted)."
+        )
+    else:
+        split = (
+            " assumed: all as out_of_stock (neither a reason in the log nor the base type "
+            "names a cause; only the total is fitted)."
+        )
     lines = comment(
-        "fitted: the seller's own cancels (not asked for by the buyer), shares of orders; "
-        f"observed by reason: {observed}. Unstated reasons are spread over the causes in "
-        "proportion to the named ones (or the base's)",
+        f"fitted: the seller's own cancels (not asked for by the buyer), shares of orders, "
+        f"{c.seller_total.describe(3)}; observed by reason: {observed}.{split}",
         6,
     )
     if causes:
         lines.append("      cancels:")
-        lines += [f"        {k}: {yaml_number(v, 4)}" for k, v in causes.items()]
+        lines += [f"        {k}: {_share(v)}" for k, v in zip(causes, written, strict=False)]
     else:
         lines.append("      cancels: {}")
     platform = c.platform
     if kind.pack is None:
         lines += comment(
-            f"assumed: the base's (too few shipped orders to fit); platform cancels nobody "
-            f"asked for, for comparison: {platform.describe(3)}",
+            f"assumed: the base's (too few shipped orders to fit), at most what the cancels "
+            f"leave; platform cancels nobody asked for, for comparison: {platform.describe(3)}",
             6,
         )
-        lines.append(f"      never_ships: {yaml_number(base_never, 4)}")
+        lines.append(f"      never_ships: {_share(written[-1])}")
         return lines
     lines += comment(
         f"{fitted(kind.pack.never, 'orders that never ship')}: the unshipped orders that "
-        "waited longer than the pack time explains (fitted with it). For comparison, "
-        f"platform cancels nobody asked for: {platform.describe(3)}",
+        "waited longer than the pack time explains (fitted with it; an order the seller "
+        "cancelled for its own cause is one of the cancels above, not of these). For "
+        f"comparison, platform cancels nobody asked for: {platform.describe(3)}",
         6,
     )
-    lines.append(f"      never_ships: {yaml_number(kind.pack.never.value, 4)}")
+    lines.append(f"      never_ships: {_share(written[-1])}")
     return lines
+
+
+def at_most_one(shares: list[float]) -> list[float]:
+    """Shares of the orders (each cause, then never-ships) at 4 significant digits, the
+    excess cut from the largest where rounding, or a sum of exactly 1 as floats add it,
+    would take them over 1 (the scenario refuses more)."""
+    out = [float(yaml_number(v, 4)) for v in shares]
+    if not out:
+        return out
+    top = out.index(max(out))
+    out[top] = max(0.0, out[top] - max(0.0, math.fsum(out) - 1.0))
+    while sum(out) > 1.0 and out[top] > 0:
+        out[top] = math.nextafter(out[top], 0.0)
+    return out
+
+
+def _share(value: float) -> str:
+    """A share as written: 4 significant digits, or every digit where `at_most_one` cut it."""
+    text = yaml_number(value, 4)
+    return text if float(text) == value else repr(value)

@@ -4,8 +4,16 @@ Quantiles are Kaplan-Meier's, so that orders cancelled (or still open) before sh
 count as censored rather than vanish: leaving them out would make shipping look faster,
 since the slow orders are the ones a buyer has time to cancel. Their intervals come from
 a bootstrap that resamples whole sellers (orders of one seller are alike), or orders
-where a band has fewer than 10 sellers. `calibration` compares them with the same
-quantiles under the fitted packing and pickups (`packing`).
+where a band has fewer than MIN_CLUSTERS sellers. A percentile bootstrap over few
+sellers is too narrow (the sellers' spread is underestimated, more so when a few big
+sellers hold most orders): its half-widths are widened by t(0.975, G - 1) / z(0.975) x
+sqrt(G / (G - 1)), G the effective number of sellers (Kish's, (sum of orders)^2 / sum of
+squared orders per seller). In simulations of lognormal sellers (sizes sigma 1, seller
+effects sigma 0.4, 3,000 orders) that brings the coverage of p10 / p50 / p90 from 81 /
+88 / 82% to about 92 / 96 / 91% at 10 sellers, and from 84-93% to 91-96% at 20 to 40;
+it stays a little under 95%, so intervals from fewer than APPROXIMATE_BELOW sellers are
+labelled approximate. `calibration` compares the quantiles with the same under the fitted
+packing and pickups (`packing`).
 """
 
 from __future__ import annotations
@@ -18,7 +26,9 @@ from sim.calibrate.estimate import Estimate
 
 QUANTILES = (0.1, 0.5, 0.9)
 MIN_CLUSTERS = 10
+APPROXIMATE_BELOW = 40  # sellers: fewer, and the interval is labelled approximate
 BOOTSTRAP = 400
+Z975 = 1.959963984540054
 
 
 @dataclass(frozen=True)
@@ -36,20 +46,50 @@ def quantile_estimates(
 ) -> tuple[Estimate, ...]:
     """QUANTILES of the time to shipment by Kaplan-Meier (an unshipped order is censored
     at `hours`: cancelled or open then), with percentile intervals of a bootstrap that
-    resamples whole sellers when there are at least MIN_CLUSTERS of them, else orders."""
+    resamples whole sellers when there are at least MIN_CLUSTERS of them (widened for
+    few effective sellers, as the module says), else orders. Each interval holds its
+    estimate: the resamples are binned, the estimate is not, and with few orders a
+    binned percentile can fall past it; the interval is then stretched to it."""
     points = kaplan_meier_quantiles(hours, shipped)
     sellers = len(np.unique(seller))
+    widen = 1.0
     if sellers >= MIN_CLUSTERS:
         draws = _bootstrap(hours, shipped, seller, rng)
-        method = f"Kaplan-Meier, bootstrap over sellers ({BOOTSTRAP} resamples)"
+        effective = effective_sellers(seller)
+        widen = small_sample_factor(effective)
+        method = (
+            f"Kaplan-Meier, bootstrap over sellers ({BOOTSTRAP} resamples), widened "
+            f"x{widen:.2f} for {effective:.1f} effective sellers"
+        )
     else:
         draws = _bootstrap(hours, shipped, None, rng)
         method = f"Kaplan-Meier, bootstrap over orders ({BOOTSTRAP} resamples)"
-    low, high = np.nanquantile(draws, [0.025, 0.975], axis=0)
+        if sellers > 1:
+            method += "; the sellers' differences are not in it"
+    if 1 < sellers < APPROXIMATE_BELOW:
+        method += f"; approximate: {sellers} sellers"
+    with np.errstate(invalid="ignore"):
+        low, high = np.nanquantile(draws, [0.025, 0.975], axis=0)
+    low = np.fmin(points - widen * (points - low), points)
+    high = np.fmax(points + widen * (high - points), points)
     return tuple(
-        Estimate(float(p), float(lo), float(hi), len(hours), method)
+        Estimate(float(p), float(max(lo, 0.0)), float(hi), len(hours), method)
         for p, lo, hi in zip(points, low, high, strict=True)
     )
+
+
+def effective_sellers(seller: np.ndarray) -> float:
+    """Kish's effective number of sellers: (sum of orders)^2 / sum of squared orders."""
+    _, orders = np.unique(seller, return_counts=True)
+    return float(orders.sum() ** 2 / (orders.astype(float) ** 2).sum())
+
+
+def small_sample_factor(effective: float) -> float:
+    """t(0.975, G - 1) / z(0.975) x sqrt(G / (G - 1)), G effective sellers (at least 2)."""
+    from scipy.stats import t
+
+    g = max(effective, 2.0)
+    return float(t.ppf(0.975, g - 1) / Z975 * np.sqrt(g / (g - 1)))
 
 
 def kaplan_meier_quantiles(hours: np.ndarray, shipped: np.ndarray) -> np.ndarray:

@@ -11,10 +11,12 @@ bounds where twice the log-likelihood's drop reaches 3.84 (chi-square, 1 df, 95%
 
 What the counts tell: sigma, from the spread of the counts beyond Poisson noise (a
 seller with one order is no evidence of sigma 0: one order is likely from a small seller
-and from a middling one); and mu, the scale, which the scenario normalises away. What
-they cannot tell: how many sellers had no order at all (the fit's guess is reported,
-not written), and whether the tail is lognormal rather than another heavy tail (the
-figure compares). Every seller is taken to have been open over the whole log.
+and from a middling one); and mu, the scale, which the scenario normalises away. From
+both, the sellers who had no order at all, n P(0) / (1 - P(0)) for n sellers seen, with
+an interval from the ends of sigma's (mu re-fitted there): it rests on the lognormal's
+lower tail, which no seller in the log shows. What the counts cannot tell: whether the
+tail is lognormal rather than another heavy tail (the figure compares). Every seller is
+taken to have been open over the whole log.
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ class SizeFit:
     sigma: Estimate  # of the log of sellers' sizes
     median: Estimate  # the median seller's expected orders (over the log)
     unseen: float  # sellers with no order in the log, expected under the fit
+    unseen_range: tuple[float, float] = (math.nan, math.nan)  # at sigma's 95% bounds
 
     @property
     def sellers(self) -> int:
@@ -108,7 +111,7 @@ def fit_sizes(counts: np.ndarray) -> SizeFit | None:
     low, high = _profile_bounds(unique, weights, mu, sigma, top)
     se_mu = float(standard_errors(loss, best.x, 1e-3)[0])
     n = len(counts)
-    zero = math.exp(float(log_pln(np.zeros(1), mu, sigma)[0]))
+    unseen = [unseen_sellers(n, _profile(unique, weights, s, mu)[1], s) for s in (low, sigma, high)]
     return SizeFit(
         counts=counts,
         mu=mu,
@@ -121,8 +124,15 @@ def fit_sizes(counts: np.ndarray) -> SizeFit | None:
             "Wald on log scale, zero-truncated Poisson-lognormal",
             "sellers",
         ),
-        unseen=n * zero / (1 - zero) if zero < 1 else math.inf,
+        unseen=unseen_sellers(n, mu, sigma),
+        unseen_range=(min(unseen), max(unseen)),
     )
+
+
+def unseen_sellers(seen: int, mu: float, sigma: float) -> float:
+    """Sellers without an order that `seen` sellers with one imply: n P(0) / (1 - P(0))."""
+    zero = math.exp(float(log_pln(np.zeros(1), mu, sigma)[0]))
+    return seen * zero / (1 - zero) if zero < 1 else math.inf
 
 
 def _moments(counts: np.ndarray) -> tuple[float, float]:
@@ -134,8 +144,10 @@ def _moments(counts: np.ndarray) -> tuple[float, float]:
     return math.log(mean) - sigma**2 / 2, sigma
 
 
-def _profile(unique: np.ndarray, weights: np.ndarray, sigma: float, mu_hat: float) -> float:
-    """The largest log-likelihood at this sigma (mu re-fitted)."""
+def _profile(
+    unique: np.ndarray, weights: np.ndarray, sigma: float, mu_hat: float
+) -> tuple[float, float]:
+    """The largest log-likelihood at this sigma, and the mu that reaches it."""
     from scipy.optimize import minimize_scalar
 
     best = minimize_scalar(
@@ -143,7 +155,7 @@ def _profile(unique: np.ndarray, weights: np.ndarray, sigma: float, mu_hat: floa
         bracket=(mu_hat - 1.0, mu_hat),
         method="brent",
     )
-    return -float(best.fun)
+    return -float(best.fun), float(best.x)
 
 
 def _profile_bounds(
@@ -154,7 +166,7 @@ def _profile_bounds(
     from scipy.optimize import brentq
 
     def drop(s: float) -> float:
-        return 2 * (top - _profile(unique, weights, s, mu)) - CHI2_1_95
+        return 2 * (top - _profile(unique, weights, s, mu)[0]) - CHI2_1_95
 
     lo_edge, hi_edge = SIGMA_BOUNDS
     at_floor = sigma <= lo_edge * 1.01 or drop(lo_edge) < 0
