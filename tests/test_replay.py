@@ -338,3 +338,13 @@ def test_resolving_a_generated_scenario_changes_nothing(quick_study, tmp_path: P
     from sim.engine.replay import resolve
 
     assert resolve(quick_study.scenario, tmp_path) is quick_study.scenario
+
+
+def test_a_log_with_a_repeated_order_id_is_refused(tmp_path: Path) -> None:
+    rows = orders_log()
+    rows[5]["order_id"] = rows[4]["order_id"]
+    write_log(tmp_path / "orders.csv", rows)
+    (tmp_path / "s.yaml").write_text(scenario_text("orders:\n  replay: orders.csv\n", 3))
+    with pytest.raises(InputError) as error:
+        api.load(tmp_path / "s.yaml")
+    assert "1 orders repeat an earlier order's order_id" in str(error.value)

@@ -73,7 +73,15 @@ def _load(
 
     log = read_log(
         path,
-        columns=["seller_id", "placed_at", "value", "currency", "payment_method", "fulfilment"],
+        columns=[
+            "order_id",
+            "seller_id",
+            "placed_at",
+            "value",
+            "currency",
+            "payment_method",
+            "fulfilment",
+        ],
     )
     check_log(path, log)
     placed = log["placed_at"].to_numpy(dtype="datetime64[ms]").astype(np.int64) / 3_600_000

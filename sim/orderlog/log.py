@@ -92,6 +92,10 @@ def check_log(path: str | Path, log: Any) -> None:
 
     if "order_id" in columns:
         count("have no order_id", log["order_id"].isna())
+        count(
+            "repeat an earlier order's order_id",
+            log["order_id"].duplicated() & log["order_id"].notna(),
+        )
     if "placed_at" in columns:
         count("have no placed_at", log["placed_at"].isna())
     if "status" in columns:
