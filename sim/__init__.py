@@ -33,7 +33,7 @@ def read_log(path: str | Path) -> pd.DataFrame:
     return read(path)
 
 
-def calibrate(
+def calibrate_scenario(
     orders: str | Path,
     out: str | Path,
     base: str | Path,
@@ -42,7 +42,7 @@ def calibrate(
     figure_dir: str | Path | None = None,
     seed: int = 0,
 ) -> Calibration:
-    """`cancelsim calibrate` from Python: fit a scenario to the order log `orders`, write
+    """`cancelsim calibrate` from Python (not `sim.calibrate`, the package): fit a scenario to the order log `orders`, write
     it to `out` (and the fit figure to `figure_dir`); returns the `Calibration`, whose
     `estimate_rows()`, `report_rows()` and `notes()` are what the command prints."""
     from sim.calibrate import run_calibration
@@ -53,7 +53,7 @@ def calibrate(
 __version__ = "0.1.0"
 __all__ = [
     "InputError",
-    "calibrate",
+    "calibrate_scenario",
     "import_orders",
     "read_log",
     "Results",
