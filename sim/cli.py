@@ -588,10 +588,13 @@ def print_seller_view(summary: dict[str, Any]) -> None:
             cells = [format_cell(lever[m], "share") for m in VIEW_METRICS]
             levers.add_row(policy, lever["label"] + mark, *cells)
     out_console.print(levers)
-    out_console.print(
-        "* lowers the platform metric most, among the levers that lower it significantly.",
-        soft_wrap=True,
-    )
+    if any(entry["moves_most"] for entry in view["policies"].values()):
+        out_console.print(
+            "* lowers the platform metric most, among the levers that lower it significantly.",
+            soft_wrap=True,
+        )
+    else:
+        out_console.print("No lever lowers the platform metric significantly.", soft_wrap=True)
 
 
 def print_tables(results: Results) -> None:
