@@ -456,3 +456,23 @@ def test_a_large_export_with_one_percent_garbage_imports_the_rest(tmp_path: Path
     log = read_log(out)
     assert not log.order_id.str.startswith("g").any()
     assert sorted(log.utc_offset_min.unique().tolist()) == [-300, 0, 330, 480]
+
+
+def test_a_quote_that_is_never_closed_is_named_by_its_line(tmp_path: Path) -> None:
+    with pytest.raises(InputError) as error:
+        run_import(
+            tmp_path,
+            "id,created,state,total,shop\n"
+            "a,2025-01-06T10:00Z,open,1,s\n"
+            'b,2025-01-06T10:00Z,open,1,"my shop\n'  # line 3: the quote never closes
+            "c,2025-01-06T10:00Z,open,1,s\n",
+        )
+    assert [str(p) for p in error.value.problems] == [
+        f"{tmp_path / 'export.csv'}:3:1: a quote opened on this line is never closed, so "
+        "every line after it would be read as one value; close or remove the quote"
+    ]
+    # quotes that close, escaped ones and line breaks inside them are fine
+    summary, out = run_import(
+        tmp_path, 'id,created,state,total,shop\na,2025-01-06T10:00Z,open,1,"a ""b""\nc"\n'
+    )
+    assert summary.problems == [] and read_log(out).seller_id.tolist() == ['a "b"\nc']

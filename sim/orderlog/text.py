@@ -231,7 +231,40 @@ def open_arrow(path: Path, delimiter: str, encoding: str | None) -> ArrowText:
                 str(path), f"cannot read the header: {error}", line=1, col=1
             ) from None
     header = [h.strip().lstrip("\ufeff").strip('"').strip() for h in header]
+    line = unclosed_quote(path, codec, delimiter)
+    if line is not None:
+        raise InputError.single(
+            str(path),
+            "a quote opened on this line is never closed, so every line after it would be "
+            "read as one value; close or remove the quote",
+            line=line,
+            col=1,
+        )
     return ArrowText(path, codec, delimiter, header)
+
+
+def unclosed_quote(path: Path, codec: str, delimiter: str) -> int | None:
+    """The line where a quote that is never closed opens, or None.
+
+    A well-formed file has an even number of quote characters (an escaped quote is two),
+    and counting bytes is fast: only an odd count is looked into, with Python's csv module
+    in strict mode, which fails at the end of the data inside an open quote. (The byte of
+    `"` is never part of a UTF-8 or GB18030 multibyte character.)"""
+    quotes = 0
+    with open(path, "rb") as handle:
+        while chunk := handle.read(1 << 24):
+            quotes += chunk.count(b'"')
+    if quotes % 2 == 0:
+        return None
+    with open(path, encoding=codec, errors="replace", newline="") as handle:
+        reader = csv.reader(handle, delimiter=delimiter, strict=True)
+        previous = 0
+        try:
+            for _ in reader:
+                previous = reader.line_num
+        except csv.Error:
+            return previous + 1
+    return None
 
 
 def scan(text: ArrowText, records: np.ndarray) -> tuple[np.ndarray, list[tuple[int, int]]]:
