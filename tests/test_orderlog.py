@@ -476,3 +476,33 @@ def test_a_quote_that_is_never_closed_is_named_by_its_line(tmp_path: Path) -> No
         tmp_path, 'id,created,state,total,shop\na,2025-01-06T10:00Z,open,1,"a ""b""\nc"\n'
     )
     assert summary.problems == [] and read_log(out).seller_id.tolist() == ['a "b"\nc']
+
+
+def test_dates_and_times_that_do_not_exist_are_rejected_not_rolled_over(tmp_path: Path) -> None:
+    summary, out = run_import(
+        tmp_path,
+        "id,created,state,total,shop\n"
+        "a,2026-02-30T10:00Z,open,1,s\n"  # no 30 February
+        "b,2024-02-29T10:00Z,open,1,s\n"  # a leap day
+        "c,2025-02-29T10:00Z,open,1,s\n"  # not a leap year
+        "d,2026-04-31 10:00+08:00,open,1,s\n"  # April has 30 days
+        "e,2026-01-01T10:00:60Z,open,1,s\n"  # no 60th second
+        "f,2026-01-01T24:00Z,open,1,s\n"  # no hour 24
+        "g,2026-13-01T10:00Z,open,1,s\n",  # no month 13
+    )
+    assert [p.where.rsplit(":", 1)[1] for p in summary.problems] == ["2", "4", "5", "6", "7", "8"]
+    assert read_log(out).placed_at.tolist() == [pd.Timestamp("2024-02-29T10:00Z")]
+
+
+def test_who_cancelled_is_not_read_for_an_order_that_was_not_cancelled(tmp_path: Path) -> None:
+    summary, out = run_import(
+        tmp_path,
+        "id,created,state,total,shop,by\n"
+        "a,2026-01-01T10:00Z,shipped,1,s,someone\n"  # a leftover: dropped, not rejected
+        "b,2026-01-01T10:00Z,cancelled,1,s,someone\n",  # a cancel's: checked
+        pairs=(*COLUMNS, "cancelled_by=by"),
+    )
+    assert [p.why for p in summary.problems] == [
+        "cancelled_by is not one of buyer, seller, platform: 'someone'"
+    ]
+    assert read_log(out).order_id.tolist() == ["a"]

@@ -192,7 +192,7 @@ def _instants(text: pa.Array, reading: TimeReading) -> _Times:
     )
     local = pc.strptime(stamp, format="%Y-%m-%dT%H:%M:%S", unit="ms", error_is_null=True)
     local_ms = pc.fill_null(pc.cast(local, pa.int64()), 0).to_numpy(zero_copy_only=False)
-    valid = matched & _numpy_mask(pc.is_valid(local))
+    valid = matched & _numpy_mask(pc.is_valid(local)) & _on_the_calendar(parts)
     frac_ms, _ = _by_value(parts.field("frac"), lambda f: round(float("0" + f) * 1000))
     local_ms = np.where(valid, local_ms + frac_ms, local_ms)
     minutes, known = _by_value(parts.field("off"), _offset_minutes)
@@ -218,6 +218,28 @@ def _instants(text: pa.Array, reading: TimeReading) -> _Times:
         pa.timestamp("ms", tz="UTC")
     )
     return _Times(stamps, offsets, bad, zoneless, gap)
+
+
+_DAYS_IN_MONTH = np.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31])
+
+
+def _on_the_calendar(parts: Any) -> np.ndarray:
+    """True where the date and time exist: Arrow's strptime rolls 2026-02-30 over into
+    March and a 60th second into the next minute instead of failing."""
+
+    def number(field: str, start: int, stop: int) -> np.ndarray:
+        text = pc.utf8_slice_codeunits(pc.fill_null(parts.field(field), "0000-00-00"), start, stop)
+        return pc.cast(pc.if_else(pc.equal(text, ""), "0", text), pa.int64()).to_numpy(
+            zero_copy_only=False
+        )
+
+    year, month, day = number("date", 0, 4), number("date", 5, 7), number("date", 8, 10)
+    hour, minute = number("hm", 0, 2), number("hm", 3, 5)
+    second = number("sec", 1, 3)
+    leap = (year % 4 == 0) & ((year % 100 != 0) | (year % 400 == 0))
+    month_ok = (month >= 1) & (month <= 12)
+    days = _DAYS_IN_MONTH[np.where(month_ok, month, 0)] + ((month == 2) & leap)
+    return month_ok & (day >= 1) & (day <= days) & (hour < 24) & (minute < 60) & (second < 60)
 
 
 def _numeric(text: pa.Array, reading: TimeReading, present: np.ndarray) -> _Times:
@@ -316,6 +338,16 @@ def parse(
     for name in REQUIRED:
         reasons.add(pc.is_null(text[name]), f"{name} is empty")
     out: dict[str, Any] = {}
+    # A cancel's time, who made it and why belong to a cancelled order, a ship time to one
+    # that left (shipped, or cancelled after shipping): what does not belong is dropped
+    # before it is read, so that a leftover in such a column rejects no order.
+    status = pc.utf8_lower(text["status"])
+    cancelled = pc.fill_null(pc.equal(status, "cancelled"), False)
+    left = pc.fill_null(pc.not_equal(status, "open"), False)
+    for name in ("cancelled_at", "cancelled_by", "cancel_reason", "buyer_requested"):
+        text[name] = pc.if_else(cancelled, text[name], pa.scalar(None, pa.string()))
+    text["shipped_at"] = pc.if_else(left, text["shipped_at"], pa.scalar(None, pa.string()))
+
     for name, allowed in (
         ("status", STATUSES),
         ("fulfilment", FULFILMENT),
@@ -330,17 +362,6 @@ def parse(
             text[name],
         )
         out[name] = column
-
-    # A cancel's time, who made it and why belong to a cancelled order, a ship time to one
-    # that left (shipped, or cancelled after shipping): what does not belong is dropped
-    # before it is read, so that a leftover in such a column rejects no order.
-    status = out["status"]
-    cancelled = pc.fill_null(pc.equal(status, "cancelled"), False)
-    left = pc.fill_null(pc.not_equal(status, "open"), False)
-    for name in ("cancelled_at", "cancelled_by", "cancel_reason", "buyer_requested"):
-        source = out if name == "cancelled_by" else text
-        source[name] = pc.if_else(cancelled, source[name], pa.scalar(None, source[name].type))
-    text["shipped_at"] = pc.if_else(left, text["shipped_at"], pa.scalar(None, pa.string()))
 
     for name in TIME_COLUMNS:
         times = _instants(text[name], reading)
