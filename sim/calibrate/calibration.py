@@ -139,8 +139,9 @@ class Calibration:
         for kind in self.kinds:
             if kind.pack is None:
                 notes.append(
-                    f"{kind.key}: too few shipped orders with a time; the base's "
-                    "packing and pickups are kept"
+                    f"{kind.key}: the log cannot tell its packing (too few shipped orders "
+                    "with a time, or too few that waited for a later pickup, after the "
+                    "hold); the base's packing and pickups are kept"
                 )
             elif "bound" in kind.pack.median.method:
                 notes.append(

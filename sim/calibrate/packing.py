@@ -173,12 +173,22 @@ def fit_pack_time(
     never = _wald(theta[2], se[2], n, method, _expit)
     if abs(theta[2] - _logit(NEVER_BOUNDS[0])) < 1e-2:  # no order waited beyond packing
         never = Estimate(0.0, 0.0, 3 / n, n, "none waited beyond packing; rule of three")
-    return PackFit(
-        median=_wald(theta[0], se[0], n, method, np.exp),
-        sigma=_wald(theta[1], se[1], n, method, np.exp),
-        never=never,
-        missed=missed,
-    )
+    median = _wald(theta[0], se[0], n, method, np.exp)
+    sigma = _wald(theta[1], se[1], n, method, np.exp)
+    if not _identified(median) or not _identified(sigma):
+        return None  # the log cannot tell the pack time (too few orders missed a pickup)
+    return PackFit(median=median, sigma=sigma, never=never, missed=missed)
+
+
+MAX_SPREAD = 100.0  # an interval wider than this factor says the log cannot tell the value
+
+
+def _identified(estimate: Estimate) -> bool:
+    """A fitted positive value the log pins down: a finite interval within a factor of
+    MAX_SPREAD (when only a few orders missed a pickup, the likelihood is flat and the
+    Wald interval runs to 0 and infinity)."""
+    low, high = estimate.low, estimate.high
+    return bool(np.isfinite(high) and low > 0 and high / low <= MAX_SPREAD)
 
 
 def _expit(x: np.ndarray) -> np.ndarray:
@@ -193,7 +203,8 @@ def _wald(
     x: float, se: float, n: int, method: str, back: Callable[[np.ndarray], np.ndarray]
 ) -> Estimate:
     """An estimate on a transformed scale, its Wald interval mapped back by `back`."""
-    values = back(np.array([x, x - Z95 * se, x + Z95 * se]))
+    with np.errstate(over="ignore", invalid="ignore"):  # a flat likelihood: infinite bounds
+        values = back(np.array([x, x - Z95 * se, x + Z95 * se]))
     return Estimate(float(values[0]), float(values[1]), float(values[2]), n, method)
 
 

@@ -280,7 +280,10 @@ def _wrapped_list(key: str, values: list[str], indent: int) -> list[str]:
 def _packing(fit: Calibration, kind: KindFit) -> list[str]:
     _, base = base_type(fit.base, kind.fulfilment)
     if kind.pack is None or kind.pickups is None:
-        why = f"assumed: the base's (fewer than {MIN_SHIPMENTS} shipped orders with a time)"
+        why = (
+            f"assumed: the base's (the log cannot tell: fewer than {MIN_SHIPMENTS} shipped "
+            "orders with a time, or too few that waited for a later pickup, after the hold)"
+        )
         return [
             f"      pack_time: {model_flow(base.pack_time)}   # {why}",
             f"      pickup_times: {flow([_clock(t) for t in base.pickup_times])}   # {why}",
@@ -366,7 +369,7 @@ def _seller_cancels(kind: KindFit, base: Mapping[Any, float], never: float) -> l
     platform = c.platform
     if kind.pack is None:
         lines += comment(
-            f"assumed: the base's (too few shipped orders to fit), at most what the cancels "
+            f"assumed: the base's (packing could not be fitted), at most what the cancels "
             f"leave; platform cancels nobody asked for, for comparison: {platform.describe(3)}",
             6,
         )
