@@ -506,3 +506,15 @@ def test_who_cancelled_is_not_read_for_an_order_that_was_not_cancelled(tmp_path:
         "cancelled_by is not one of buyer, seller, platform: 'someone'"
     ]
     assert read_log(out).order_id.tolist() == ["a"]
+
+
+def test_a_file_given_twice_is_refused(tmp_path: Path) -> None:
+    source = tmp_path / "export.csv"
+    source.write_text("id,created,state,total,shop\na,2026-01-01T10:00Z,open,1,s\n")
+    mapping = csv_mapped.load_mapping(None, COLUMNS, ())
+    reader = functools.partial(csv_mapped.read, mapping=mapping, encoding=None)
+    with pytest.raises(InputError) as error:
+        import_orders(
+            [source, tmp_path / "." / "export.csv"], reader, ImportOptions(), tmp_path / "o.csv"
+        )
+    assert "is given twice; give each export once" in str(error.value)

@@ -84,6 +84,10 @@ def import_orders(
             raise InputError.single(
                 str(source), "file not found" if not source.exists() else "is not a file"
             )
+    resolved = [source.resolve() for source in sources]
+    twice = next((s for i, s in enumerate(sources) if resolved[i] in resolved[:i]), None)
+    if twice is not None:
+        raise InputError.single(str(twice), "is given twice; give each export once")
     if any(source.resolve() == out.resolve() for source in sources):
         raise InputError.single(str(out), "is one of the files to import; choose another --out")
     out.parent.mkdir(parents=True, exist_ok=True)
