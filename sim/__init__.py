@@ -42,9 +42,10 @@ def calibrate_scenario(
     figure_dir: str | Path | None = None,
     seed: int = 0,
 ) -> Calibration:
-    """`cancelsim calibrate` from Python (not `sim.calibrate`, the package): fit a scenario to the order log `orders`, write
-    it to `out` (and the fit figure to `figure_dir`); returns the `Calibration`, whose
-    `estimate_rows()`, `report_rows()` and `notes()` are what the command prints."""
+    """`cancelsim calibrate` from Python (`sim.calibrate` is the package): fit a scenario
+    to the order log `orders`, write it to `out` (and the fit figure to `figure_dir`);
+    returns the `Calibration`, whose `estimate_rows()`, `report_rows()` and `notes()` are
+    what the command prints."""
     from sim.calibrate import run_calibration
 
     return run_calibration(orders, out, base, figure_dir, hold, seed)

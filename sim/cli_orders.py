@@ -10,6 +10,7 @@ from typing import Any
 import click
 
 from sim.errors import InputError
+from sim.orderlog.formats import FORMATS
 
 SHOWN_PROBLEMS = 20
 
@@ -32,9 +33,7 @@ def _origin(ctx: Any, param: Any, value: str | None) -> dt.datetime | None:
     "--format",
     "format_",
     required=True,
-    type=click.Choice(
-        ["amazon-orders-api", "amazon-all-orders", "taobao-orders", "csv"], case_sensitive=False
-    ),
+    type=click.Choice(FORMATS, case_sensitive=False),
     help="The export's format (see README, 'Your own orders').",
 )
 @click.option(

@@ -38,9 +38,11 @@ def fit_figure(fit: Calibration, path: Path) -> Path:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    style = {"font.size": 10.5, "axes.titlesize": 12, "axes.titleweight": "bold"}
     # an empty histogram (nothing shipped within the range) divides by zero: draw it empty
-    with plt.rc_context(style), np.errstate(invalid="ignore", divide="ignore"):
+    with (
+        plt.rc_context({"font.size": 10.5, "axes.titlesize": 12, "axes.titleweight": "bold"}),
+        np.errstate(invalid="ignore", divide="ignore"),
+    ):
         figure, axes = plt.subplots(2, 3, figsize=SIZE, dpi=DPI)
         _hours(axes[0, 0], fit)
         _weekdays(axes[0, 1], fit)

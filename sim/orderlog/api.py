@@ -10,12 +10,11 @@ from pathlib import Path
 from typing import Any
 
 from sim.errors import InputError
+from sim.orderlog.formats import FORMATS
 from sim.orderlog.importer import ImportOptions, ImportSummary, Reader
 from sim.orderlog.importer import import_orders as _import
 from sim.orderlog.log import read_log
 from sim.orderlog.rows import TimeReading
-
-FORMATS = ("amazon-orders-api", "amazon-all-orders", "taobao-orders", "csv")
 
 __all__ = ["FORMATS", "import_orders", "prepare", "read_log"]
 
@@ -79,9 +78,7 @@ def prepare(
         )
     options = ImportOptions(
         currency=currency.upper() if currency else None,
-        seller=seller,
         reading=TimeReading(zone=zone, unit=unit, origin=origin),
-        encoding=encoding,
     )
     return reader, options
 

@@ -33,10 +33,10 @@ DUPLICATES_AT_ONCE = 65_536  # repeated ids located and formatted per step
 
 @dataclass(frozen=True)
 class ImportOptions:
+    """How rows are read, whatever the format (a format's own options go to its reader)."""
+
     currency: str | None = None  # for values without a currency column
-    seller: str | None = None  # the seller of a one-seller export
     reading: TimeReading = TimeReading()
-    encoding: str | None = None
 
 
 @dataclass
