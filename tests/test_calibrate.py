@@ -952,3 +952,43 @@ def test_round_trip_report_rows_and_figure(round_trip):
     assert [r.label for r in rows if r.profile == "promotion"] == ["2026-03-08"]
     names = [name for name, _ in fit.estimate_rows()]
     assert "orders.rate_per_hour" in names and "seller-fulfilled size sigma" in names
+
+
+def test_a_log_across_a_change_of_clocks_keeps_every_order_in_the_horizon(tmp_path):
+    """Berlin, October to November: the start is midnight in the first order's offset
+    (+02:00), the horizon ends at midnight in the last one's (+01:00): 61 days and 1 h."""
+    import pandas as pd
+
+    from sim.calibrate import run_calibration
+    from sim.engine.replay import replay_orders
+    from sim.model.load import load_study
+    from sim.orderlog.schema import NAMES
+
+    local = pd.date_range("2026-10-01", "2026-11-30 23:59", freq="17min", tz="Europe/Berlin")
+    utc = local.tz_convert("UTC")
+    offset = (local.tz_localize(None) - utc.tz_localize(None)).total_seconds() // 60
+    log = pd.DataFrame(
+        {
+            "order_id": [f"o{i}" for i in range(len(local))],
+            "seller_id": "s",
+            "placed_at": utc.strftime("%Y-%m-%dT%H:%M:%S.000Z"),
+            "utc_offset_min": offset.astype(int),
+            "value": 10.0,
+            "currency": "USD",
+            "status": "shipped",
+        }
+    )
+    for column in NAMES:  # a whole log: the columns this one leaves empty
+        if column not in log:
+            log[column] = ""
+    log[list(NAMES)].to_csv(tmp_path / "log.csv", index=False)
+    out = tmp_path / "s.yaml"
+    run_calibration(tmp_path / "log.csv", out, ROOT / "scenarios" / "quick.yaml")
+    text = out.read_text()
+    assert "start: 2026-10-01T00:00:00+02:00" in text and "horizon: 1465h" in text
+    replayed = tmp_path / "r.yaml"
+    head, rest = text.split("\norders:\n", 1)
+    rest = rest[rest.index("\nsellers:") :]
+    replayed.write_text(head + "\norders:\n  replay: log.csv\n" + rest)
+    replay = replay_orders(load_study(replayed).scenario)
+    assert (len(replay.times), replay.before, replay.after) == (len(log), 0, 0)

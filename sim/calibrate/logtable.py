@@ -39,6 +39,10 @@ class Span:
     offset_min: int  # the most common UTC offset of the orders
     offset_share: float  # the share of orders placed at that offset
     window: tuple[float, float] | None = None  # observed, local hours since 1970
+    # the UTC offsets of the first and the last order: a log across a change of clocks
+    # starts and ends at local midnights of two offsets
+    first_offset_min: int | None = None
+    last_offset_min: int | None = None
 
     @property
     def zone(self) -> dt.timezone:
@@ -46,8 +50,19 @@ class Span:
 
     @property
     def start(self) -> dt.datetime:
-        """Local midnight of the first day, in the main zone."""
-        return dt.datetime.combine(self.date(0), dt.time(0), tzinfo=self.zone)
+        """Local midnight of the first day, in the offset of the first order (so that no
+        order of the first day falls before it when the clocks change within the log)."""
+        offset = self.offset_min if self.first_offset_min is None else self.first_offset_min
+        zone = dt.timezone(dt.timedelta(minutes=offset))
+        return dt.datetime.combine(self.date(0), dt.time(0), tzinfo=zone)
+
+    @property
+    def horizon_hours(self) -> float:
+        """From `start` to the local midnight after the last day, in the last order's
+        offset: whole days, plus or minus a change of clocks."""
+        first = self.offset_min if self.first_offset_min is None else self.first_offset_min
+        last = self.offset_min if self.last_offset_min is None else self.last_offset_min
+        return 24.0 * self.days + (first - last) / 60
 
     @property
     def observed_hours(self) -> float:
@@ -211,7 +226,16 @@ class LogTable:
         main, count = offsets.most_common(1)[0]
         first, n_days = int(days.min()), int(days.max() - days.min()) + 1
         window = observed_window(local_h, first, n_days)
-        span = Span(first, n_days, main, count / len(frame), window)
+        order = np.argsort(placed_h, kind="stable")
+        span = Span(
+            first,
+            n_days,
+            main,
+            count / len(frame),
+            window,
+            int(offset_min[order[0]]),
+            int(offset_min[order[-1]]),
+        )
         return cls(
             placed_h=placed_h,
             offset_h=offset_min / 60,

@@ -79,7 +79,12 @@ def _header(fit: Calibration) -> list[str]:
 
 def _run(fit: Calibration) -> list[str]:
     span, base = fit.span, fit.base.scenario
-    zone = f"the log's most common UTC offset ({span.zone}, {span.offset_share:.1%} of its orders)"
+    zone = (
+        f"the UTC offset of its first order (the most common is {span.zone}, "
+        f"{span.offset_share:.1%} of its orders)"
+    )
+    hours = span.horizon_hours
+    horizon = f"{span.days}d" if hours == 24 * span.days else f"{hours:g}h"
     return [
         *comment(f"fitted: local midnight of the log's first day, in {zone}", 0),
         f"start: {span.start.isoformat()}",
@@ -88,7 +93,7 @@ def _run(fit: Calibration) -> list[str]:
             f"{span.observed_hours:,.1f} hours, from its first order to its last)",
             0,
         ),
-        f"horizon: {span.days}d",
+        f"horizon: {horizon}",
         *comment(
             "assumed: the base's warm-up, at most a quarter of the span (the log's first "
             "days fill the simulated sellers' queues and metric windows)",
