@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from sim.engine.replay import hourly_counts, replay_orders
+
 if TYPE_CHECKING:
     from sim.model.scenario import Scenario
 
@@ -21,8 +23,6 @@ def hourly_rates(scenario: Scenario) -> np.ndarray:
     stream = scenario.orders
     hours = int(np.ceil(scenario.horizon.amount))
     if stream.replay is not None:
-        from sim.engine.replay import hourly_counts, replay_orders
-
         return hourly_counts(replay_orders(scenario), hours)
     assert stream.rate_per_hour is not None  # validated: generated streams have a rate
     daily = np.asarray(stream.daily_profile, dtype=float)

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from sim.engine.replay import seller_types
 from sim.model.distributions import Fixed
 from sim.model.policy import Cause
 
@@ -45,8 +46,6 @@ class Population:
         self.types = types
         count = scenario.sellers.count
         if replay is not None:  # the log's sellers, typed by who fulfilled their orders
-            from sim.engine.replay import seller_types
-
             self.type_of = seller_types(scenario.sellers, replay)
         else:
             self.type_of = scenario.sellers.type_of()
