@@ -15,15 +15,20 @@ from sim.orderlog.formats import FORMATS
 SHOWN_PROBLEMS = 20
 
 
-def _origin(ctx: Any, param: Any, value: str | None) -> dt.datetime | None:
+def _origin(value: str | None) -> dt.datetime | None:
+    """--time-origin: an ISO 8601 date and time with its UTC offset (one-line errors)."""
     if value is None:
         return None
     try:
         moment = dt.datetime.fromisoformat(value)
     except ValueError:
-        raise click.BadParameter(f"{value!r} is not an ISO 8601 date and time") from None
+        raise InputError.single(
+            "--time-origin", f"{value!r} is not an ISO 8601 date and time"
+        ) from None
     if moment.tzinfo is None:
-        raise click.BadParameter(f"{value!r} has no UTC offset; add one, e.g. +08:00 or Z")
+        raise InputError.single(
+            "--time-origin", f"{value!r} has no UTC offset; add one, e.g. +08:00 or Z"
+        )
     return moment
 
 
@@ -71,7 +76,6 @@ def _origin(ctx: Any, param: Any, value: str | None) -> dt.datetime | None:
 )
 @click.option(
     "--time-origin",
-    callback=_origin,
     help="csv: the instant numeric times count from [default: 1970-01-01T00:00Z].",
 )
 @click.option("--currency", help="Currency of values when the export has no currency column.")
@@ -87,7 +91,7 @@ def import_command(
     statuses: tuple[str, ...],
     timezone: str | None,
     time_unit: str | None,
-    time_origin: dt.datetime | None,
+    time_origin: str | None,
     currency: str | None,
     seller: str | None,
     encoding: str | None,
@@ -117,7 +121,7 @@ def import_command(
             statuses=statuses,
             timezone=timezone,
             time_unit=time_unit,
-            time_origin=time_origin,
+            time_origin=_origin(time_origin),
             currency=currency,
             seller=seller,
             encoding=encoding,

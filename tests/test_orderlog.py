@@ -518,3 +518,22 @@ def test_a_file_given_twice_is_refused(tmp_path: Path) -> None:
             [source, tmp_path / "." / "export.csv"], reader, ImportOptions(), tmp_path / "o.csv"
         )
     assert "is given twice; give each export once" in str(error.value)
+
+
+@pytest.mark.parametrize(
+    ("origin", "message"),
+    [
+        ("garbage", "--time-origin: 'garbage' is not an ISO 8601 date and time"),
+        ("2026-01-01T00:00", "--time-origin: '2026-01-01T00:00' has no UTC offset"),
+    ],
+)
+def test_a_bad_time_origin_is_one_line(tmp_path: Path, origin: str, message: str) -> None:
+    source = tmp_path / "export.csv"
+    source.write_text("id,created,state\na,1,open\n")
+    result = cli(
+        "import", str(source), "--format", "csv", "--map", "order_id=id",
+        "--map", "placed_at=created", "--map", "status=state", "--time-unit", "h",
+        "--time-origin", origin, "--out", str(tmp_path / "o.csv"),
+    )  # fmt: skip
+    assert result.exit_code == 2 and result.output.startswith(message)
+    assert len(result.output.splitlines()) == 1

@@ -42,7 +42,9 @@ class ImportOptions:
 @dataclass
 class ImportSummary:
     files: int = 0
-    read: int = 0  # rows found in the sources: orders, rejected rows and skipped rows
+    # records found in the sources: orders, rejected rows and skipped rows (an order whose
+    # items a format lists on several rows, as Amazon's All Orders Report, counts once)
+    read: int = 0
     rejected: int = 0  # rows reported and left out (not counting duplicates)
     duplicates: int = 0  # earlier rows replaced by a later row of the same order id
     written: int = 0
