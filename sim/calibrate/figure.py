@@ -175,17 +175,7 @@ def _sizes(ax: Any, fit: Calibration) -> None:
     )
     counts = fit.seller_counts[fit.seller_counts > 0]
     if len(counts) < 2:
-        ax.set(xticks=[], yticks=[])
-        ax.set(xticks=[], yticks=[])
-        ax.text(
-            0.5,
-            0.5,
-            "one seller:\nno size distribution",
-            ha="center",
-            va="center",
-            transform=ax.transAxes,
-            fontsize=12,
-        )
+        _empty(ax, "one seller:\nno size distribution")
         return
     _ccdf(ax, counts / weeks, OBSERVED, "observed", "o", 1.5)
     rng = np.random.default_rng(0)
@@ -229,15 +219,7 @@ def _ship_times(ax: Any, fit: Calibration) -> None:
     )
     observed, fitted = fit.ship_observed, fit.ship_fitted
     if len(observed) < 2:
-        ax.set(xticks=[], yticks=[])
-        ax.text(
-            0.5,
-            0.5,
-            "no shipped orders with a time",
-            ha="center",
-            va="center",
-            transform=ax.transAxes,
-        )
+        _empty(ax, "no shipped orders with a time")
         return
     top = float(np.quantile(observed, 0.99))
     bins = np.linspace(0, max(top, 1.0), 60)
@@ -256,21 +238,19 @@ def _ship_times(ax: Any, fit: Calibration) -> None:
     ax.set_xlim(0, bins[-1])
 
 
+def _empty(ax: Any, text: str) -> None:
+    """A panel with nothing to draw says why, in its middle."""
+    ax.set(xticks=[], yticks=[])
+    ax.text(0.5, 0.5, text, ha="center", va="center", transform=ax.transAxes, fontsize=12)
+
+
 def _bands(ax: Any, fit: Calibration) -> None:
     ax.set(
         title="Ship-time quantiles by seller size",
         ylabel="hours from placement to shipment",
     )
     if not fit.bands:
-        ax.set(xticks=[], yticks=[])
-        ax.text(
-            0.5,
-            0.5,
-            "no shipped orders with a time",
-            ha="center",
-            va="center",
-            transform=ax.transAxes,
-        )
+        _empty(ax, "no shipped orders with a time")
         return
     x = np.arange(len(fit.bands))
     for i, q in enumerate(QUANTILES):
