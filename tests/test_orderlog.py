@@ -537,3 +537,25 @@ def test_a_bad_time_origin_is_one_line(tmp_path: Path, origin: str, message: str
     )  # fmt: skip
     assert result.exit_code == 2 and result.output.startswith(message)
     assert len(result.output.splitlines()) == 1
+
+
+@pytest.mark.parametrize(
+    ("fmt", "text", "column"),
+    [
+        ("taobao-orders", "订单编号,订单状态\n1,交易成功\n", "订单付款时间"),
+        ("amazon-all-orders", "amazon-order-id\torder-status\n1\tShipped\n", "purchase-date"),
+        ("csv", "id,state\n1,open\n", "created"),
+    ],
+)
+def test_a_missing_column_exits_2_naming_it(
+    tmp_path: Path, fmt: str, text: str, column: str
+) -> None:
+    source = tmp_path / "export.txt"
+    source.write_text(text, encoding="utf-8")
+    mapping = ["--map", "order_id=id", "--map", "placed_at=created", "--map", "status=state"]
+    args = ["import", str(source), "--format", fmt, "--out", str(tmp_path / "o.csv")]
+    result = cli(*args, *(mapping if fmt == "csv" else []))
+    assert result.exit_code == 2, result.output
+    assert f"no column {column!r}" in result.output
+    assert all(line.startswith(f"{source}:1:") for line in result.output.splitlines())
+    assert not (tmp_path / "o.csv").exists()
