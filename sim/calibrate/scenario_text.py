@@ -11,7 +11,7 @@ are copied with their own comments, policy paths re-rooted at the output's folde
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sim.calibrate.arrivals import ALPHA, MIN_LIFT, WEEKDAYS
 from sim.calibrate.estimate import count, number
@@ -75,6 +75,20 @@ def _header(fit: Calibration) -> list[str]:
         f"{fit.base.scenario.name}; what a log cannot tell is assumed from it."
     )
     return [*lines, "", f"name: {scalar(name)}", f"description: {scalar(description)}", ""]
+
+
+def _weights(estimates: Any, seen: Any, labels: list[str], unit: str) -> list[str]:
+    """A profile's weights as YAML list items, each commented with its interval and n, or
+    as assumed where the log hardly observed that hour or weekday."""
+    lines = []
+    for e, observed, label in zip(estimates, seen, labels, strict=True):
+        note = (
+            f"{number(e.low)}-{number(e.high)}, n = {e.n:,}"
+            if observed
+            else f"assumed: the base's weight, scaled ({unit} hardly observed)"
+        )
+        lines.append(f"    - {yaml_number(e.value, 3):<7} # {label}  {note}")
+    return lines
 
 
 def _run(fit: Calibration) -> list[str]:
@@ -196,26 +210,14 @@ def _orders(fit: Calibration) -> list[str]:
         ),
         "  daily_profile:",
     ]
-    for h, e in enumerate(a.daily):
-        note = (
-            f"{number(e.low)}-{number(e.high)}, n = {e.n:,}"
-            if a.daily_seen[h]
-            else "assumed: the base's weight, scaled (hour hardly observed)"
-        )
-        lines.append(f"    - {yaml_number(e.value, 3):<7} # {h:02d}:00  {note}")
+    lines += _weights(a.daily, a.daily_seen, [f"{h:02d}:00" for h in range(24)], "hour")
     lines += comment(
         "fitted: relative weight of each weekday (Monday first), mean 1, from the days "
         "that are not promotions: 95% interval (Wilson on the weekday's share) and orders",
         2,
     )
     lines.append("  weekly_profile:")
-    for w, e in enumerate(a.weekly):
-        note = (
-            f"{number(e.low)}-{number(e.high)}, n = {e.n:,}"
-            if a.weekly_seen[w]
-            else "assumed: the base's weight, scaled (weekday hardly observed)"
-        )
-        lines.append(f"    - {yaml_number(e.value, 3):<7} # {WEEKDAYS[w]}  {note}")
+    lines += _weights(a.weekly, a.weekly_seen, list(WEEKDAYS), "weekday")
     lines += _promotions(fit)
     lines += _value(fit)
     return lines
