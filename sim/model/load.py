@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,7 @@ from sim.model.calendar import known_calendars
 from sim.model.dated import ALWAYS
 from sim.model.policy import Cause, Policy
 from sim.model.scenario import Scenario
+from sim.model.uncertain import Factor, declared, place, range_problems, unset
 from sim.model.yamlfile import Document, parse_document, read_document
 
 
@@ -52,22 +54,52 @@ class Study:
     path: str
     policy_paths: dict[str, str] = field(default_factory=dict)
     overrides: tuple[Override, ...] = ()  # the --set values it was loaded with
+    # declared ranges (scenario keys, then each policy's as STEM.key) that --set left free
+    factors: tuple[Factor, ...] = ()
 
 
 def load_policy(path: str | Path, overrides: list[Override] = ()) -> Policy:  # type: ignore[assignment]
     """Read and validate one policy file."""
+    return _policy(path, overrides, None, "")[0]
+
+
+def _policy(
+    path: str | Path,
+    overrides: list[Override],
+    values: Mapping[str, float] | None,
+    prefix: str,
+) -> tuple[Policy, list[Factor]]:
+    """A policy and its declared ranges (with `values` placed, when given)."""
     doc = read_document(path)
+    factors, problems = declared(doc, prefix)
     _apply(doc, overrides)
-    policy: Policy = validate(Policy, doc)
-    problems = policy_problems(policy, doc)
+    factors = unset(factors, doc)
+    place(doc, factors, values or {})
+    try:
+        policy: Policy = validate(Policy, doc)
+    except InputError as exc:
+        raise InputError(problems + exc.problems) from None
+    problems += policy_problems(policy, doc)
+    if values is None and not problems:
+        problems += range_problems(Policy, doc, factors)
     if problems:
         raise InputError(problems)
-    return policy
+    return policy, factors
 
 
-def load_study(path: str | Path, overrides: list[Override] = ()) -> Study:  # type: ignore[assignment]
-    """Read a scenario and every policy it names; report all problems of all files at once."""
+def load_study(
+    path: str | Path,
+    overrides: list[Override] = (),  # type: ignore[assignment]
+    values: Mapping[str, float] | None = None,
+) -> Study:
+    """Read a scenario and every policy it names; report all problems of all files at once.
+
+    `values` gives declared ranges a value each (by factor key, in the factor's unit): a
+    point of a sensitivity analysis. Without it, every range is checked against what its
+    key allows.
+    """
     doc = read_document(path)
+    factors, declaration_problems = declared(doc)
     # The scenario's own keys first: `--set policies=[...]` decides which policy files
     # (and so which `STEM.key=...` overrides) there are.
     named = {f.stem for f, _ in _policy_files(doc, Path(path).parent)}
@@ -107,12 +139,16 @@ def load_study(path: str | Path, overrides: list[Override] = ()) -> Study:  # ty
             ]
         )
     _apply(doc, [o for o in rest if o.path[0] not in stems])
-    problems: list[Problem] = []
+    factors = unset(factors, doc)
+    place(doc, factors, values or {})
+    problems: list[Problem] = list(declaration_problems)
     scenario: Scenario | None = None
     try:
         scenario = validate(Scenario, doc)
     except InputError as exc:
         problems += exc.problems
+    if scenario is not None and values is None and not problems:
+        problems += range_problems(Scenario, doc, factors)
     if scenario is not None and scenario.orders.replay is not None:
         scenario, replayed = _replay(scenario, Path(path).parent, doc)
         problems += replayed
@@ -150,7 +186,8 @@ def load_study(path: str | Path, overrides: list[Override] = ()) -> Study:  # ty
             if o.path[0] == file.stem
         ]
         try:
-            policies[file.stem] = load_policy(file, mine)
+            policies[file.stem], theirs = _policy(file, mine, values, file.stem)
+            factors += theirs
         except InputError as exc:
             if any(p.message == "file not found" for p in exc.problems):
                 problems.append(
@@ -166,7 +203,10 @@ def load_study(path: str | Path, overrides: list[Override] = ()) -> Study:  # ty
     if problems or scenario is None:
         raise InputError(problems)
     paths = {file.stem: str(file) for file, _ in files}
-    return Study(scenario, policies, str(path), paths, tuple(overrides))
+    if values is not None and set(values) - {f.key for f in factors}:
+        unknown = ", ".join(sorted(set(values) - {f.key for f in factors}))
+        raise InputError.single(str(path), f"no declared range named {unknown}")
+    return Study(scenario, policies, str(path), paths, tuple(overrides), tuple(factors))
 
 
 def _replay(scenario: Scenario, folder: Path, doc: Document) -> tuple[Scenario, list[Problem]]:
