@@ -165,6 +165,13 @@ def main() -> None:
     is_flag=True,
     help="Run even when the scenario seems too large for this machine's memory.",
 )
+@click.option(
+    "--uncertainty",
+    type=click.IntRange(2, 10_000),
+    metavar="N",
+    help="Also run N points drawn from the declared ranges (a Latin hypercube) and give "
+    "each result the band that this input uncertainty spans.",
+)
 @input_errors_exit_2
 def run_command(
     scenario: Path,
@@ -181,6 +188,7 @@ def run_command(
     no_report: bool,
     no_levers: bool,
     force: bool,
+    uncertainty: int | None,
 ) -> None:
     """Simulate SCENARIO under each of its policies and compare them.
 
@@ -197,6 +205,18 @@ def run_command(
     one_seller = len(studies) == 1 and is_seller_view(studies[0])
     levers = len(LEVERS) if one_seller and not no_levers else 0
     total += levers * reps * len(studies[0].policies)  # a seller's own view: its levers
+    if uncertainty:
+        if len(studies) > 1:
+            raise InputError.single(
+                "--uncertainty", "cannot be combined with a sweep: run one point at a time"
+            )
+        if not studies[0].factors:
+            raise InputError.single(
+                str(scenario),
+                "--uncertainty: the scenario and its policies declare no ranges "
+                "({value: ..., range: [low, high], why: ...})",
+            )
+        total += uncertainty * reps * len(studies[0].policies)
     if not force and not scheduler:  # a remote cluster's workers have their own memory
         for study in studies:
             message = too_big(study.scenario, min(jobs, total))
@@ -243,8 +263,21 @@ def run_command(
                     progress=done,
                     levers=not no_levers,
                 )
+            if uncertainty and results.runs:
+                from sim.analysis import uncertainty as input_bands
+
+                input_bands(
+                    results,
+                    uncertainty,
+                    jobs=jobs,
+                    executor=executor,
+                    scheduler=scheduler,
+                    out=folder,
+                    progress=done,
+                )
         results.write(folder)
         print_tables(results)
+        print_uncertainty(results)
         print_seller_view(results.summary)
         written = "summary.json, runs.csv, meta.json"
         if not no_report and results.runs:
@@ -629,6 +662,55 @@ def print_table(results: Results) -> None:
     print_bands(summary)
 
 
+def print_uncertainty(results: Results) -> None:
+    """Each headline metric's replication interval next to its input-uncertainty band."""
+    block = results.summary.get("uncertainty")
+    if not block:
+        return
+    currency = results.study.scenario.currency
+    table = Table(
+        title=f"input uncertainty: {block['points']} points of the declared ranges "
+        f"(Latin hypercube), {len(block['factors'])} factors"
+    )
+    table.add_column("metric", min_width=max(map(len, COMPARED)))
+    table.add_column("unit")
+    for key in block["policies"]:
+        table.add_column(key, justify="right")
+    for name in COMPARED:
+        unit = BY_NAME[name].unit
+        cells = []
+        for key, bands in block["policies"].items():
+            here = results.summary["policies"][key]["metrics"][name]
+            cells.append(f"{format_cell(here, unit)}\n{band_cell(bands[name], unit)}")
+        table.add_row(name, _unit_label(unit, currency), *cells)
+    out_console.print(table)
+    out_console.print(
+        "each cell: the base run (mean ± replication interval), then \\[5th, 95th "
+        "percentile] over the points drawn from the declared ranges"
+    )
+    flips = [
+        f"{name}: {metric}"
+        for name, metrics in block["comparisons"].items()
+        for metric in COMPARED
+        if metric in metrics and metrics[metric]["points"] and not metrics[metric]["same_sign"]
+    ]
+    if flips:
+        out_console.print(
+            "paired differences whose sign changes over the declared ranges: " + "; ".join(flips),
+            markup=False,
+            soft_wrap=True,
+        )
+
+
+def band_cell(band: dict[str, Any], unit: str) -> str:
+    if band["band90"] is None:
+        return "-"
+    low, high = band["band90"]
+    if unit == "share":
+        return f"[{low * 100:.2f}, {high * 100:.2f}]"
+    return f"[{low:.4g}, {high:.4g}]"
+
+
 def print_bands(summary: dict[str, Any]) -> None:
     """Sellers flagged by the platform's own evaluation, per seller-size band."""
     judged = {k: e["bands"] for k, e in summary["policies"].items() if "bands" in e}
@@ -831,10 +913,12 @@ def format_cell(value: dict[str, Any], unit: str = "") -> str:
 
 
 def _register_commands() -> None:
+    from sim.cli_analysis import sensitivity_command
     from sim.cli_orders import calibrate_command, import_command
 
     main.add_command(import_command)
     main.add_command(calibrate_command)
+    main.add_command(sensitivity_command)
 
 
 _register_commands()

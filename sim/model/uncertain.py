@@ -149,7 +149,9 @@ def _declaration(
                 key=True,
             )
     if "value" not in data:
-        problem((), "a declared range needs the value ordinary runs use: {value: ..., range: [...]}")
+        problem(
+            (), "a declared range needs the value ordinary runs use: {value: ..., range: [...]}"
+        )
         return None
     value = _quantity(data["value"])
     if value is None:
@@ -181,7 +183,9 @@ def _declaration(
     elif low == high:
         problem(("range",), "low and high are equal: nothing to vary; give a wider range")
     elif not low <= amount <= high:
-        problem(("value",), f"{data['value']!r} is outside its own range {ends[0]!r} to {ends[1]!r}")
+        problem(
+            ("value",), f"{data['value']!r} is outside its own range {ends[0]!r} to {ends[1]!r}"
+        )
     if dist == "loguniform" and low <= 0:
         problem(("range", 0), "a loguniform range must start above 0")
     if len(problems) > before:
@@ -231,7 +235,9 @@ def place(doc: Document, factors: list[Factor], values: Mapping[str, float]) -> 
             for part in factor.path[:-1]:
                 node = node[part]
             node[factor.path[-1]] = factor.written(values[factor.key])
-            doc.overrides[factor.path] = f"sensitivity {factor.key}={factor.shown(values[factor.key])}"
+            doc.overrides[factor.path] = (
+                f"sensitivity {factor.key}={factor.shown(values[factor.key])}"
+            )
 
 
 def range_problems(model: type, doc: Document, factors: list[Factor]) -> list[Problem]:
