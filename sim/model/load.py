@@ -15,7 +15,14 @@ from sim.model.calendar import known_calendars
 from sim.model.dated import ALWAYS
 from sim.model.policy import Cause, Policy
 from sim.model.scenario import Scenario
-from sim.model.uncertain import Factor, declared, place, range_problems, unset
+from sim.model.uncertain import (
+    Factor,
+    declared,
+    not_repeated,
+    place,
+    range_problems,
+    unset,
+)
 from sim.model.yamlfile import Document, parse_document, read_document
 
 
@@ -78,7 +85,7 @@ def _policy(
     try:
         policy: Policy = validate(Policy, doc)
     except InputError as exc:
-        raise InputError(problems + exc.problems) from None
+        raise InputError(problems + not_repeated(exc.problems, problems)) from None
     problems += policy_problems(policy, doc)
     if values is None and not problems:
         problems += range_problems(Policy, doc, factors)
@@ -146,7 +153,7 @@ def load_study(
     try:
         scenario = validate(Scenario, doc)
     except InputError as exc:
-        problems += exc.problems
+        problems += not_repeated(exc.problems, declaration_problems)
     if scenario is not None and values is None and not problems:
         problems += range_problems(Scenario, doc, factors)
     if scenario is not None and scenario.orders.replay is not None:

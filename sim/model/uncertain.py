@@ -95,6 +95,13 @@ def declared(doc: Document, prefix: str = "") -> tuple[list[Factor], list[Proble
     return factors, problems
 
 
+def not_repeated(found: list[Problem], declarations: list[Problem]) -> list[Problem]:
+    """Validation problems without those of a declaration's value that the declaration's
+    own problem already names (a missing or unreadable `value`)."""
+    said = {d.path for d in declarations} | {d.path.removesuffix(".value") for d in declarations}
+    return [p for p in found if p.path not in said]
+
+
 def unset(factors: list[Factor], doc: Document) -> list[Factor]:
     """The factors that no --set or sweep value replaced (a value set is held fixed)."""
     return [

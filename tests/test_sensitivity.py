@@ -1,0 +1,357 @@
+"""Declared ranges and sensitivity analysis: the syntax and its errors, the designs, the
+effects on worlds whose answer is known, and the commands."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from sim.cli import main
+from sim.errors import InputError
+from sim.experiment import sensitivity as sa
+from sim.model.load import Override, load_study
+from sim.model.uncertain import Factor
+
+ROOT = Path(__file__).resolve().parent.parent
+ONE_POLICY = (
+    f"policies=[{{file: {ROOT}/policies/taobao.yaml, "
+    "payment_mix: {alipay_balance: 0.65, bank_card: 0.35}}]"
+)
+
+
+def scenario(tmp_path: Path, replace: dict[str, str] | None = None, name: str = "s.yaml") -> Path:
+    """quick.yaml with absolute policy paths and some lines replaced (declarations)."""
+    text = (ROOT / "scenarios" / "quick.yaml").read_text(encoding="utf-8")
+    text = text.replace("../policies/", f"{ROOT}/policies/")
+    for old, new in (replace or {}).items():
+        assert old in text, old
+        text = text.replace(old, new, 1)
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+INTENT = "cancel_intent: 0.06 "
+GOOD = "good_record: 0.8 "
+DECLARED = {
+    INTENT: "cancel_intent: {value: 0.06, range: [0.02, 0.12], why: a test} ",
+    GOOD: "good_record: {value: 0.8, range: [0.5, 1.0], why: a test} ",
+}
+
+
+def problems(path: Path) -> list[str]:
+    with pytest.raises(InputError) as caught:
+        load_study(path)
+    return [str(p) for p in caught.value.problems]
+
+
+# --- the syntax -------------------------------------------------------------------
+
+
+def test_ordinary_runs_use_the_value_as_if_the_file_said_only_it(tmp_path):
+    plain = load_study(scenario(tmp_path, name="plain.yaml"))
+    declared = load_study(scenario(tmp_path, DECLARED))
+    assert declared.scenario == plain.scenario
+    assert declared.policies == plain.policies
+    assert [f.key for f in declared.factors] == ["buyers.cancel_intent", "buyers.good_record"]
+    assert plain.factors == ()
+
+
+def test_a_factor_remembers_its_range_line_and_reason(tmp_path):
+    path = scenario(tmp_path, DECLARED)
+    line = next(
+        i for i, text in enumerate(path.read_text().splitlines(), 1) if "cancel_intent:" in text
+    )
+    factor = load_study(path).factors[0]
+    assert (factor.value, factor.low, factor.high) == (0.06, 0.02, 0.12)
+    assert (factor.file, factor.line, factor.why, factor.dist) == (
+        str(path),
+        line,
+        "a test",
+        "uniform",
+    )
+    assert factor.unit == "" and not factor.whole
+
+
+@pytest.mark.parametrize(
+    ("declaration", "message"),
+    [
+        ("{value: 0.06, range: [0.12, 0.02]}", "low 0.12 is above high 0.02"),
+        ("{value: 0.06, range: [0.02, 1.5]}", "its high end 1.5 is not allowed here"),
+        ("{value: 0.06, range: [0.02, 0.12], dist: lognorm}", "unknown dist 'lognorm'"),
+        ("{value: 0.2, range: [0.02, 0.12]}", "0.2 is outside its own range"),
+        ("{value: 0.06, range: [0.02, 0.12], wy: x}", "unknown key in a declared range"),
+        ("{value: 0.06, range: [2h, 0.12]}", "'2h' is not like the value"),
+        ("{value: 0.06, range: [0.06, 0.06]}", "low and high are equal"),
+        ("{value: 0.06, range: [0, 0.12], dist: loguniform}", "must start above 0"),
+        ("{value: 0.06, range: 0.1}", "expected [low, high]"),
+        ("{range: [0.02, 0.12]}", "needs the value ordinary runs use"),
+        ("{value: 0.06, range: [0.02, 0.12], why: [1]}", "expected one line of text"),
+    ],
+)
+def test_a_bad_declaration_is_one_line_at_its_place(tmp_path, declaration, message):
+    path = scenario(tmp_path, {INTENT: f"cancel_intent: {declaration} "})
+    found = problems(path)
+    assert len(found) == 1, found
+    assert message in found[0]
+    line = next(
+        i for i, text in enumerate(path.read_text().splitlines(), 1) if "cancel_intent:" in text
+    )
+    assert found[0].startswith(f"{path}:{line}:")
+
+
+def test_a_range_on_a_key_that_does_not_exist_is_an_unknown_key(tmp_path):
+    path = scenario(tmp_path, {INTENT: "cancel_intnet: {value: 0.06, range: [0.02, 0.1]} "})
+    found = problems(path)
+    assert any("cancel_intnet" in p and "unknown key" in p for p in found), found
+
+
+def test_a_range_that_breaks_a_distribution_is_reported_at_the_range(tmp_path):
+    old = "intent_delay: {dist: lognormal, median: 1.5h, p90: 24h}"
+    new = "intent_delay: {dist: lognormal, median: {value: 1.5h, range: [30m, 30h]}, p90: 24h}"
+    found = problems(scenario(tmp_path, {old: new}))
+    assert len(found) == 1
+    assert "median.range: its high end 30h is not allowed here" in found[0]
+    assert "p90 must be at least the median" in found[0]
+
+
+def test_the_command_line_exits_2_with_one_line(tmp_path):
+    path = scenario(tmp_path, {INTENT: "cancel_intent: {value: 0.06, range: [0.2, 0.1]} "})
+    result = CliRunner().invoke(main, ["validate", str(path)])
+    assert result.exit_code == 2
+    assert len(result.output.strip().splitlines()) == 1
+    assert "low 0.2 is above high 0.1" in result.output
+
+
+def test_a_policy_factor_is_named_by_the_policy_and_held_by_set(tmp_path):
+    policy = (ROOT / "policies" / "taobao.yaml").read_text(encoding="utf-8")
+    old = "success: 0.6"
+    assert old in policy
+    (tmp_path / "tb.yaml").write_text(
+        policy.replace(old, "success: {value: 0.6, range: [0.4, 0.8], dist: triangular}"),
+        encoding="utf-8",
+    )
+    path = scenario(tmp_path, {f"{ROOT}/policies/taobao.yaml": str(tmp_path / "tb.yaml")})
+    study = load_study(path)
+    keys = [f.key for f in study.factors]
+    assert "tb.interception.success" in keys or any(k.startswith("tb.") for k in keys)
+    held = load_study(path, [Override.parse(f"{keys[0]}=0.5")])
+    assert keys[0] not in [f.key for f in held.factors]
+
+
+def test_a_point_places_each_factor_value_into_the_model(tmp_path):
+    path = scenario(tmp_path, DECLARED)
+    study = load_study(path, [], {"buyers.cancel_intent": 0.1, "buyers.good_record": 0.9})
+    assert study.scenario.buyers.cancel_intent == 0.1
+    assert study.scenario.buyers.good_record == 0.9
+    with pytest.raises(InputError, match="no declared range named buyers.nothing"):
+        load_study(path, [], {"buyers.nothing": 1.0})
+
+
+# --- factors and designs ------------------------------------------------------------
+
+
+def factor(**kw) -> Factor:
+    fields = dict(
+        key="k", path=("k",), value=2.0, low=1.0, high=4.0, unit="", whole=False,
+        dist="uniform", why="", file="f", line=1, col=1,
+    )  # fmt: skip
+    return Factor(**{**fields, **kw})
+
+
+def test_quantiles_map_through_each_distribution():
+    assert factor().at(0.0) == 1.0 and factor().at(1.0) == 4.0 and factor().at(0.5) == 2.5
+    log = factor(dist="loguniform")
+    assert log.at(0.5) == pytest.approx(2.0)  # the geometric middle of 1 and 4
+    tri = factor(dist="triangular")
+    assert tri.at(1 / 3) == pytest.approx(2.0)  # mode 2: a third of the mass lies below
+    assert tri.at(0.0) == 1.0 and tri.at(1.0) == 4.0
+    assert factor(whole=True).at(0.45) == 2.0  # 2.35 rounded
+
+
+def test_values_are_written_back_in_the_files_own_units():
+    assert factor(unit="h").written(0.5) == "30m"
+    assert factor(unit="h").written(36.0) == "36h"
+    assert factor(unit="business days", whole=True).written(3.0) == "3 business days"
+    assert factor(whole=True).written(3.0) == 3 and isinstance(factor(whole=True).written(3.0), int)
+    assert factor().written(0.25) == 0.25
+
+
+def test_designs_start_at_the_base_and_stay_in_their_ranges():
+    fs = [factor(key="a"), factor(key="b", dist="loguniform")]
+    for design in (
+        sa.morris_design(fs, 4, seed=1),
+        sa.sobol_design(fs, 8, seed=1),
+        sa.latin_design(fs, 6, seed=1),
+        sa.oat_design(fs),
+    ):
+        assert design.points[0] == {"a": 2.0, "b": 2.0}
+        assert all(1.0 <= p[k] <= 4.0 for p in design.points for k in "ab")
+    assert len(sa.morris_design(fs, 4, seed=1).points) == 1 + 4 * 3
+    assert len(sa.sobol_design(fs, 8, seed=1).points) == 1 + 8 * 4
+    assert sa.oat_design(fs).points[1:] == (
+        {"a": 1.0, "b": 2.0}, {"a": 4.0, "b": 2.0}, {"a": 2.0, "b": 1.0}, {"a": 2.0, "b": 4.0},
+    )  # fmt: skip
+    again = sa.morris_design(fs, 4, seed=1)
+    assert np.array_equal(again.unit, sa.morris_design(fs, 4, seed=1).unit)
+
+
+def test_morris_finds_a_linear_slope_and_an_unused_factor():
+    fs = [factor(key="a", low=0.0, high=10.0, value=5.0), factor(key="b")]
+    design = sa.morris_design(fs, 8, seed=3)
+    y = np.array([3.0 * p["a"] for p in design.points])  # slope 3 in a; b unused
+    rows = {r["factor"]: r for r in sa.morris_effects(design, y, seed=3)}
+    assert rows["a"]["effect"] == pytest.approx(30.0)  # 3 x the whole range of 10
+    assert rows["a"]["mu"] == pytest.approx(30.0) and rows["a"]["sigma"] == pytest.approx(0.0)
+    assert rows["a"]["rank"] == 1 and not rows["a"]["negligible"]
+    assert rows["b"]["effect"] == 0.0 and rows["b"]["negligible"]
+
+
+def test_oat_effects_are_high_minus_low_paired_over_replications():
+    fs = [factor(key="a"), factor(key="b")]
+    design = sa.oat_design(fs)
+    # rows: base, a low, a high, b low, b high; columns: replications
+    y = np.array([[5.0, 6.0], [4.0, 5.0], [8.0, 9.5], [5.0, 6.0], [5.0, 6.0]])
+    rows = {r["factor"]: r for r in sa.oat_effects(design, y)}
+    assert rows["a"]["signed"] == pytest.approx(4.25)
+    assert rows["a"]["low"] == pytest.approx(-1.0) and rows["a"]["high"] == pytest.approx(3.25)
+    assert rows["a"]["ci95"][0] < 4.25 < rows["a"]["ci95"][1]
+    assert rows["b"]["effect"] == 0 and rows["b"]["negligible"]
+
+
+def test_sobol_gives_the_variance_to_the_factor_that_has_it():
+    fs = [factor(key="a", low=0.0, high=1.0, value=0.5), factor(key="b")]
+    design = sa.sobol_design(fs, 256, seed=2)
+    y = np.array([p["a"] for p in design.points])
+    rows = {r["factor"]: r for r in sa.sobol_effects(design, y, seed=2)}
+    assert rows["a"]["effect"] == pytest.approx(1.0, abs=0.1)
+    assert rows["b"]["effect"] == pytest.approx(0.0, abs=0.01)
+
+
+def test_a_band_is_the_spread_of_the_points():
+    band = sa.band(np.array([1.0, 2.0, math.nan, 3.0]))
+    assert band["range"] == [1.0, 3.0] and band["points"] == 3
+    assert band["band90"] == [pytest.approx(1.1), pytest.approx(2.9)]
+    assert sa.band(np.array([math.nan]))["band90"] is None
+
+
+# --- on the simulator: known answers ----------------------------------------------------
+
+SMALL = ["horizon=4d", "warmup=1d", ONE_POLICY]
+
+
+def test_an_intent_share_follows_its_probability_with_slope_one(tmp_path):
+    """cancel_intent_share is the share of orders whose buyer wants to cancel: under
+    common random numbers it moves one for one with buyers.cancel_intent, and not at all
+    with buyers.good_record (which acts only after the wish)."""
+    from sim.analysis import sensitivity
+
+    path = scenario(tmp_path, DECLARED)
+    result = sensitivity(
+        path, overrides=SMALL, metrics=["cancel_intent_share"], trajectories=6, jobs=1
+    )
+    rows = {
+        r["factor"]: r
+        for r in result.summary["stages"]["screening"]["effects"]["cancel_intent_share"]["taobao"]
+    }
+    width = 0.12 - 0.02
+    intent = rows["buyers.cancel_intent"]
+    assert intent["ci95"][0] / width <= 1.0 <= intent["ci95"][1] / width
+    assert intent["mu"] / width == pytest.approx(1.0, abs=0.15)
+    assert rows["buyers.good_record"]["effect"] == 0.0
+    assert rows["buyers.good_record"]["negligible"]
+
+
+def test_one_at_a_time_moves_the_share_by_the_width_of_the_range(tmp_path):
+    from sim.analysis import sensitivity
+
+    path = scenario(tmp_path, DECLARED)
+    result = sensitivity(
+        path, method="oat", overrides=SMALL, metrics=["cancel_intent_share"], replications=3
+    )
+    rows = {
+        r["factor"]: r
+        for r in result.summary["stages"]["oat"]["effects"]["cancel_intent_share"]["taobao"]
+    }
+    low, high = rows["buyers.cancel_intent"]["ci95"]
+    assert low <= 0.10 <= high
+    assert rows["buyers.good_record"]["effect"] == 0.0
+
+
+# --- the commands -------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_sensitivity_command_writes_its_tables_and_resumes_bit_for_bit(tmp_path):
+    path = scenario(tmp_path, DECLARED)
+    args = ["sensitivity", str(path), "--trajectories", "2", "--jobs", "1", "--no-report"]
+    args += [f"--set={o}" for o in ["horizon=3d", "warmup=1d"]]
+    runner = CliRunner()
+    first = runner.invoke(main, [*args, "--out", str(tmp_path / "a")])
+    assert first.exit_code == 0, first.output
+    assert "Morris screening of 2 factors" in first.output
+    folder = tmp_path / "a"
+    for name in ("sensitivity.json", "effects.csv", "points.csv", "meta.json"):
+        assert (folder / name).is_file()
+    stored = sorted(p.name for p in (folder / "runs").iterdir())
+    again = runner.invoke(main, [*args, "--out", str(folder)])
+    assert again.exit_code == 0
+    assert sorted(p.name for p in (folder / "runs").iterdir()) == stored  # nothing new run
+    other = runner.invoke(main, [*args, "--out", str(tmp_path / "b")])
+    assert other.exit_code == 0
+    assert (tmp_path / "b" / "sensitivity.json").read_bytes() == (
+        folder / "sensitivity.json"
+    ).read_bytes()
+    summary = json.loads((folder / "sensitivity.json").read_text())
+    assert summary["stages"]["screening"]["points"] == 1 + 2 * 3
+
+
+def test_list_shows_the_factors_and_their_reasons(tmp_path):
+    result = CliRunner().invoke(main, ["sensitivity", str(scenario(tmp_path, DECLARED)), "--list"])
+    assert result.exit_code == 0
+    assert "buyers.cancel_intent" in result.output and "0.02 to 0.12" in result.output
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--factors", "buyers.cancel_intnet"], "did you mean 'buyers.cancel_intent'"),
+        (["--method", "sobol", "--samples", "12"], "12 is not a power of 2"),
+        (["--metrics", "refund_hours"], "unknown metric(s) refund_hours"),
+    ],
+)
+def test_bad_options_exit_2_with_one_line(tmp_path, args, message):
+    path = scenario(tmp_path, DECLARED)
+    result = CliRunner().invoke(
+        main, ["sensitivity", str(path), *args, "--out", str(tmp_path / "o"), "--jobs", "1"]
+    )
+    assert result.exit_code == 2, result.output
+    assert message in result.output
+    assert len(result.output.strip().splitlines()) == 1
+
+
+def test_a_scenario_without_ranges_says_how_to_declare_them(tmp_path):
+    path = scenario(tmp_path)
+    for args in (["sensitivity", str(path)], ["run", str(path), "--uncertainty", "3"]):
+        result = CliRunner().invoke(main, [*args, "--out", str(tmp_path / "o")])
+        assert result.exit_code == 2
+        assert "range" in result.output
+
+
+def test_run_uncertainty_gives_each_result_the_band_of_its_inputs(tmp_path):
+    import sim
+    from sim.analysis import uncertainty
+
+    path = scenario(tmp_path, DECLARED)
+    results = sim.run(path, overrides=SMALL, replications=2)
+    block = uncertainty(results, 8)
+    band = block["policies"]["taobao"]["cancel_intent_share"]
+    low, high = band["range"]
+    assert 0.02 - 0.01 < low < 0.06 < high < 0.12 + 0.01  # spans the declared range
+    assert band["points"] == 8
+    assert results.summary["uncertainty"] is block
