@@ -355,3 +355,17 @@ def test_run_uncertainty_gives_each_result_the_band_of_its_inputs(tmp_path):
     assert 0.02 - 0.01 < low < 0.06 < high < 0.12 + 0.01  # spans the declared range
     assert band["points"] == 8
     assert results.summary["uncertainty"] is block
+
+
+def test_the_editor_schemas_accept_a_declared_range_and_only_a_well_formed_one(tmp_path):
+    import jsonschema
+
+    from sim.model.schema import json_schema
+    from sim.model.yamlfile import read_document
+
+    validator = jsonschema.Draft7Validator(json_schema("scenario"))
+    data = read_document(scenario(tmp_path, DECLARED)).data
+    data.pop("start")  # a datetime, which JSON has as text
+    assert not [e for e in validator.iter_errors(data) if "start" not in e.message]
+    data["buyers"]["cancel_intent"]["dist"] = "lognorm"
+    assert list(validator.iter_errors(data))

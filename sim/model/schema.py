@@ -13,6 +13,8 @@ from pydantic import BaseModel
 from pydantic.json_schema import GenerateJsonSchema
 from pydantic_core import core_schema
 
+from sim.model.units import DURATION_PATTERN
+
 DATE_KEY = r"^\d{4}-\d{2}-\d{2}$"
 
 
@@ -51,11 +53,46 @@ def json_schema(kind: str) -> dict[str, Any]:
     )
     schema = _draft7(schema)
     schema["definitions"] = schema.pop("$defs", {})
+    if kind in ("policy", "scenario"):
+        schema = _declarable(schema)
+        schema["definitions"]["DeclaredRange"] = DECLARED_RANGE
     return {
         "$schema": "http://json-schema.org/draft-07/schema#",
         "$id": f"https://cancelsim.invalid/schemas/{kind}.schema.json",
         **schema,
     }
+
+
+_QUANTITY = {"anyOf": [{"type": "number"}, {"type": "string"}]}
+DECLARED_RANGE = {
+    "type": "object",
+    "description": "an uncertain number or duration: `value` for ordinary runs, `range` "
+    "for sensitivity analysis and uncertainty bands (sim.model.uncertain)",
+    "properties": {
+        "value": _QUANTITY,
+        "range": {"type": "array", "items": _QUANTITY, "minItems": 2, "maxItems": 2},
+        "dist": {"enum": ["uniform", "loguniform", "triangular"]},
+        "why": {"type": "string"},
+    },
+    "required": ["value", "range"],
+    "additionalProperties": False,
+}
+
+
+def _declarable(node: Any) -> Any:
+    """Every number and duration of the schema may also be a declared range."""
+    if isinstance(node, list):
+        return [_declarable(n) for n in node]
+    if not isinstance(node, dict):
+        return node
+    number = node.get("type") in ("number", "integer")
+    duration = any(
+        isinstance(a, dict) and a.get("pattern") == DURATION_PATTERN
+        for a in node.get("anyOf", [])
+    )
+    if number or duration:
+        return {"anyOf": [node, {"$ref": "#/definitions/DeclaredRange"}]}
+    return {k: _declarable(v) for k, v in node.items()}
 
 
 def _draft7(node: Any) -> Any:
