@@ -364,8 +364,8 @@ def test_the_editor_schemas_accept_a_declared_range_and_only_a_well_formed_one(t
     from sim.model.yamlfile import read_document
 
     validator = jsonschema.Draft7Validator(json_schema("scenario"))
-    data = read_document(scenario(tmp_path, DECLARED)).data
-    data.pop("start")  # a datetime, which JSON has as text
-    assert not [e for e in validator.iter_errors(data) if "start" not in e.message]
+    text = json.dumps(read_document(scenario(tmp_path, DECLARED)).data, default=str)
+    data = json.loads(text)  # as JSON sees YAML: dates as text
+    assert not list(validator.iter_errors(data))
     data["buyers"]["cancel_intent"]["dist"] = "lognorm"
     assert list(validator.iter_errors(data))
