@@ -13,6 +13,7 @@ from sim.model.load import load_policy, load_study
 if TYPE_CHECKING:
     import pandas as pd
 
+    from sim.analysis import Sensitivity
     from sim.calibrate import Calibration
     from sim.orderlog.importer import ImportSummary
 
@@ -51,6 +52,22 @@ def calibrate_scenario(
     return run_calibration(orders, out, base, figure_dir, hold, seed)
 
 
+def sensitivity(scenario: str | Path, **options: Any) -> Sensitivity:
+    """`cancelsim sensitivity` from Python (see `sim.analysis.sensitivity`): which declared
+    ranges move each metric of each policy and each paired difference."""
+    from sim.analysis import sensitivity as analyse
+
+    return analyse(scenario, **options)
+
+
+def uncertainty(results: Results, n: int, **options: Any) -> dict[str, Any]:
+    """`cancelsim run --uncertainty N` from Python (see `sim.analysis.uncertainty`): adds
+    the band of every result over N Latin-hypercube points of the declared ranges."""
+    from sim.analysis import uncertainty as bands
+
+    return bands(results, n, **options)
+
+
 __version__ = "0.1.0"
 __all__ = [
     "InputError",
@@ -64,5 +81,7 @@ __all__ = [
     "load_policy",
     "load_study",
     "run",
+    "sensitivity",
     "simulate",
+    "uncertainty",
 ]

@@ -374,6 +374,7 @@ def _progress_bar() -> Any:
 def validate_command(files: tuple[Path, ...]) -> None:
     """Check policy and scenario FILES; exit 0 if all are valid, 2 otherwise."""
     from sim.model.load import load_policy, load_study
+    from sim.model.uncertain import declared
     from sim.model.yamlfile import read_document
 
     failed = False
@@ -381,9 +382,14 @@ def validate_command(files: tuple[Path, ...]) -> None:
         try:
             doc = read_document(file)
             is_scenario = isinstance(doc.data, dict) and "policies" in doc.data
-            (load_study if is_scenario else load_policy)(file)
+            if is_scenario:
+                factors = len(load_study(file).factors)
+            else:
+                load_policy(file)
+                factors = len(declared(read_document(file))[0])
+            ranges = f" ({factors} declared ranges)" if factors else ""
             out_console.print(
-                f"{file}: valid {'scenario' if is_scenario else 'policy'}", markup=False
+                f"{file}: valid {'scenario' if is_scenario else 'policy'}{ranges}", markup=False
             )
         except InputError as exc:
             failed = True
