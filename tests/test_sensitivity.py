@@ -369,3 +369,21 @@ def test_the_editor_schemas_accept_a_declared_range_and_only_a_well_formed_one(t
     assert not list(validator.iter_errors(data))
     data["buyers"]["cancel_intent"]["dist"] = "lognorm"
     assert list(validator.iter_errors(data))
+
+
+def test_a_policy_diff_reads_declared_ranges_as_their_values(tmp_path):
+    import re
+
+    from sim.checks.diff import read_source
+
+    text = (ROOT / "policies" / "taobao.yaml").read_text(encoding="utf-8")
+    line = re.compile(r"success: [^#\n]*")  # interception success, declared or not
+
+    def write(name: str, value: str) -> str:
+        (tmp_path / name).write_text(line.sub(f"success: {value} ", text, count=1), "utf-8")
+        return str(tmp_path / name)
+
+    plain = read_source(write("plain.yaml", "0.6")).policy
+    assert read_source(write("declared.yaml", "{value: 0.6, range: [0.4, 0.8]}")).policy == plain
+    with pytest.raises(InputError, match="low 0.8 is above high 0.4"):
+        read_source(write("bad.yaml", "{value: 0.6, range: [0.8, 0.4]}"))

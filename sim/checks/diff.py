@@ -18,6 +18,7 @@ from sim.model.base import validate
 from sim.model.load import Study, fit_problems, load_study, policy_problems
 from sim.model.policy import Policy
 from sim.model.scenario import PolicyRun
+from sim.model.uncertain import declared
 from sim.model.yamlfile import Document, parse_document, read_document
 
 
@@ -44,6 +45,9 @@ def read_source(spec: str) -> PolicySource:
                 "or start with -)",
             )
     doc = read_document(path) if rev is None else parse_document(_git_show(path, rev), spec)
+    _, declaration_problems = declared(doc)  # ranges do not change what a run computes
+    if declaration_problems:
+        raise InputError(declaration_problems)
     policy: Policy = validate(Policy, doc)
     problems = policy_problems(policy, doc)
     if problems:
