@@ -273,11 +273,16 @@ def test_k_that_matches_nothing_exits_5(root, monkeypatch):
 def test_diff_with_failed_runs_is_not_a_pass(root, tmp_path, monkeypatch):
     broken = tmp_path / "taobao.yaml"
     shutil.copy(root / "policies" / "taobao.yaml", broken)
-    edit(
-        broken,
-        "delay: {dist: uniform, low: 0 business days, high: 5 business days}",
-        "delay: {dist: uniform, low: 900 business days, high: 901 business days}",
-    )
+    lines = broken.read_text(encoding="utf-8").splitlines()
+    at = lines.index("    bank_card:") + 1  # its delay, in block or flow style: replaced
+    assert lines[at].strip().startswith("delay:")
+    deeper = at + 1
+    while lines[deeper].startswith(" " * 8):
+        deeper += 1
+    lines[at:deeper] = [
+        "      delay: {dist: uniform, low: 900 business days, high: 901 business days}"
+    ]
+    broken.write_text("\n".join(lines) + "\n", encoding="utf-8")
     monkeypatch.chdir(root)
     result = CliRunner().invoke(
         main,

@@ -562,7 +562,84 @@ def test_an_order_whose_deadline_comes_as_a_station_frees_is_cancelled_not_packe
     order.ready_at, order.deadline = 0.0, 5.0
     desk.queue.append(order)
     free = desk.free
+    assert free > 0
     desk.take_next()
     assert order.closed and order.stage != PACKING
     assert market.recorder._closed_all[Outcome.AUTO_CANCELLED] == 1
-    assert desk.free == free + 1  # nothing left to pack: the station is idle
+    assert desk.free == free  # nothing left to pack: every station stays free
+
+
+def _desk(stations: int, holds: list[float], pack: float = 1.0):
+    """A desk of `stations` over a bare environment, with one order per hold end."""
+    from types import SimpleNamespace
+
+    import simpy
+
+    from sim.engine.market import Desk
+
+    env = simpy.Environment()
+    market = SimpleNamespace(env=env, expired=lambda order: False, seller_cancel=None)
+    kind = SimpleNamespace(packing_stations=stations, cancels_at="packing")
+    desk = Desk(market, kind)
+    facts = SimpleNamespace(cause=[None] * len(holds), pack=[pack] * len(holds))
+    orders = [
+        SimpleNamespace(row=i, ready_at=h, deadline=math.inf, closed=False, stage=0, facts=facts)
+        for i, h in enumerate(holds)
+    ]
+    return env, desk, orders
+
+
+def test_held_orders_start_as_their_holds_end_with_one_timer_for_all_free_stations():
+    from sim.engine.market import PACKED, PACKING
+
+    env, desk, orders = _desk(stations=3, holds=[0.5, 0.7, 0.9])
+    for order in orders:
+        desk.enqueue(order)
+    assert len(env._queue) == 1  # one timer, for the oldest order's hold, not three
+    assert desk.free == 3 and desk.wake_at == 0.5
+    env.run(until=0.6)
+    assert [o.stage for o in orders] == [PACKING, 0, 0] and desk.free == 2
+    env.run(until=1.0)
+    assert all(o.stage == PACKING for o in orders) and desk.free == 0
+    assert desk.wake_at == math.inf  # no timer armed any more
+    env.run(until=2.0)
+    assert all(o.stage == PACKED for o in orders) and desk.packed == orders and desk.free == 3
+
+
+def test_a_busy_desk_packs_in_order_as_stations_free_and_skips_closed_orders():
+    from sim.engine.market import PACKING
+
+    env, desk, orders = _desk(stations=1, holds=[0.0, 0.0, 0.0], pack=2.0)
+    for order in orders:
+        desk.enqueue(order)
+    assert orders[0].stage == PACKING and desk.free == 0
+    orders[1].closed = True  # cancelled while waiting
+    env.run(until=2.5)
+    assert orders[1].stage == 0 and orders[2].stage == PACKING
+    assert list(desk.queue) == []
+
+
+def test_a_held_head_that_closes_leaves_the_timer_for_the_next_one():
+    from sim.engine.market import PACKING
+
+    env, desk, orders = _desk(stations=2, holds=[1.0, 3.0])
+    for order in orders:
+        desk.enqueue(order)
+    orders[0].closed = True
+    env.run(until=2.0)
+    assert desk.wake_at == 3.0 and orders[1].stage == 0  # re-armed for the next hold
+    env.run(until=3.5)
+    assert orders[1].stage == PACKING
+
+
+def test_an_earlier_hold_behind_a_later_one_waits_for_the_oldest_order():
+    """First in, first out: a younger order released earlier still waits its turn."""
+    from sim.engine.market import PACKING
+
+    env, desk, orders = _desk(stations=2, holds=[2.0, 1.0])
+    for order in orders:
+        desk.enqueue(order)
+    env.run(until=1.5)
+    assert [o.stage for o in orders] == [0, 0]
+    env.run(until=2.5)
+    assert [o.stage for o in orders] == [PACKING, PACKING]

@@ -61,8 +61,10 @@ def describe(order: Order) -> str:
 class Desk:
     """One seller's packing stations, its queue, and the parcels waiting for the carrier.
 
-    Stations are driven by callbacks: a free station takes the oldest open order that the
-    platform has released, packs it and sets it aside for the carrier.
+    Stations are driven by callbacks: free stations take the oldest open orders that the
+    platform has released, pack them and set them aside for the carrier. While the oldest
+    open order is still in the platform's pending hold, one timer (not one per free
+    station) wakes the desk when the hold ends.
     """
 
     def __init__(self, market: Market, kind: SellerType):
@@ -71,39 +73,48 @@ class Desk:
         self.free = kind.packing_stations
         self.packed: list[Order] = []
         self.cancels_at_packing = kind.cancels_at == "packing"
+        self.wake_at = math.inf  # when the armed timer looks at the queue again
 
     def enqueue(self, order: Order) -> None:
         self.queue.append(order)
         if self.free:
-            self.free -= 1
             self.take_next()
 
-    def take_next(self, event: simpy.Event | None = None) -> None:
-        """A station is free: start on the oldest open order, or go idle."""
+    def take_next(self) -> None:
+        """Free stations start on the oldest open orders, in order, while there are any
+        released; a held oldest order arms the timer for the end of its hold."""
         env, market, queue = self.market.env, self.market, self.queue
         now = env.now
-        while queue:
+        while queue and self.free:
             order = queue[0]
             if order.closed or (order.deadline <= now and market.expired(order)):
                 queue.popleft()
             elif order.ready_at > now:  # still in the platform's pending hold
-                env.timeout(order.ready_at - now).callbacks.append(self.take_next)
+                if order.ready_at < self.wake_at:
+                    self.wake_at = order.ready_at
+                    env.timeout(order.ready_at - now, order.ready_at).callbacks.append(self.wake)
                 return
             else:
                 queue.popleft()
                 if self.cancels_at_packing and order.facts.cause[order.row] is not None:
                     market.seller_cancel(order)
                     continue
+                self.free -= 1
                 order.stage = PACKING
                 env.timeout(order.facts.pack[order.row], order).callbacks.append(self.done)
-                return
-        self.free += 1
+
+    def wake(self, event: simpy.Event) -> None:
+        """The timer: the hold it waited for is over (a later timer may be armed too)."""
+        if event.value == self.wake_at:
+            self.wake_at = math.inf
+        self.take_next()
 
     def done(self, event: simpy.Event) -> None:
         order = cast(Order, event.value)
         if not self.market.expired(order):
             order.stage = PACKED
             self.packed.append(order)
+        self.free += 1
         self.take_next()
 
 

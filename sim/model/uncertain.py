@@ -72,6 +72,8 @@ class Factor:
 
     @property
     def range_text(self) -> str:
+        if self.unit == "business days":
+            return f"{round(self.low)} to {round(self.high)} business days"
         return f"{self.shown(self.low)} to {self.shown(self.high)}"
 
 
