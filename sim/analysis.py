@@ -241,6 +241,11 @@ def sensitivity(
         "metrics": list(metrics),
         "factors": [_factor_entry(f) for f in chosen],
         "targets": [t.key for t in sa.targets(study)],
+        "policies": {
+            key: {"name": policy.name, "platform": policy.platform}
+            for key, policy in study.policies.items()
+        },
+        "currency": study.scenario.currency,
         "base_replications": noise["replications"],
         "stages": stages,
     }
@@ -374,7 +379,11 @@ class _Runner:
             **(design.settings or {}),
             "effects": found,
             "base": _base_values(design, results.runs, study, metrics, self.reps),
-            "findings": sa.findings(
+            # a sobol stage holds the screened factors' points only: the screening's
+            # findings, over every factor, are the ones to read
+            "findings": []
+            if name == "sobol"
+            else sa.findings(
                 design, results.runs, study, metrics, self.reps, found, noise["comparisons"]
             ),
         }

@@ -18,16 +18,26 @@ from sim.model.load import Override, load_study
 from sim.model.uncertain import Factor
 
 ROOT = Path(__file__).resolve().parent.parent
-ONE_POLICY = (
-    f"policies=[{{file: {ROOT}/policies/taobao.yaml, "
-    "payment_mix: {alipay_balance: 0.65, bank_card: 0.35}}]"
-)
+ONE_POLICY = "policies=[{file: taobao.yaml, payment_mix: {alipay_balance: 0.65, bank_card: 0.35}}]"
 
 
 def scenario(tmp_path: Path, replace: dict[str, str] | None = None, name: str = "s.yaml") -> Path:
-    """quick.yaml with absolute policy paths and some lines replaced (declarations)."""
-    text = (ROOT / "scenarios" / "quick.yaml").read_text(encoding="utf-8")
-    text = text.replace("../policies/", f"{ROOT}/policies/")
+    """quick.yaml and its policies without their declared ranges (each test declares its
+    own), written into `tmp_path`, with some lines of the scenario replaced."""
+    import yaml
+
+    from sim.model.uncertain import declared
+    from sim.model.yamlfile import read_document
+
+    def plain(path: Path) -> str:
+        doc = read_document(path)
+        declared(doc)
+        return yaml.safe_dump(doc.data, sort_keys=False, allow_unicode=True, width=1000)
+
+    text = plain(ROOT / "scenarios" / "quick.yaml")
+    for policy in ("amazon", "taobao", "jd"):
+        (tmp_path / f"{policy}.yaml").write_text(plain(ROOT / "policies" / f"{policy}.yaml"))
+        text = text.replace(f"../policies/{policy}.yaml", str(tmp_path / f"{policy}.yaml"))
     for old, new in (replace or {}).items():
         assert old in text, old
         text = text.replace(old, new, 1)
@@ -36,12 +46,13 @@ def scenario(tmp_path: Path, replace: dict[str, str] | None = None, name: str = 
     return path
 
 
-INTENT = "cancel_intent: 0.06 "
-GOOD = "good_record: 0.8 "
+INTENT = "cancel_intent: 0.06\n"
+GOOD = "good_record: 0.8\n"
 DECLARED = {
-    INTENT: "cancel_intent: {value: 0.06, range: [0.02, 0.12], why: a test} ",
-    GOOD: "good_record: {value: 0.8, range: [0.5, 1.0], why: a test} ",
+    INTENT: "cancel_intent: {value: 0.06, range: [0.02, 0.12], why: a test}\n",
+    GOOD: "good_record: {value: 0.8, range: [0.5, 1.0], why: a test}\n",
 }
+OURS = ["buyers.cancel_intent", "buyers.good_record"]
 
 
 def problems(path: Path) -> list[str]:
@@ -58,7 +69,7 @@ def test_ordinary_runs_use_the_value_as_if_the_file_said_only_it(tmp_path):
     declared = load_study(scenario(tmp_path, DECLARED))
     assert declared.scenario == plain.scenario
     assert declared.policies == plain.policies
-    assert [f.key for f in declared.factors] == ["buyers.cancel_intent", "buyers.good_record"]
+    assert [f.key for f in declared.factors] == OURS
     assert plain.factors == ()
 
 
@@ -95,7 +106,7 @@ def test_a_factor_remembers_its_range_line_and_reason(tmp_path):
     ],
 )
 def test_a_bad_declaration_is_one_line_at_its_place(tmp_path, declaration, message):
-    path = scenario(tmp_path, {INTENT: f"cancel_intent: {declaration} "})
+    path = scenario(tmp_path, {INTENT: f"cancel_intent: {declaration}\n"})
     found = problems(path)
     assert len(found) == 1, found
     assert message in found[0]
@@ -106,14 +117,14 @@ def test_a_bad_declaration_is_one_line_at_its_place(tmp_path, declaration, messa
 
 
 def test_a_range_on_a_key_that_does_not_exist_is_an_unknown_key(tmp_path):
-    path = scenario(tmp_path, {INTENT: "cancel_intnet: {value: 0.06, range: [0.02, 0.1]} "})
+    path = scenario(tmp_path, {INTENT: "cancel_intnet: {value: 0.06, range: [0.02, 0.1]}\n"})
     found = problems(path)
     assert any("cancel_intnet" in p and "unknown key" in p for p in found), found
 
 
 def test_a_range_that_breaks_a_distribution_is_reported_at_the_range(tmp_path):
-    old = "intent_delay: {dist: lognormal, median: 1.5h, p90: 24h}"
-    new = "intent_delay: {dist: lognormal, median: {value: 1.5h, range: [30m, 30h]}, p90: 24h}"
+    old = "median: 1.5h\n    p90: 24h\n"
+    new = "median: {value: 1.5h, range: [30m, 30h]}\n    p90: 24h\n"
     found = problems(scenario(tmp_path, {old: new}))
     assert len(found) == 1
     assert "median.range: its high end 30h is not allowed here" in found[0]
@@ -121,7 +132,7 @@ def test_a_range_that_breaks_a_distribution_is_reported_at_the_range(tmp_path):
 
 
 def test_the_command_line_exits_2_with_one_line(tmp_path):
-    path = scenario(tmp_path, {INTENT: "cancel_intent: {value: 0.06, range: [0.2, 0.1]} "})
+    path = scenario(tmp_path, {INTENT: "cancel_intent: {value: 0.06, range: [0.2, 0.1]}\n"})
     result = CliRunner().invoke(main, ["validate", str(path)])
     assert result.exit_code == 2
     assert len(result.output.strip().splitlines()) == 1
@@ -129,19 +140,16 @@ def test_the_command_line_exits_2_with_one_line(tmp_path):
 
 
 def test_a_policy_factor_is_named_by_the_policy_and_held_by_set(tmp_path):
-    policy = (ROOT / "policies" / "taobao.yaml").read_text(encoding="utf-8")
-    old = "success: 0.6"
-    assert old in policy
-    (tmp_path / "tb.yaml").write_text(
-        policy.replace(old, "success: {value: 0.6, range: [0.4, 0.8], dist: triangular}"),
-        encoding="utf-8",
-    )
-    path = scenario(tmp_path, {f"{ROOT}/policies/taobao.yaml": str(tmp_path / "tb.yaml")})
-    study = load_study(path)
-    keys = [f.key for f in study.factors]
-    assert "tb.interception.success" in keys or any(k.startswith("tb.") for k in keys)
-    held = load_study(path, [Override.parse(f"{keys[0]}=0.5")])
-    assert keys[0] not in [f.key for f in held.factors]
+    path = scenario(tmp_path)
+    policy = tmp_path / "taobao.yaml"
+    text = policy.read_text(encoding="utf-8")
+    assert "success: 0.6\n" in text
+    declared = "success: {value: 0.6, range: [0.4, 0.8], dist: triangular}\n"
+    policy.write_text(text.replace("success: 0.6\n", declared), encoding="utf-8")
+    (factor,) = load_study(path).factors
+    assert factor.key == "taobao.after_shipment.interception.success"
+    assert (factor.file, factor.dist) == (str(policy), "triangular")
+    assert load_study(path, [Override.parse(f"{factor.key}=0.5")]).factors == ()
 
 
 def test_a_point_places_each_factor_value_into_the_model(tmp_path):
@@ -336,7 +344,7 @@ def test_bad_options_exit_2_with_one_line(tmp_path, args, message):
 
 
 def test_a_scenario_without_ranges_says_how_to_declare_them(tmp_path):
-    path = scenario(tmp_path)
+    path = scenario(tmp_path)  # its policies' ranges are taken out too
     for args in (["sensitivity", str(path)], ["run", str(path), "--uncertainty", "3"]):
         result = CliRunner().invoke(main, [*args, "--out", str(tmp_path / "o")])
         assert result.exit_code == 2

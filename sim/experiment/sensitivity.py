@@ -182,8 +182,8 @@ def oat_effects(design: Design, y: np.ndarray) -> list[dict[str, Any]]:
     for i, f in enumerate(design.factors):
         low, high = y[1 + 2 * i], y[2 + 2 * i]
         effect, ci = mean_ci(list(high - low))
-        low_shift, _ = mean_ci(list(low - base))
-        high_shift, _ = mean_ci(list(high - base))
+        low_shift, low_ci = mean_ci(list(low - base))
+        high_shift, high_ci = mean_ci(list(high - base))
         rows.append(
             {
                 "factor": f.key,
@@ -191,7 +191,9 @@ def oat_effects(design: Design, y: np.ndarray) -> list[dict[str, Any]]:
                 "signed": effect,
                 "ci95": ci,
                 "low": low_shift,
+                "low_ci95": low_ci,
                 "high": high_shift,
+                "high_ci95": high_ci,
             }
         )
     return _ranked(rows)

@@ -87,8 +87,7 @@ def _declarable(node: Any) -> Any:
         return node
     number = node.get("type") in ("number", "integer")
     duration = any(
-        isinstance(a, dict) and a.get("pattern") == DURATION_PATTERN
-        for a in node.get("anyOf", [])
+        isinstance(a, dict) and a.get("pattern") == DURATION_PATTERN for a in node.get("anyOf", [])
     )
     if number or duration:
         return {"anyOf": [node, {"$ref": "#/definitions/DeclaredRange"}]}

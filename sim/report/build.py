@@ -68,6 +68,8 @@ def build_report(
         sources=_sources(inputs),
         cell=_cell,
         colour=data.colour,
+        uncertainty=_uncertainty(summary),
+        band=_band,
     )
     path = folder / "report.html"
     write_atomic(path, html)
@@ -256,6 +258,37 @@ def _cell(value: dict[str, Any], unit: str) -> str:
     if ci and ci[0] is not None:
         text += f" [{fmt.format(ci[0] * scale)}, {fmt.format(ci[1] * scale)}]"
     return text + (" ~" if value.get("flat") else "")
+
+
+# The headline metrics of the "Input uncertainty" section (run --uncertainty N).
+UNCERTAINTY_METRICS = (
+    "money_back_hours_p50",
+    "money_back_hours_p90",
+    "refund_issued_hours_p50",
+    "failed_cancel_share",
+    "seller_fault_cancel_share",
+    "platform_metric_rate",
+    "sellers_flagged_share",
+    "buyer_money_hours_held",
+)
+
+
+def _uncertainty(summary: dict[str, Any]) -> dict[str, Any] | None:
+    """The input-uncertainty block with the metrics the section shows (None without one)."""
+    block = summary.get("uncertainty")
+    if not block:
+        return None
+    compared = [m for m in COMPARED if any(m in c for c in block["comparisons"].values())]
+    return {**block, "metrics": list(UNCERTAINTY_METRICS), "compared": compared}
+
+
+def _band(value: dict[str, Any] | None, unit: str) -> str:
+    """A 90% band over the sampled points: `lo to hi`, shares in percent (or points)."""
+    band = (value or {}).get("band90")
+    if not band or band[0] is None:
+        return "n/a"
+    scale, fmt = (100.0, "{:.2f}") if unit == "share" else (1.0, "{:.4g}")
+    return f"{fmt.format(band[0] * scale)} to {fmt.format(band[1] * scale)}"
 
 
 def _rules_table(inputs: dict[str, Any]) -> list[tuple[str, list[dict[str, Any] | None]]]:

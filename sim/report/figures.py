@@ -538,7 +538,111 @@ def sweep_lines(data: ReportData) -> Figure | None:
     return Figure("sweep", f"Sweep of {keys}", caption, fig)
 
 
-FIGURES = (refund_cdf, refund_breakdown, outcome_shares, seller_rates, paired_forest, sweep_lines)
+BAND_METRICS = (
+    "money_back_hours_p50",
+    "refund_issued_hours_p50",
+    "failed_cancel_share",
+    "platform_metric_rate",
+)
+
+
+def uncertainty_bands(data: ReportData) -> Figure | None:
+    """Per policy and headline metric: the replication CI next to the 90% band over the
+    declared ranges (run --uncertainty N), to show which uncertainty is the larger."""
+    block = data.summary.get("uncertainty")
+    if not block:
+        return None
+    policies = data.block()["policies"]
+    keys = [k for k in data.keys if k in block["policies"] and k in policies]
+    if not keys:
+        return None
+    plt = _plt()
+    fig, axes = plt.subplots(2, 2, figsize=(11, 2 * (0.55 * len(keys) + 1.1) + 0.6))
+    ratios = []
+    for ax, metric in zip(axes.flat, BAND_METRICS, strict=True):
+        scale = 100 if metric.endswith(("_share", "_rate")) else 1
+        drawn = 0
+        for row, key in enumerate(keys):
+            before = drawn
+            colour = data.colour(key)
+            value = policies[key]["metrics"][metric]
+            band = block["policies"][key].get(metric, {})
+            mean, ci = value.get("mean"), value.get("ci95")
+            if mean is not None and ci and ci[0] is not None:
+                ax.plot([ci[0] * scale, ci[1] * scale], [row - 0.15] * 2, color=colour, lw=3)
+                ax.plot(mean * scale, row - 0.15, "o", color=colour, ms=6, mec="white")
+                drawn += 1
+            if band.get("band90"):
+                lo, hi = band["band90"]
+                ax.barh(
+                    row + 0.18,
+                    (hi - lo) * scale,
+                    left=lo * scale,
+                    height=0.22,
+                    color=colour,
+                    alpha=0.35,
+                )
+                low, high = band["range"]
+                ax.plot([low * scale, high * scale], [row + 0.18] * 2, color=colour, lw=0.8)
+                drawn += 1
+                if ci and ci[0] is not None and ci[1] > ci[0]:
+                    ratios.append(((hi - lo) / (ci[1] - ci[0]), key, metric))
+            if drawn == before:
+                ax.text(
+                    0.02,
+                    row,
+                    "not defined for this policy",
+                    transform=ax.get_yaxis_transform(),
+                    va="center",
+                    fontsize=8,
+                    color="#777777",
+                )
+        ax.set_yticks(range(len(keys)), [data.label(k) for k in keys], fontsize=9)
+        ax.set_ylim(len(keys) - 0.5, -0.5)
+        unit = "%" if scale == 100 else "hours" if "hours" in metric else ""
+        ax.set_xlabel(unit, fontsize=8)
+        ax.set_title(metric, fontsize=9)
+        ax.grid(axis="x", color="#eeeeee")
+    ax = axes.flat[0]
+    ax.plot([], [], color="#555555", lw=3, marker="o", label="replications: mean, 95% CI")
+    ax.barh(
+        [0],
+        [0],
+        color="#555555",
+        alpha=0.35,
+        label=f"inputs: 90% band over {block['points']} points",
+    )
+    ax.plot([], [], color="#555555", lw=0.8, label="inputs: whole range")
+    fig.legend(
+        *ax.get_legend_handles_labels(), loc="lower center", ncol=3, frameon=False, fontsize=9
+    )
+    fig.suptitle("Two uncertainties: the simulation's and the inputs'", fontweight="bold")
+    fig.tight_layout(rect=(0, 0.06, 1, 1))
+    caption = (
+        "For each policy, the upper line is the 95% confidence interval of the mean over "
+        "replications (more replications narrow it); the band below is the 5th to 95th "
+        f"percentile of the mean over {block['points']} points drawn from the declared ranges "
+        "(a Latin hypercube), its thin line the whole range (better inputs narrow it)."
+    )
+    if ratios:
+        wider = sum(r > 1 for r, _, _ in ratios)
+        top, key, metric = max(ratios)
+        caption += (
+            f" The input band is the wider in {wider} of {len(ratios)} cases; most so for "
+            f"{data.label(key)}'s {metric}, {top:.1f} times the replication interval."
+        )
+    return Figure("uncertainty_bands", "Input uncertainty", caption + data.point_note(), fig)
+
+
+FIGURES = (
+    refund_cdf,
+    refund_breakdown,
+    outcome_shares,
+    seller_rates,
+    paired_forest,
+    sweep_lines,
+    uncertainty_bands,
+)
 
 
 def all_figures(data: ReportData) -> list[Figure]:
