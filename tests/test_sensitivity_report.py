@@ -32,6 +32,10 @@ HOLD = (
     "taobao is lower (better) than amazon on failed_cancel_share at every one of the 7 "
     "points tried."
 )
+NOISE = (
+    "taobao and amazon differ on auto_cancel_share by less than the sampling noise at the "
+    "base (95% interval -0.003 to 0.001): no sign to hold."
+)
 
 
 def _row(method: str, factor: str, size: float, sign: float) -> dict[str, Any]:
@@ -84,6 +88,9 @@ def _stage(method: str, keys: tuple[str, ...]) -> dict[str, Any]:
              "factor": {"key": KEYS[2], "towards": "high", "range": "30m to 6h"}, "text": FLIP},
             {"comparison": COMPARISON, "metric": "failed_cancel_share", "base": -0.01,
              "points": 7, "flipped": 0, "holds": True, "range": [-0.02, -0.001], "text": HOLD},
+            {"comparison": COMPARISON, "metric": "auto_cancel_share", "base": -0.001,
+             "points": 7, "flipped": 3, "holds": None, "range": [-0.002, 0.001],
+             "base_ci95": [-0.003, 0.001], "text": NOISE},
         ],
         "undefined": {"sellers_flagged_share": {"taobao": "not defined for this policy"}},
     }  # fmt: skip
@@ -171,10 +178,12 @@ def test_findings_are_grouped_into_flips_and_holds(built):
     method, _, html = built
     flips = re.findall(r'<ul class="findings flips">(.*?)</ul>', html, re.S)
     holds = re.findall(r'<ul class="findings">(.*?)</ul>', html, re.S)
+    noise = re.findall(r'<ul class="findings noise">(.*?)</ul>', html, re.S)
     stages = 2 if method == "sobol" else 1
-    assert len(flips) == len(holds) == stages
-    assert all(FLIP in f and HOLD not in f for f in flips)
-    assert all(HOLD in h and FLIP not in h for h in holds)
+    assert len(flips) == len(holds) == len(noise) == stages
+    assert all(FLIP in f and HOLD not in f and NOISE not in f for f in flips)
+    assert all(HOLD in h and FLIP not in h and NOISE not in h for h in holds)
+    assert all(NOISE in n and FLIP not in n and HOLD not in n for n in noise)
     text = " ".join(html.split())
     assert "<strong>every point tried</strong>" in text
     assert "not every possible combination of the ranges" in text

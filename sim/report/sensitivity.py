@@ -205,7 +205,8 @@ class View:
     # --- the head ---------------------------------------------------------------------
 
     def findings(self) -> list[dict[str, Any]]:
-        """Per stage: its name, the findings that flip and those that hold."""
+        """Per stage: its name, the findings that flip, those that hold, and those whose
+        difference at the base is within sampling noise (no sign to hold)."""
         out = []
         for name, stage in self.stages.items():
             found = stage.get("findings", [])
@@ -214,8 +215,9 @@ class View:
                     "stage": name,
                     "line": self.stage_line(name, stage),
                     "points": stage["points"],
-                    "flips": [f for f in found if not f["holds"]],
-                    "holds": [f for f in found if f["holds"]],
+                    "flips": [f for f in found if f["holds"] is False],
+                    "holds": [f for f in found if f["holds"] is True],
+                    "noise": [f for f in found if f["holds"] is None],
                 }
             )
         return out
