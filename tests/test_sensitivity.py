@@ -395,3 +395,200 @@ def test_a_policy_diff_reads_declared_ranges_as_their_values(tmp_path):
     assert read_source(write("declared.yaml", "{value: 0.6, range: [0.4, 0.8]}")).policy == plain
     with pytest.raises(InputError, match="low 0.8 is above high 0.4"):
         read_source(write("bad.yaml", "{value: 0.6, range: [0.8, 0.4]}"))
+
+
+# --- effects, findings and their words, on made-up runs (no simulation) -------------------
+
+
+def runs_of(values: dict[tuple[int, str, int], dict[str, float]]):
+    """Stand-ins for RunResult: (point, policy, replication) -> metrics."""
+    from types import SimpleNamespace
+
+    return [
+        SimpleNamespace(point=p, policy=k, replication=r, metrics=m)
+        for (p, k, r), m in values.items()
+    ]
+
+
+def two_policies(quick_study):
+    """The quick study with amazon and taobao only: one comparison, taobao-vs-amazon."""
+    from dataclasses import replace
+
+    policies = {k: quick_study.policies[k] for k in ("amazon", "taobao")}
+    return replace(quick_study, policies=policies)
+
+
+def test_targets_are_the_policies_then_their_comparisons_without_foreign_definitions(
+    quick_study,
+):
+    found = sa.targets(quick_study)
+    assert [t.key for t in found] == [
+        "amazon", "taobao", "jd", "taobao-vs-amazon", "jd-vs-amazon", "jd-vs-taobao",
+    ]  # fmt: skip
+    assert [t.is_comparison for t in found] == [False] * 3 + [True] * 3
+    assert (found[3].other, found[3].reference) == ("taobao", "amazon")
+    assert "platform_metric_rate" in found[3].skip and not found[0].skip
+    assert "money_back_hours_p50" not in found[3].skip
+    from dataclasses import replace
+
+    against = replace(
+        quick_study, scenario=quick_study.scenario.model_copy(update={"baseline": "jd"})
+    )
+    assert [t.key for t in sa.targets(against)][3:] == ["amazon-vs-jd", "taobao-vs-jd"]
+
+
+def test_responses_are_per_point_and_replication_and_differences_are_paired():
+    runs = runs_of(
+        {
+            (0, "a", 0): {"m": 1.0}, (0, "b", 0): {"m": 4.0},
+            (0, "a", 1): {"m": 2.0}, (0, "b", 1): {"m": 7.0},
+            (1, "a", 0): {"m": 3.0},
+        }
+    )  # fmt: skip
+    own = sa.responses(runs, 2, 2, "m", sa.Target("a", "a"))
+    assert own[0].tolist() == [1.0, 2.0] and own[1, 0] == 3.0 and math.isnan(own[1, 1])
+    diff = sa.responses(runs, 2, 2, "m", sa.Target("b-vs-a", "b", "a"))
+    assert diff[0].tolist() == [3.0, 5.0] and np.isnan(diff[1]).all()
+    assert sa.point_means(diff).tolist()[0] == 4.0 and math.isnan(sa.point_means(diff)[1])
+
+
+def oat_runs(base: float, low: float, high: float, reference: float = 0.0, spread: float = 0.1):
+    """One factor `a`, oat design (base, low, high), two replications; policies amazon
+    (`reference`) and taobao (the given values), metric money_back_hours_p50."""
+    values = {}
+    for point, y in enumerate((base, low, high)):
+        for rep, shift in enumerate((-spread, spread)):
+            values[(point, "taobao", rep)] = {"money_back_hours_p50": y + shift}
+            values[(point, "amazon", rep)] = {"money_back_hours_p50": reference}
+    return runs_of(values)
+
+
+NOISE_FREE = {"taobao-vs-amazon": {"money_back_hours_p50": {"ci95": [1, 2], "significant": True}}}
+
+
+def test_a_sign_that_holds_everywhere_is_said_to_hold(quick_study):
+    study = two_policies(quick_study)
+    design = sa.oat_design([factor(key="a")])
+    runs = oat_runs(base=2.0, low=1.0, high=5.0)
+    found, _ = sa.effects(design, runs, study, ["money_back_hours_p50"], 2, 1)
+    (entry,) = sa.findings(design, runs, study, ["money_back_hours_p50"], 2, found, NOISE_FREE)
+    assert entry["holds"] is True and entry["flipped"] == 0 and entry["points"] == 3
+    assert entry["base"] == pytest.approx(2.0) and entry["range"] == [1.0, 5.0]
+    assert "factor" not in entry
+    assert entry["text"] == (
+        "taobao is higher (worse) than amazon on money_back_hours_p50 at every one of the "
+        "3 points tried."
+    )
+
+
+def test_a_sign_that_flips_names_the_factor_and_the_end_that_flips_it(quick_study):
+    study = two_policies(quick_study)
+    design = sa.oat_design([factor(key="a")])
+    runs = oat_runs(base=-2.0, low=1.0, high=-5.0)  # lower (better) at the base; low flips
+    metrics = ["money_back_hours_p50"]
+    found, _ = sa.effects(design, runs, study, metrics, 2, 1)
+    (entry,) = sa.findings(design, runs, study, metrics, 2, found, NOISE_FREE)
+    assert entry["holds"] is False and entry["flipped"] == 1
+    assert entry["factor"] == {"key": "a", "towards": "low", "range": "1 to 4"}
+    assert entry["text"] == (
+        "taobao is lower (better) than amazon on money_back_hours_p50 at the base, but the "
+        "sign flips at 1 of 3 points; the factor that moves it most is a (1 to 4, towards "
+        "its low end)."
+    )
+    high = oat_runs(base=-2.0, low=-4.0, high=1.0)
+    found, _ = sa.effects(design, high, study, metrics, 2, 1)
+    (entry,) = sa.findings(design, high, study, metrics, 2, found, NOISE_FREE)
+    assert entry["factor"]["towards"] == "high"
+
+
+def test_a_difference_within_noise_at_the_base_has_no_sign_to_hold(quick_study):
+    study = two_policies(quick_study)
+    design = sa.oat_design([factor(key="a")])
+    runs = oat_runs(base=2.0, low=-1.0, high=5.0)
+    noisy = {"taobao-vs-amazon": {"money_back_hours_p50": {"ci95": [-1, 4], "significant": False}}}
+    metrics = ["money_back_hours_p50"]
+    found, _ = sa.effects(design, runs, study, metrics, 2, 1)
+    (entry,) = sa.findings(design, runs, study, metrics, 2, found, noisy)
+    assert entry["holds"] is None and entry["base_ci95"] == [-1, 4] and "factor" not in entry
+    assert entry["text"] == (
+        "taobao and amazon differ on money_back_hours_p50 by less than the sampling noise "
+        "at the base (95% interval -1 to 4): no sign to hold."
+    )
+
+
+def test_no_finding_where_the_base_difference_is_zero_or_the_metric_is_foreign(quick_study):
+    study = two_policies(quick_study)
+    design = sa.oat_design([factor(key="a")])
+    runs = oat_runs(base=0.0, low=1.0, high=2.0, spread=0.0)
+    metrics = ["money_back_hours_p50", "platform_metric_rate"]
+    assert sa.findings(design, runs, study, metrics, 2, {}, NOISE_FREE) == []
+
+
+def test_a_direction_free_metric_says_only_higher_or_lower():
+    design = sa.oat_design([factor(key="a")])
+    entry = {"metric": "cancel_intent_share", "base": -0.1, "holds": True, "points": 5}
+    text = sa._finding_text(entry, sa.Target("t-vs-a", "t", "a"), design)
+    assert text == "t is lower than a on cancel_intent_share at every one of the 5 points tried."
+    entry = {"metric": "late_ship_share", "base": 0.1, "holds": False, "points": 5, "flipped": 2}
+    text = sa._finding_text(entry, sa.Target("t-vs-a", "t", "a"), design)
+    assert text == (
+        "t is higher (worse) than a on late_ship_share at the base, but the sign flips at 2 "
+        "of 5 points."
+    )
+
+
+def test_the_flipping_factor_follows_the_sign_of_its_effect():
+    design = sa.morris_design([factor(key="a"), factor(key="b")], 2, seed=1)
+    up = [{"factor": "b", "mu": 3.0}, {"factor": "a", "mu": 1.0}]
+    assert sa._flipping_factor(design, up, base=-1.0) == {
+        "key": "b", "towards": "high", "range": "1 to 4",
+    }  # fmt: skip
+    assert sa._flipping_factor(design, up, base=1.0)["towards"] == "low"
+    assert sa._flipping_factor(design, [{"factor": "a", "mu": 0.0}], 1.0)["towards"] is None
+
+
+def test_effects_say_why_a_metric_has_none(quick_study):
+    study = two_policies(quick_study)
+    design = sa.oat_design([factor(key="a")])
+    values = {}
+    for point in range(3):
+        for rep in range(2):
+            values[(point, "amazon", rep)] = {"m": math.nan, "n": 1.0 if point else math.nan}
+            values[(point, "taobao", rep)] = {"m": 1.0, "n": 1.0}
+    runs = runs_of(values)
+    found, undefined = sa.effects(design, runs, study, ["m", "n"], 2, 1)
+    assert undefined["m"]["amazon"] == "not defined for this policy"
+    assert undefined["n"]["amazon"] == "undefined at 1 of 3 points (no value in their runs)"
+    assert undefined["m"]["taobao-vs-amazon"] == "not defined for this policy"
+    assert found["m"]["taobao"][0]["effect"] == 0.0
+
+
+def test_ranks_put_the_largest_first_and_ties_by_name():
+    rows = sa._ranked(
+        [
+            {"factor": "b", "effect": 1.0, "ci95": [0.5, 1.5]},
+            {"factor": "a", "effect": 1.0, "ci95": [-0.5, 1.5]},
+            {"factor": "c", "effect": 2.0, "ci95": [-3.0, -1.0]},
+            {"factor": "d", "effect": math.nan, "ci95": None},
+            {"factor": "e", "effect": 0.0, "ci95": [0.0, 0.0]},
+        ]
+    )
+    assert [r["factor"] for r in rows] == ["c", "a", "b", "e", "d"]
+    assert [r["rank"] for r in rows] == [1, 2, 3, 4, 5]
+    assert [r["negligible"] for r in rows] == [False, True, False, True, False]
+
+
+def test_designs_have_the_size_and_settings_their_method_gives():
+    fs = [factor(key="a"), factor(key="b"), factor(key="c")]
+    morris = sa.morris_design(fs, 5, seed=1)
+    assert morris.settings == {"trajectories": 5, "levels": 4} and morris.unit.shape == (20, 3)
+    assert morris.method == "morris" and morris.factors == tuple(fs)
+    sobol = sa.sobol_design(fs, 16, seed=1)
+    assert sobol.settings == {"samples": 16} and len(sobol.points) == 1 + 16 * 5
+    latin = sa.latin_design(fs, 10, seed=1)
+    assert latin.settings == {"points": 10} and len(latin.points) == 11
+    strata = np.floor(latin.unit * 10)  # one point in each tenth of every range
+    assert all(sorted(strata[:, j]) == list(range(10)) for j in range(3))
+    assert not np.array_equal(sa.latin_design(fs, 10, seed=2).unit, latin.unit)
+    assert morris.label(0) == {"a": "2", "b": "2", "c": "2"}
+    assert sa.oat_design(fs).unit is None and sa.oat_design(fs).method == "oat"
