@@ -229,7 +229,13 @@ def test_oat_effects_are_high_minus_low_paired_over_replications():
     assert rows["a"]["signed"] == pytest.approx(4.25)
     assert rows["a"]["low"] == pytest.approx(-1.0) and rows["a"]["high"] == pytest.approx(3.25)
     assert rows["a"]["ci95"][0] < 4.25 < rows["a"]["ci95"][1]
+    assert rows["a"]["low_ci95"] == [-1.0, -1.0]  # the same shift in both replications
+    assert rows["a"]["high_ci95"][0] < 3.25 < rows["a"]["high_ci95"][1]
     assert rows["b"]["effect"] == 0 and rows["b"]["negligible"]
+    y[3], y[4] = [1.0, 2.0], [7.0, 8.0]  # b: 4 below the base at its low end, 2 above at high
+    rows = {r["factor"]: r for r in sa.oat_effects(design, y)}
+    assert (rows["b"]["low"], rows["b"]["high"], rows["b"]["signed"]) == (-4.0, 2.0, 6.0)
+    assert rows["a"]["signed"] == pytest.approx(4.25)
 
 
 def test_sobol_gives_the_variance_to_the_factor_that_has_it():
@@ -245,7 +251,7 @@ def test_a_band_is_the_spread_of_the_points():
     band = sa.band(np.array([1.0, 2.0, math.nan, 3.0]))
     assert band["range"] == [1.0, 3.0] and band["points"] == 3
     assert band["band90"] == [pytest.approx(1.1), pytest.approx(2.9)]
-    assert sa.band(np.array([math.nan]))["band90"] is None
+    assert sa.band(np.array([math.nan])) == {"band90": None, "range": None, "points": 0}
 
 
 # --- on the simulator: known answers ----------------------------------------------------
@@ -525,12 +531,11 @@ def test_no_finding_where_the_base_difference_is_zero_or_the_metric_is_foreign(q
 
 
 def test_a_direction_free_metric_says_only_higher_or_lower():
-    design = sa.oat_design([factor(key="a")])
     entry = {"metric": "cancel_intent_share", "base": -0.1, "holds": True, "points": 5}
-    text = sa._finding_text(entry, sa.Target("t-vs-a", "t", "a"), design)
+    text = sa._finding_text(entry, sa.Target("t-vs-a", "t", "a"))
     assert text == "t is lower than a on cancel_intent_share at every one of the 5 points tried."
     entry = {"metric": "late_ship_share", "base": 0.1, "holds": False, "points": 5, "flipped": 2}
-    text = sa._finding_text(entry, sa.Target("t-vs-a", "t", "a"), design)
+    text = sa._finding_text(entry, sa.Target("t-vs-a", "t", "a"))
     assert text == (
         "t is higher (worse) than a on late_ship_share at the base, but the sign flips at 2 "
         "of 5 points."
@@ -545,6 +550,11 @@ def test_the_flipping_factor_follows_the_sign_of_its_effect():
     }  # fmt: skip
     assert sa._flipping_factor(design, up, base=1.0)["towards"] == "low"
     assert sa._flipping_factor(design, [{"factor": "a", "mu": 0.0}], 1.0)["towards"] is None
+    entry = {"metric": "late_ship_share", "base": 0.1, "holds": False, "points": 5,
+             "flipped": 2, "factor": {"key": "a", "towards": None, "range": "1 to 4"}}  # fmt: skip
+    assert sa._finding_text(entry, sa.Target("t-vs-a", "t", "a")).endswith(
+        "; the factor that moves it most is a (1 to 4)."
+    )
 
 
 def test_effects_say_why_a_metric_has_none(quick_study):
@@ -571,11 +581,13 @@ def test_ranks_put_the_largest_first_and_ties_by_name():
             {"factor": "c", "effect": 2.0, "ci95": [-3.0, -1.0]},
             {"factor": "d", "effect": math.nan, "ci95": None},
             {"factor": "e", "effect": 0.0, "ci95": [0.0, 0.0]},
+            {"factor": "f", "effect": 0.5, "ci95": [0.0, 1.0]},  # mu* - conf cut at 0
+            {"factor": "g", "effect": 0.4, "ci95": [-1.0, 0.0]},
         ]
     )
-    assert [r["factor"] for r in rows] == ["c", "a", "b", "e", "d"]
-    assert [r["rank"] for r in rows] == [1, 2, 3, 4, 5]
-    assert [r["negligible"] for r in rows] == [False, True, False, True, False]
+    assert [r["factor"] for r in rows] == ["c", "a", "b", "f", "g", "e", "d"]
+    assert [r["rank"] for r in rows] == [1, 2, 3, 4, 5, 6, 7]
+    assert [r["negligible"] for r in rows] == [False, True, False, True, True, True, False]
 
 
 def test_designs_have_the_size_and_settings_their_method_gives():
@@ -592,3 +604,112 @@ def test_designs_have_the_size_and_settings_their_method_gives():
     assert not np.array_equal(sa.latin_design(fs, 10, seed=2).unit, latin.unit)
     assert morris.label(0) == {"a": "2", "b": "2", "c": "2"}
     assert sa.oat_design(fs).unit is None and sa.oat_design(fs).method == "oat"
+
+
+def test_effects_and_designs_are_salibs_own_with_the_documented_settings():
+    """Morris on 4 levels, Sobol scrambled without second-order terms, 1000 bootstrap
+    resamples for 95% intervals, every draw from the given seed: as SALib computes them."""
+    from SALib.analyze import morris as morris_analysis
+    from SALib.analyze import sobol as sobol_analysis
+    from SALib.sample import latin, morris, sobol
+
+    fs = [factor(key="a", low=0.0, high=1.0, value=0.5), factor(key="b")]
+    problem = sa._problem(fs)
+    m = sa.morris_design(fs, 6, seed=4)
+    assert np.array_equal(m.unit, morris.sample(problem, N=6, num_levels=4, seed=4))
+    s = sa.sobol_design(fs, 16, seed=4)
+    expected = sobol.sample(problem, N=16, calc_second_order=False, scramble=True, seed=4)
+    assert np.array_equal(s.unit, expected) and s.method == "sobol"
+    lhs = sa.latin_design(fs, 5, seed=4)
+    assert np.array_equal(lhs.unit, latin.sample(problem, N=5, seed=4))
+    assert lhs.method == "latin"
+    rng = np.random.default_rng(0)
+    y = np.array([p["a"] ** 2 + 0.3 * p["b"] for p in m.points]) + rng.normal(
+        0, 0.01, len(m.points)
+    )
+    own = {r["factor"]: r for r in sa.morris_effects(m, y, seed=4)}
+    theirs = morris_analysis.analyze(
+        problem, m.unit, y[1:], num_resamples=1000, conf_level=0.95, num_levels=4, seed=4
+    )
+    assert own["a"]["ci95"][1] == pytest.approx(theirs["mu_star"][0] + theirs["mu_star_conf"][0])
+    assert own["b"]["sigma"] == pytest.approx(theirs["sigma"][1])
+    ys = np.array([p["a"] ** 2 + 0.3 * p["b"] for p in s.points])
+    own = {r["factor"]: r for r in sa.sobol_effects(s, ys, seed=4)}
+    theirs = sobol_analysis.analyze(
+        problem, ys[1:], calc_second_order=False, num_resamples=1000, conf_level=0.95, seed=4
+    )
+    st, st_conf, s1, s1_conf = (theirs[k][1] for k in ("ST", "ST_conf", "S1", "S1_conf"))
+    assert own["b"]["effect"] == pytest.approx(st)
+    assert own["b"]["ci95"] == pytest.approx([st - st_conf, st + st_conf])
+    assert own["b"]["first_order"] == pytest.approx(s1)
+    assert own["b"]["first_order_ci95"] == pytest.approx([s1 - s1_conf, s1 + s1_conf])
+
+
+def three_policies_one_platform_twice(quick_study):
+    """taobao, amazon and a second amazon: the comparison of the two amazons skips no
+    metric, while the two against taobao skip the seller metrics."""
+    from dataclasses import replace
+
+    policies = {
+        "taobao": quick_study.policies["taobao"],
+        "amazon": quick_study.policies["amazon"],
+        "amazon2": quick_study.policies["amazon"],
+    }
+    return replace(quick_study, policies=policies)
+
+
+def test_a_skipped_metric_of_one_comparison_leaves_the_others(quick_study):
+    study = three_policies_one_platform_twice(quick_study)
+    design = sa.oat_design([factor(key="a")])
+    values = {}
+    for point, y in enumerate((1.0, 0.5, 3.0)):
+        for rep in range(2):
+            values[(point, "taobao", rep)] = {"platform_metric_rate": 0.2}
+            values[(point, "amazon", rep)] = {"platform_metric_rate": 0.1}
+            values[(point, "amazon2", rep)] = {"platform_metric_rate": 0.1 + y}
+    runs = runs_of(values)
+    metrics = ["platform_metric_rate"]
+    found, _ = sa.effects(design, runs, study, metrics, 2, 1)
+    assert list(found["platform_metric_rate"]) == [
+        "taobao",
+        "amazon",
+        "amazon2",
+        "amazon2-vs-amazon",
+    ]
+    noise = {"amazon2-vs-amazon": {"platform_metric_rate": {"ci95": [1, 2], "significant": True}}}
+    (entry,) = sa.findings(design, runs, study, metrics, 2, found, noise)
+    assert entry["comparison"] == "amazon2-vs-amazon" and entry["holds"] is True
+
+
+def test_a_finding_without_noise_or_effects_for_its_metric_still_judges_the_sign(quick_study):
+    study = two_policies(quick_study)
+    design = sa.oat_design([factor(key="a")])
+    runs = oat_runs(base=-2.0, low=1.0, high=-5.0)
+    (entry,) = sa.findings(design, runs, study, ["money_back_hours_p50"], 2, {}, {})
+    assert entry["holds"] is False and "factor" not in entry
+    assert entry["text"].endswith("the sign flips at 1 of 3 points.")
+
+
+def test_sobol_effects_through_the_runs_and_a_metric_that_never_moves(quick_study):
+    study = two_policies(quick_study)
+    design = sa.sobol_design([factor(key="a", low=0.0, high=1.0, value=0.5), factor(key="b")], 8, 1)
+    values = {}
+    for point, p in enumerate(design.points):
+        values[(point, "amazon", 0)] = {"money_back_hours_p50": 1.0, "late_ship_share": 0.1}
+        values[(point, "taobao", 0)] = {"money_back_hours_p50": p["a"], "late_ship_share": 0.1}
+    found, undefined = sa.effects(
+        design, runs_of(values), study, ["money_back_hours_p50", "late_ship_share"], 1, 1
+    )
+    assert found["money_back_hours_p50"]["taobao"][0]["factor"] == "a"
+    assert "first_order" in found["money_back_hours_p50"]["taobao"][0]
+    assert undefined["late_ship_share"]["taobao"] == "the same at every point"
+    assert "amazon" not in found["money_back_hours_p50"]  # constant: no variance to share
+
+
+def test_morris_intervals_are_reproducible_from_the_seed():
+    fs = [factor(key="a"), factor(key="b")]
+    design = sa.morris_design(fs, 6, seed=2)
+    rng = np.random.default_rng(1)
+    y = np.array([p["a"] * p["b"] for p in design.points]) + rng.normal(0, 0.1, len(design.points))
+    first = sa.morris_effects(design, y, seed=2)
+    assert first == sa.morris_effects(design, y, seed=2)

@@ -343,7 +343,7 @@ def findings(
             rows = found.get(metric, {}).get(target.key)
             if flipped and rows and entry["holds"] is not None:
                 entry["factor"] = _flipping_factor(design, rows, base)
-            entry["text"] = _finding_text(entry, target, design)
+            entry["text"] = _finding_text(entry, target)
             out.append(entry)
     return out
 
@@ -353,17 +353,16 @@ def _flipping_factor(design: Design, rows: list[dict[str, Any]], base: float) ->
     pushes the difference towards the other sign."""
     top = rows[0]
     factor = next(f for f in design.factors if f.key == top["factor"])
-    signed = top.get("mu", top.get("signed"))
-    if design.method == "oat":
-        towards = "low" if (top["low"] or 0) * base < 0 else "high"
-    elif signed is None or signed == 0:
+    if design.method == "oat":  # the low end moves it against the base's sign, or the high
+        towards: str | None = "low" if np.sign(top["low"]) == -np.sign(base) else "high"
+    elif not top.get("mu"):  # morris: mu's sign is the direction of the mean effect
         towards = None
     else:
-        towards = "high" if signed * base < 0 else "low"
+        towards = "high" if np.sign(top.get("mu")) == -np.sign(base) else "low"
     return {"key": factor.key, "towards": towards, "range": factor.range_text}
 
 
-def _finding_text(entry: dict[str, Any], target: Target, design: Design) -> str:
+def _finding_text(entry: dict[str, Any], target: Target) -> str:
     metric = BY_NAME[entry["metric"]]
     other, reference = target.other, target.reference
     word = "higher" if entry["base"] > 0 else "lower"
