@@ -44,6 +44,7 @@ DEFAULT_METRICS = (
     "seller_fault_cancel_share",
     "platform_metric_rate",
     "sellers_flagged_share",
+    "compensation_paid",
     "buyer_money_hours_held",
 )
 KEEP = 4  # factors that a sobol analysis keeps from its screening

@@ -55,7 +55,7 @@ def _names(values: tuple[str, ...]) -> list[str]:
     multiple=True,
     metavar="M1,M2,...",
     help="Metrics to analyse [default: refund times, failed cancels, auto-cancels, seller "
-    "metrics, money held]; `cancelsim metrics` lists them all.",
+    "metrics, compensation, money held]; `cancelsim metrics` lists them all.",
 )
 @click.option(
     "--factors",
