@@ -713,3 +713,33 @@ def test_morris_intervals_are_reproducible_from_the_seed():
     y = np.array([p["a"] * p["b"] for p in design.points]) + rng.normal(0, 0.1, len(design.points))
     first = sa.morris_effects(design, y, seed=2)
     assert first == sa.morris_effects(design, y, seed=2)
+
+
+def test_a_skipped_or_zero_metric_does_not_end_a_comparisons_findings(quick_study):
+    study = two_policies(quick_study)
+    design = sa.oat_design([factor(key="a")])
+    values = {}
+    for point, y in enumerate((2.0, 1.0, 3.0)):
+        for rep in range(2):
+            same = {"platform_metric_rate": 0.1, "late_ship_share": 0.2}
+            values[(point, "amazon", rep)] = {**same, "money_back_hours_p50": 0.0}
+            values[(point, "taobao", rep)] = {**same, "money_back_hours_p50": y}
+    metrics = ["platform_metric_rate", "late_ship_share", "money_back_hours_p50"]
+    noise = {"taobao-vs-amazon": {"money_back_hours_p50": {"ci95": [1, 3], "significant": True}}}
+    found = sa.findings(design, runs_of(values), study, metrics, 2, {}, noise)
+    assert [f["metric"] for f in found] == ["money_back_hours_p50"]
+
+
+def test_effects_through_the_runs_are_reproducible_from_the_seed(quick_study):
+    study = two_policies(quick_study)
+    fs = [factor(key="a", low=0.0, high=1.0, value=0.5), factor(key="b")]
+    rng = np.random.default_rng(3)
+    for design in (sa.morris_design(fs, 4, seed=1), sa.sobol_design(fs, 8, seed=1)):
+        values = {}
+        for point, p in enumerate(design.points):
+            noise = float(rng.normal(0, 0.1))
+            values[(point, "amazon", 0)] = {"money_back_hours_p50": 1.0}
+            values[(point, "taobao", 0)] = {"money_back_hours_p50": p["a"] * p["b"] + noise}
+        runs = runs_of(values)
+        first = sa.effects(design, runs, study, ["money_back_hours_p50"], 1, 5)
+        assert first == sa.effects(design, runs, study, ["money_back_hours_p50"], 1, 5)
