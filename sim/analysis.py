@@ -284,6 +284,7 @@ def _factor_entry(f: Factor) -> dict[str, Any]:
         "value": f.shown(f.value),
         "low": f.shown(f.low),
         "high": f.shown(f.high),
+        "range": f.range_text,
         "dist": f.dist,
         "why": f.why,
         "where": f"{f.file}:{f.line}:{f.col}",

@@ -456,7 +456,7 @@ def _limits(bars: list[float], whiskers: list[Whisker], floor: float | None) -> 
     pad = (right - left) * 0.04
     left = floor if floor is not None else left - pad
     right += pad
-    return (left, right) if right - left > 1e-12 else (left, left + 1.0)
+    return (left, right) if right - left > 1e-8 else (left, left + 1.0)  # all zero: a unit axis
 
 
 def _draw_whiskers(ax: Any, whiskers: list[Whisker], left: float, right: float) -> bool:
