@@ -69,7 +69,7 @@ def _names(values: tuple[str, ...]) -> list[str]:
     type=click.IntRange(2, 1000),
     default=10,
     show_default=True,
-    help="Morris trajectories: (factors + 1) points each.",
+    help="Morris trajectories: (factors + 1) points each; more give tighter intervals.",
 )
 @click.option(
     "--samples",
