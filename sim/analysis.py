@@ -138,6 +138,14 @@ def factors_of(
 ) -> tuple[Study, list[Factor]]:
     """The study and the declared ranges it leaves free (`only`: just these keys)."""
     study = load_study(path, [Override.parse(o) for o in overrides])
+    if study.scenario.sweep:
+        keys = ", ".join(study.scenario.sweep)
+        raise InputError.single(
+            str(path),
+            f"sweeps {keys}: an analysis looks at one point of the scenario; hold the "
+            f"swept keys with --set (e.g. --set sweep={{}} for the file's own values)",
+            path="sweep",
+        )
     factors = list(study.factors)
     if only:
         known = {f.key: f for f in factors}
@@ -221,19 +229,21 @@ def sensitivity(
     root_seed = study.scenario.seed if seed is None else seed
     reps = replications or (study.scenario.replications if method == "oat" else 1)
     run = _Runner(path, overrides, reps, root_seed, jobs, executor, scheduler, out, progress)
+    first = (
+        sa.oat_design(chosen)
+        if method == "oat"
+        else sa.morris_design(chosen, trajectories, root_seed)
+    )
+    name = "oat" if method == "oat" else "screening"
+    loaded = run.load(first, name)  # every point valid before anything runs
     noise = run.base(study)
-    stages: dict[str, Any] = {}
-    if method == "oat":
-        stages["oat"] = run.stage("oat", sa.oat_design(chosen), study, metrics, noise)
-    else:
-        screening = sa.morris_design(chosen, trajectories, root_seed)
-        stages["screening"] = run.stage("screening", screening, study, metrics, noise)
-        if method == "sobol":
-            kept = _kept(stages["screening"], min(keep, len(chosen)))
-            picked = [f for f in chosen if f.key in kept]
-            stages["sobol"] = run.stage(
-                "sobol", sa.sobol_design(picked, samples, root_seed), study, metrics, noise
-            )
+    stages: dict[str, Any] = {name: run.stage(name, first, study, metrics, noise, loaded)}
+    if method == "sobol":
+        kept = _kept(stages["screening"], min(keep, len(chosen)))
+        picked = [f for f in chosen if f.key in kept]
+        stages["sobol"] = run.stage(
+            "sobol", sa.sobol_design(picked, samples, root_seed), study, metrics, noise
+        )
     summary = {
         "scenario": study.scenario.name,
         "method": method,
@@ -316,17 +326,23 @@ class _Runner:
         self.wall = 0.0
 
     def play(self, design: sa.Design, stage: str) -> Results:
+        return self.run(design, self.load(design, stage))
+
+    def load(self, design: sa.Design, stage: str) -> list[Study]:
+        """Every point's study, before anything runs. A point that ranges valid each on
+        its own make invalid together is reported at those ranges' lines."""
         studies, problems = [], []
+        by_key = {f.key: f for f in design.factors}
         for index, values in enumerate(design.points):
             try:
                 studies.append(load_study(self.path, self.overrides, values))
             except InputError as exc:
-                problems += [
-                    Problem(p.file, p.line, p.col, p.path, f"{stage} point {index}: {p.message}")
-                    for p in exc.problems
-                ]
+                problems += [_joint(p, index, stage, design, by_key) for p in exc.problems]
         if problems:
             raise InputError(sorted(set(problems)))
+        return studies
+
+    def run(self, design: sa.Design, studies: list[Study]) -> Results:
         points = []
         for i, values in enumerate(design.points):
             labels = design.label(i)
@@ -369,8 +385,9 @@ class _Runner:
         study: Study,
         metrics: Sequence[str],
         noise: dict[str, Any],
+        loaded: list[Study] | None = None,
     ) -> dict[str, Any]:
-        results = self.play(design, name)
+        results = self.run(design, loaded) if loaded is not None else self.play(design, name)
         self.runs += results.runs
         self._rows(name, design, study, results.runs)
         found, undefined = sa.effects(design, results.runs, study, metrics, self.reps, self.seed)
@@ -405,6 +422,30 @@ class _Runner:
                     **{m: r.metrics[m] for m in NAMES},
                 }
             )
+
+
+def _joint(
+    problem: Problem, index: int, stage: str, design: sa.Design, by_key: dict[str, Factor]
+) -> Problem:
+    """A point's problem, at the declared range it comes from (the first factor whose key
+    path the problem's path is part of), with the point's values of those factors."""
+    near = [
+        f
+        for key, f in by_key.items()
+        if problem.path and (key.endswith(problem.path) or problem.path in key)
+    ]
+    near = near or [f for f in by_key.values() if problem.path.startswith(f.key)]
+    values = design.label(index)
+    shown = ", ".join(f"{f.key}={values[f.key]}" for f in near) or "its values"
+    message = problem.message.split(" (from sensitivity ")[0]
+    text = (
+        f"the declared ranges are valid one by one but not together: {stage} point {index} "
+        f"({shown}) gives: {message}; narrow the ranges so that every combination is valid"
+    )
+    if not near:
+        return Problem(problem.file, problem.line, problem.col, problem.path, text)
+    first = near[0]
+    return Problem(first.file, first.line, first.col, first.key, text)
 
 
 def _base_values(
@@ -473,7 +514,8 @@ def uncertainty(
             entry[metric] = sa.band(means)
             if target.is_comparison:
                 finite = means[np.isfinite(means)]
-                entry[metric]["same_sign"] = len(set(np.sign(finite).tolist())) <= 1
+                signs = set(np.sign(finite).tolist()) - {0.0}  # 0 is on neither side
+                entry[metric]["same_sign"] = len(signs) <= 1
     results.summary["uncertainty"] = block
     results.meta["wall_seconds"] = round(results.meta["wall_seconds"] + run.wall, 3)
     return block

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from pathlib import Path
 
 import numpy as np
@@ -743,3 +744,87 @@ def test_effects_through_the_runs_are_reproducible_from_the_seed(quick_study):
         runs = runs_of(values)
         first = sa.effects(design, runs, study, ["money_back_hours_p50"], 1, 5)
         assert first == sa.effects(design, runs, study, ["money_back_hours_p50"], 1, 5)
+
+
+# --- what the review of the change found -------------------------------------------------
+
+
+def test_ranges_valid_alone_but_not_together_stop_the_analysis_before_any_run(tmp_path):
+    old = "median: 1.5h\n    p90: 24h\n"
+    new = "median: {value: 1.5h, range: [30m, 20h]}\n    p90: {value: 24h, range: [8h, 72h]}\n"
+    path = scenario(tmp_path, {old: new})
+    assert len(load_study(path).factors) == 2  # each range is fine on its own
+    out = tmp_path / "o"
+    result = CliRunner().invoke(
+        main, ["sensitivity", str(path), "--trajectories", "6", "--out", str(out), "--jobs", "1"]
+    )
+    assert result.exit_code == 2, result.output
+    lines = result.output.strip().splitlines()
+    line = next(
+        i for i, t in enumerate(path.read_text().splitlines(), 1) if "median: {value: 1.5h" in t
+    )
+    assert all(t.startswith(f"{path}:") for t in lines)
+    assert any(t.startswith(f"{path}:{line}:") for t in lines)
+    assert "valid one by one but not together" in lines[0] and "p90 must be at least" in lines[0]
+    assert not (out / "runs").exists() or not any((out / "runs").iterdir())
+
+
+def test_a_range_on_how_runs_are_made_is_refused_at_its_line(tmp_path):
+    text = scenario(tmp_path).read_text()
+    path = tmp_path / "seeded.yaml"
+    path.write_text(text.replace("seed: 7\n", "seed: {value: 7, range: [1, 9]}\n"))
+    (problem,) = problems(path)
+    assert "a range on seed has no effect" in problem and problem.startswith(f"{path}:")
+
+
+def test_a_sweep_is_refused_with_how_to_hold_it(tmp_path):
+    path = scenario(tmp_path, DECLARED)
+    result = CliRunner().invoke(
+        main, ["sensitivity", str(path), "--set", "sweep={buyers.good_record: [0.7, 0.9]}"]
+    )
+    assert result.exit_code == 2 and "sweeps buyers.good_record" in result.output
+    assert "--set sweep={}" in result.output
+
+
+def test_whole_numbers_are_drawn_whole_only_where_the_key_takes_no_fractions(tmp_path):
+    share = "good_record: {value: 1, range: [0, 1]}\n"
+    path = scenario(tmp_path, {GOOD: share})
+    text = path.read_text()
+    stations = re.search(r"packing_stations: 4\n", text)
+    assert stations
+    path.write_text(
+        text.replace("packing_stations: 4\n", "packing_stations: {value: 4, range: [2, 8]}\n", 1)
+    )
+    factors = {f.key.split(".")[-1]: f for f in load_study(path).factors}
+    assert not factors["good_record"].whole and factors["good_record"].at(0.3) == 0.3
+    assert factors["packing_stations"].whole and factors["packing_stations"].at(0.3) == 4.0
+
+
+def test_business_days_are_drawn_as_fractions_the_calendar_counts():
+    days = factor(unit="business days", low=1.0, high=3.0, value=2.0)
+    assert days.at(0.25) == 1.5 and days.written(1.5) == "1.5 business days"
+    assert days.range_text == "1 to 3 business days"
+
+
+def test_a_tiny_duration_is_written_back_in_seconds_that_parse():
+    from sim.model.units import parse_duration
+
+    tiny = factor(unit="h", low=0.0, high=1 / 3600, value=0.0)
+    text = tiny.written(1e-5)
+    assert text == "0.036s" and parse_duration(text).hours == pytest.approx(1e-5)
+
+
+def test_a_difference_of_zero_is_no_flip(quick_study):
+    study = two_policies(quick_study)
+    design = sa.oat_design([factor(key="a")])
+    runs = oat_runs(base=2.0, low=0.0, high=3.0, spread=0.0)
+    (entry,) = sa.findings(design, runs, study, ["money_back_hours_p50"], 2, {}, NOISE_FREE)
+    assert entry["flipped"] == 0 and entry["holds"] is True
+
+
+def test_a_negative_oat_effect_has_the_interval_of_its_size():
+    design = sa.oat_design([factor(key="a")])
+    y = np.array([[5.0, 6.0], [9.0, 10.5], [5.0, 6.0]])  # high end 4.25 below the low end
+    (row,) = sa.oat_effects(design, y)
+    assert row["signed"] == pytest.approx(-4.25) and row["effect"] == pytest.approx(4.25)
+    assert row["ci95"][0] < 4.25 < row["ci95"][1]

@@ -182,6 +182,8 @@ def oat_effects(design: Design, y: np.ndarray) -> list[dict[str, Any]]:
     for i, f in enumerate(design.factors):
         low, high = y[1 + 2 * i], y[2 + 2 * i]
         effect, ci = mean_ci(list(high - low))
+        if ci is not None and effect < 0:  # the interval of the effect's size, as effect is
+            ci = [-ci[1], -ci[0]]
         low_shift, low_ci = mean_ci(list(low - base))
         high_shift, high_ci = mean_ci(list(high - base))
         rows.append(
@@ -326,7 +328,7 @@ def findings(
             if not math.isfinite(base) or base == 0:
                 continue
             finite = means[np.isfinite(means)]
-            flipped = int((np.sign(finite) != np.sign(base)).sum())
+            flipped = int((np.sign(finite) == -np.sign(base)).sum())  # 0 is no flip
             entry: dict[str, Any] = {
                 "comparison": target.key,
                 "metric": metric,
@@ -358,7 +360,7 @@ def _flipping_factor(design: Design, rows: list[dict[str, Any]], base: float) ->
     elif not top.get("mu"):  # morris: mu's sign is the direction of the mean effect
         towards = None
     else:
-        towards = "high" if np.sign(top.get("mu")) == -np.sign(base) else "low"
+        towards = "high" if np.sign(float(top["mu"])) == -np.sign(base) else "low"
     return {"key": factor.key, "towards": towards, "range": factor.range_text}
 
 

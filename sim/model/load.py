@@ -21,6 +21,7 @@ from sim.model.uncertain import (
     not_repeated,
     place,
     range_problems,
+    run_control_problems,
     unset,
 )
 from sim.model.yamlfile import Document, parse_document, read_document
@@ -88,7 +89,8 @@ def _policy(
         raise InputError(problems + not_repeated(exc.problems, problems)) from None
     problems += policy_problems(policy, doc)
     if values is None and not problems:
-        problems += range_problems(Policy, doc, factors)
+        found, factors = range_problems(Policy, doc, factors)
+        problems += found
     if problems:
         raise InputError(problems)
     return policy, factors
@@ -155,7 +157,9 @@ def load_study(
     except InputError as exc:
         problems += not_repeated(exc.problems, declaration_problems)
     if scenario is not None and values is None and not problems:
-        problems += range_problems(Scenario, doc, factors)
+        found, factors = range_problems(Scenario, doc, factors)
+        problems += found
+    problems += run_control_problems(doc, factors)
     if scenario is not None and scenario.orders.replay is not None:
         scenario, replayed = _replay(scenario, Path(path).parent, doc)
         problems += replayed

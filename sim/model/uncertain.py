@@ -38,7 +38,7 @@ class Factor:
     low: float
     high: float
     unit: str  # "" (a number), "h" (clock hours) or "business days"
-    whole: bool  # only whole numbers: a count, or business days
+    whole: bool  # only whole numbers: a count (a field that takes no fractions)
     dist: str
     why: str
     file: str
@@ -59,11 +59,13 @@ class Factor:
 
     def written(self, x: float) -> Any:
         """`x` as the file would write it: a number, or a duration with its unit."""
+        if self.unit == "h" and 0 < x < 1e-3:  # format_hours would write an exponent
+            return _fixed(x * 3600) + "s"
         if self.unit == "h":
             return format_hours(x)
         if self.unit == "business days":
-            return f"{round(x)} business days"
-        return int(round(x)) if self.whole else float(x)
+            return f"{_fixed(x)} business days"
+        return int(x) if self.whole and float(x).is_integer() else float(x)
 
     def shown(self, x: float) -> str:
         """`x` for people: 1.5h, 3 business days, 0.06."""
@@ -73,8 +75,13 @@ class Factor:
     @property
     def range_text(self) -> str:
         if self.unit == "business days":
-            return f"{round(self.low)} to {round(self.high)} business days"
+            return f"{self.low:.12g} to {self.high:.12g} business days"
         return f"{self.shown(self.low)} to {self.shown(self.high)}"
+
+
+def _fixed(x: float) -> str:
+    """A number without an exponent (the duration parser reads none): 0.036, 1.5, 3."""
+    return f"{x:.9f}".rstrip("0").rstrip(".") or "0"
 
 
 def _triangular(u: float, low: float, mode: float, high: float) -> float:
@@ -95,6 +102,27 @@ def declared(doc: Document, prefix: str = "") -> tuple[list[Factor], list[Proble
     problems: list[Problem] = []
     _walk(doc, doc.data, (), prefix, factors, problems)
     return factors, problems
+
+
+RUN_CONTROL = ("seed", "replications", "sweep", "baseline")
+
+
+def run_control_problems(doc: Document, factors: list[Factor]) -> list[Problem]:
+    """A range on a key that decides how runs are made, not what they model, would be
+    moved by analysis to no effect: each such declaration is a problem at its line."""
+    return [
+        Problem(
+            f.file,
+            f.line,
+            f.col,
+            f.key,
+            f"a range on {f.path[0]} has no effect: every point of an analysis uses the "
+            "experiment's seed, replications and comparisons and plays no sweep; give a "
+            "plain value",
+        )
+        for f in factors
+        if f.path and f.path[0] in RUN_CONTROL
+    ]
 
 
 def not_repeated(found: list[Problem], declarations: list[Problem]) -> list[Problem]:
@@ -199,7 +227,7 @@ def _declaration(
         problem(("range", 0), "a loguniform range must start above 0")
     if len(problems) > before:
         return None
-    whole = unit == "business days" or all(
+    whole = unit == "" and all(  # until validation says whether the key takes fractions
         isinstance(v, int) and not isinstance(v, bool) for v in (data["value"], *ends)
     )
     line, col, _ = doc.position(path)
@@ -249,21 +277,21 @@ def place(doc: Document, factors: list[Factor], values: Mapping[str, float]) -> 
             )
 
 
-def range_problems(model: type, doc: Document, factors: list[Factor]) -> list[Problem]:
+def range_problems(
+    model: type, doc: Document, factors: list[Factor]
+) -> tuple[list[Problem], list[Factor]]:
     """Each factor's ends checked against what its key allows: validate the file with the
-    low end in place, then the high end; a problem is reported at the range."""
+    low end in place, then the high end; a problem is reported at the range. Also the
+    factors again, a range written in whole numbers drawn whole only where the key takes
+    no fractions (a count), not where it merely was written so (a share of 1)."""
     from sim.model.base import validate
 
     problems = []
+    settled = []
     for factor in factors:
         for end, label in ((factor.low, "low"), (factor.high, "high")):
-            trial = Document(doc.file, copy.deepcopy(doc.data), doc.value_at, doc.key_at)
-            node = trial.data
-            for part in factor.path[:-1]:
-                node = node[part]
-            node[factor.path[-1]] = factor.written(end)
             try:
-                validate(model, trial)
+                validate(model, _with(doc, factor, factor.written(end)))
             except InputError as exc:
                 own = join_path(factor.path)
                 reasons = "; ".join(
@@ -283,4 +311,29 @@ def range_problems(model: type, doc: Document, factors: list[Factor]) -> list[Pr
                     )
                 )
                 break
-    return problems
+        settled.append(_settle_whole(model, doc, factor))
+    return problems, settled
+
+
+def _with(doc: Document, factor: Factor, value: Any) -> Document:
+    """A copy of the document with `value` at the factor's place."""
+    trial = Document(doc.file, copy.deepcopy(doc.data), doc.value_at, doc.key_at)
+    node = trial.data
+    for part in factor.path[:-1]:
+        node = node[part]
+    node[factor.path[-1]] = value
+    return trial
+
+
+def _settle_whole(model: type, doc: Document, factor: Factor) -> Factor:
+    if not factor.whole:
+        return factor
+    from dataclasses import replace
+
+    from sim.model.base import validate
+
+    try:
+        validate(model, _with(doc, factor, (factor.low + factor.high) / 2 + 0.25))
+    except InputError:
+        return factor  # the key takes whole numbers only
+    return replace(factor, whole=False)
