@@ -286,35 +286,46 @@ def run_command(
             written += ", report.html, plots/"
     except (KeyboardInterrupt, Exception) as exc:
         bar.stop()
-        stop = _interruption(exc)
-        if stop is not None:
-            err_console.print(
-                f"{'Stopped' if isinstance(stop, Terminated) else 'Interrupted'}: {finished} "
-                f"of {total} runs are kept in {folder}/runs/; run the same command again to "
-                "resume.",
-                markup=False,
-                soft_wrap=True,
-            )
-            sys.exit(143 if isinstance(stop, Terminated) else 130)
-        if isinstance(exc, OSError):
-            _cannot_write(folder, exc)
+        stopped(exc, folder, finished, total)
         raise
     finally:
         signal.signal(signal.SIGTERM, previous)
     out_console.print(
         f"Results in {folder}/ ({written}); {total} runs in {results.meta['wall_seconds']:.1f} s."
     )
-    if failed:
-        err_console.print(f"{len(failed)} run(s) failed (details in {folder}/runs/*.failed.json):")
-        for line in sorted(failed):
-            err_console.print(f"  {line}", markup=False)
-        sys.exit(1)
+    report_failures(failed, folder)
 
 
 def safe_name(name: str) -> str:
     """A scenario name as a folder name: no separators, no leading dots."""
     cleaned = re.sub(r"[^\w.-]+", "-", name).strip(".-")
     return cleaned or "scenario"
+
+
+def stopped(exc: BaseException, folder: Path, finished: int, total: int) -> None:
+    """Ctrl-C or SIGTERM: say what is kept and exit 130 or 143; a full disk: exit 1. Any
+    other exception returns, for the caller to raise."""
+    stop = _interruption(exc)
+    if stop is not None:
+        err_console.print(
+            f"{'Stopped' if isinstance(stop, Terminated) else 'Interrupted'}: {finished} "
+            f"of {total} runs are kept in {folder}/runs/; run the same command again to "
+            "resume.",
+            markup=False,
+            soft_wrap=True,
+        )
+        sys.exit(143 if isinstance(stop, Terminated) else 130)
+    if isinstance(exc, OSError):
+        _cannot_write(folder, exc)
+
+
+def report_failures(failed: list[str], folder: Path) -> None:
+    """Failed runs, one line each, and exit status 1; nothing when none failed."""
+    if failed:
+        err_console.print(f"{len(failed)} run(s) failed (details in {folder}/runs/*.failed.json):")
+        for line in sorted(failed):
+            err_console.print(f"  {line}", markup=False)
+        sys.exit(1)
 
 
 class Terminated(KeyboardInterrupt):

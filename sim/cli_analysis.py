@@ -4,7 +4,6 @@ hold over all of them."""
 from __future__ import annotations
 
 import signal
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -12,9 +11,6 @@ import click
 from rich.table import Table
 
 from sim.cli import (
-    Terminated,
-    _cannot_write,
-    _interruption,
     _progress_bar,
     _terminate,
     _unit_label,
@@ -22,8 +18,10 @@ from sim.cli import (
     input_errors_exit_2,
     jobs_option,
     out_console,
+    report_failures,
     safe_name,
     seed_option,
+    stopped,
 )
 from sim.errors import InputError
 from sim.experiment.output import open_results_folder
@@ -196,29 +194,14 @@ def sensitivity_command(
             written += ", report.html, plots/"
     except (KeyboardInterrupt, Exception) as exc:
         bar.stop()
-        stop = _interruption(exc)
-        if stop is not None:
-            err_console.print(
-                f"{'Stopped' if isinstance(stop, Terminated) else 'Interrupted'}: {finished} "
-                f"of {total} runs are kept in {folder}/runs/; run the same command again to "
-                "resume.",
-                markup=False,
-                soft_wrap=True,
-            )
-            sys.exit(143 if isinstance(stop, Terminated) else 130)
-        if isinstance(exc, OSError):
-            _cannot_write(folder, exc)
+        stopped(exc, folder, finished, total)
         raise
     finally:
         signal.signal(signal.SIGTERM, previous)
     out_console.print(
         f"Results in {folder}/ ({written}); {total} runs in {result.meta['wall_seconds']:.1f} s."
     )
-    if failed:
-        err_console.print(f"{len(failed)} run(s) failed (details in {folder}/runs/*.failed.json):")
-        for line in sorted(failed):
-            err_console.print(f"  {line}", markup=False)
-        sys.exit(1)
+    report_failures(failed, folder)
 
 
 def print_factors(factors: list[Any]) -> None:
