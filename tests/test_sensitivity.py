@@ -827,4 +827,5 @@ def test_a_negative_oat_effect_has_the_interval_of_its_size():
     y = np.array([[5.0, 6.0], [9.0, 10.5], [5.0, 6.0]])  # high end 4.25 below the low end
     (row,) = sa.oat_effects(design, y)
     assert row["signed"] == pytest.approx(-4.25) and row["effect"] == pytest.approx(4.25)
-    assert row["ci95"][0] < 4.25 < row["ci95"][1]
+    assert 0 < row["ci95"][0] < 4.25 < row["ci95"][1]  # the signed one, [-7.4, -1.1], turned
+    assert row["ci95"][0] + row["ci95"][1] == pytest.approx(2 * 4.25)
