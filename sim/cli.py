@@ -223,23 +223,12 @@ def run_command(
             if message:
                 raise InputError.single(str(scenario), message)
     folder = open_results_folder(out or Path("results") / safe_name(studies[0].scenario.name))
-    failed: list[str] = []
-    finished = 0
-
-    def done(spec: Any, outcome: Any, cached: bool) -> None:
-        nonlocal finished
-        finished += 1
-        if isinstance(outcome, RunFailure):
-            failed.append(outcome.describe())
-        bar.update(task, advance=1, failed=len(failed))
-
-    bar = _progress_bar()
+    runs = RunProgress("runs", total)
     # From here on SIGTERM stops like Ctrl-C; the caller's handler comes back afterwards
     # (the command may run inside another program, a test runner or a notebook).
     previous = signal.signal(signal.SIGTERM, _terminate)
     try:
-        with bar:
-            task = bar.add_task("runs", total=total, failed=0)
+        with runs:
             results = run_points(
                 points,
                 studies,
@@ -249,7 +238,7 @@ def run_command(
                 executor=executor,
                 scheduler=scheduler,
                 out=folder,
-                progress=done,
+                progress=runs.done,
                 trace_dir=folder / "trace" if trace else None,
                 trace_format=trace_format,
             )
@@ -260,7 +249,7 @@ def run_command(
                     executor=executor,
                     scheduler=scheduler,
                     out=folder,
-                    progress=done,
+                    progress=runs.done,
                     levers=not no_levers,
                 )
             if uncertainty and results.runs:
@@ -273,7 +262,7 @@ def run_command(
                     executor=executor,
                     scheduler=scheduler,
                     out=folder,
-                    progress=done,
+                    progress=runs.done,
                 )
         results.write(folder)
         print_tables(results)
@@ -285,21 +274,47 @@ def run_command(
                 results.report(folder)
             written += ", report.html, plots/"
     except (KeyboardInterrupt, Exception) as exc:
-        bar.stop()
-        stopped(exc, folder, finished, total)
+        runs.bar.stop()
+        stopped(exc, folder, runs.finished, total)
         raise
     finally:
         signal.signal(signal.SIGTERM, previous)
     out_console.print(
         f"Results in {folder}/ ({written}); {total} runs in {results.meta['wall_seconds']:.1f} s."
     )
-    report_failures(failed, folder)
+    report_failures(runs.failed, folder)
 
 
 def safe_name(name: str) -> str:
     """A scenario name as a folder name: no separators, no leading dots."""
     cleaned = re.sub(r"[^\w.-]+", "-", name).strip(".-")
     return cleaned or "scenario"
+
+
+class RunProgress:
+    """The progress bar of a batch of runs (a context manager), counting the runs done
+    and the failed ones; `done` is the callback the runners take."""
+
+    def __init__(self, label: str, total: int) -> None:
+        self.label, self.total = label, total
+        self.finished = 0
+        self.failed: list[str] = []
+        self.bar = _progress_bar()
+        self.task: Any = None
+
+    def __enter__(self) -> RunProgress:
+        self.bar.__enter__()
+        self.task = self.bar.add_task(self.label, total=self.total, failed=0)
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.bar.__exit__(*exc)
+
+    def done(self, spec: Any, outcome: Any, cached: bool) -> None:
+        self.finished += 1
+        if isinstance(outcome, RunFailure):
+            self.failed.append(outcome.describe())
+        self.bar.update(self.task, advance=1, failed=len(self.failed))
 
 
 def stopped(exc: BaseException, folder: Path, finished: int, total: int) -> None:

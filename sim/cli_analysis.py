@@ -11,7 +11,7 @@ import click
 from rich.table import Table
 
 from sim.cli import (
-    _progress_bar,
+    RunProgress,
     _terminate,
     _unit_label,
     err_console,
@@ -25,7 +25,6 @@ from sim.cli import (
 )
 from sim.errors import InputError
 from sim.experiment.output import open_results_folder
-from sim.experiment.runner import RunFailure
 from sim.metrics import BY_NAME
 
 SHOWN_FACTORS = 8  # rows per metric table in the terminal; effects.csv has them all
@@ -153,21 +152,10 @@ def sensitivity_command(
     folder = open_results_folder(
         out or Path("results") / f"{safe_name(study.scenario.name)}-sensitivity"
     )
-    failed: list[str] = []
-    finished = 0
-
-    def done(spec: Any, outcome: Any, cached: bool) -> None:
-        nonlocal finished
-        finished += 1
-        if isinstance(outcome, RunFailure):
-            failed.append(outcome.describe())
-        bar.update(task, advance=1, failed=len(failed))
-
-    bar = _progress_bar()
+    runs = RunProgress(f"{method} runs", total)
     previous = signal.signal(signal.SIGTERM, _terminate)
     try:
-        with bar:
-            task = bar.add_task(f"{method} runs", total=total, failed=0)
+        with runs:
             result = sensitivity(
                 scenario,
                 method=method,
@@ -183,7 +171,7 @@ def sensitivity_command(
                 executor=executor,
                 scheduler=scheduler,
                 out=folder,
-                progress=done,
+                progress=runs.done,
             )
         result.write(folder)
         print_sensitivity(result.summary, study.scenario.currency)
@@ -193,15 +181,15 @@ def sensitivity_command(
                 result.report(folder)
             written += ", report.html, plots/"
     except (KeyboardInterrupt, Exception) as exc:
-        bar.stop()
-        stopped(exc, folder, finished, total)
+        runs.bar.stop()
+        stopped(exc, folder, runs.finished, total)
         raise
     finally:
         signal.signal(signal.SIGTERM, previous)
     out_console.print(
         f"Results in {folder}/ ({written}); {total} runs in {result.meta['wall_seconds']:.1f} s."
     )
-    report_failures(failed, folder)
+    report_failures(runs.failed, folder)
 
 
 def print_factors(factors: list[Any]) -> None:

@@ -52,7 +52,7 @@ def build_report(
         warnings.filterwarnings("ignore", message="Glyph .* missing from font")
         figures = all_figures(data)
         images = {f.name: _save(f, folder / "plots") for f in figures}
-    html = _template().render(
+    html = template().render(
         summary=summary,
         inputs=inputs,
         meta=meta,
@@ -332,11 +332,12 @@ def _is_web(url: str | None) -> bool:
     return bool(url) and str(url).lower().startswith(("https://", "http://"))
 
 
-def _template() -> Any:
+def template(name: str = "report.html") -> Any:
+    """A page template of sim/report/templates, HTML-escaped."""
     env = Environment(
         loader=PackageLoader("sim.report", "templates"),
         autoescape=select_autoescape(["html"]),
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    return env.get_template("report.html")
+    return env.get_template(name)

@@ -17,10 +17,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment, PackageLoader, select_autoescape
-
 from sim.experiment.output import write_atomic
 from sim.metrics import BY_NAME
+from sim.report.build import template
 from sim.report.figures import Figure, _colours, _plt
 
 TOP = 10  # factors per tornado panel
@@ -45,7 +44,7 @@ def build_sensitivity_report(folder: Path, summary: dict[str, Any]) -> Path:
         warnings.filterwarnings("ignore", message="Glyph .* missing from font")
         figures, skipped = view.figures()
         images = [(f, _save(f, folder / "plots")) for f in figures]
-    html = _template().render(
+    html = template("sensitivity.html").render(
         summary=summary,
         view=view,
         figures=images,
@@ -708,13 +707,3 @@ def _label_points(ax: Any, view: View, points: list[tuple], top: float) -> None:
             color="#333333",
             arrowprops={"arrowstyle": "-", "color": "#aaaaaa", "lw": 0.6} if ty != y else None,
         )
-
-
-def _template() -> Any:
-    env = Environment(
-        loader=PackageLoader("sim.report", "templates"),
-        autoescape=select_autoescape(["html"]),
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-    return env.get_template("sensitivity.html")
