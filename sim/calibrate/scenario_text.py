@@ -138,7 +138,7 @@ def _policies(fit: Calibration) -> list[str]:
     head, items = list_items(_section(fit, "policies"))
     dropped = unplayable(fit)
     runs = fit.base.scenario.policies
-    kept = [item for item, run in zip(items, runs, strict=True) if stem(run.file) not in dropped]
+    kept = [item for item, run in zip(items, runs, strict=True) if run.key not in dropped]
     lines = comment(
         "assumed: the base's policies and payment mixes, paths relative to this file", 0
     )
@@ -157,7 +157,7 @@ def _baseline(fit: Calibration) -> list[str]:
 
 
 def unplayable(fit: Calibration) -> dict[str, str]:
-    """The base's policies (by file stem) that cannot play the fitted market, and why."""
+    """The base's policies (by key) that cannot play the fitted market, and why."""
     platform = any(k.fulfilment == "platform" for k in fit.kinds)
     causes: set[str] = set()
     for kind in fit.kinds:
@@ -165,8 +165,9 @@ def unplayable(fit: Calibration) -> dict[str, str]:
         causes |= set(kind.cancels.causes({str(c): v for c, v in base.cancels.items()}))
     out = {}
     for name, policy in fit.base.policies.items():
-        serves = policy.platform_fulfilment
-        mapped = {r.cause.value for r in policy.seller_cancel.reasons.values()}
+        rules = policy.at(fit.base.scenario.start.date())
+        serves = rules.platform_fulfilment
+        mapped = {r.cause.value for r in rules.seller_cancel.reasons.values()}
         if serves is not None and serves.serves == "all" and not platform:
             out[name] = (
                 "it fulfils every order itself, and the log shows no platform-fulfilled "
@@ -179,9 +180,6 @@ def unplayable(fit: Calibration) -> dict[str, str]:
             )
     return out
 
-
-def stem(file: str) -> str:
-    return Path(file).stem
 
 
 # ---------------------------------------------------------------------- orders

@@ -14,8 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from sim.errors import InputError
-from sim.model.base import validate
-from sim.model.load import Study, fit_problems, load_study, policy_problems
+from sim.model.load import Study, fit_problems, load_study, policy_key, validate_policy
 from sim.model.policy import Policy
 from sim.model.scenario import PolicyRun
 from sim.model.uncertain import declared
@@ -27,7 +26,7 @@ class PolicySource:
     """A policy as read from a file or from git, with its name for messages."""
 
     label: str
-    stem: str
+    key: str
     doc: Document
     policy: Policy
 
@@ -48,11 +47,9 @@ def read_source(spec: str) -> PolicySource:
     _, declaration_problems = declared(doc)  # ranges do not change what a run computes
     if declaration_problems:
         raise InputError(declaration_problems)
-    policy: Policy = validate(Policy, doc)
-    problems = policy_problems(policy, doc)
-    if problems:
-        raise InputError(problems)
-    return PolicySource(spec, Path(path).stem, doc, policy)
+    policy = validate_policy(doc)
+    key = policy_key(doc, Path(path).stem)  # a revision's stem is its file's
+    return PolicySource(spec, key, doc, policy.renamed(key))
 
 
 def _git_show(path: str, rev: str) -> bytes:
@@ -115,19 +112,19 @@ def paired_study(old: PolicySource, new: PolicySource, scenario_path: str | Path
     """The scenario with the two versions as its only policies, `old` the baseline."""
     base = load_study(scenario_path)
     doc = read_document(scenario_path)
-    index = next(
-        (i for i, run in enumerate(base.scenario.policies) if Path(run.file).stem == old.stem), None
-    )
+    index = _played_as(base, old, new)
     if index is None:
+        keys = ", ".join(run.key or "" for run in base.scenario.policies)
         raise InputError.single(
             str(scenario_path),
-            f"the scenario has no policy {old.stem!r} "
-            "to take the buyers' payment mix from; give --scenario",
+            f"the scenario plays no policy with the key {old.key!r} or {new.key!r}, nor one "
+            f"of platform {old.policy.platform!r}, to take the buyers' payment mix from "
+            f"(its policies: {keys}); give --scenario, or key: in the policy file",
         )
     mix = base.scenario.policies[index].payment_mix
     runs = [
-        PolicyRun(file="old.yaml", payment_mix=mix),
-        PolicyRun(file="new.yaml", payment_mix=mix),
+        PolicyRun(file=old.label, key="old", payment_mix=mix),
+        PolicyRun(file=new.label, key="new", payment_mix=mix),
     ]
     scenario = base.scenario.model_copy(update={"policies": runs, "baseline": "old", "sweep": {}})
     problems = [
@@ -138,7 +135,19 @@ def paired_study(old: PolicySource, new: PolicySource, scenario_path: str | Path
         raise InputError(sorted(set(problems)))
     return Study(
         scenario,
-        {"old": old.policy, "new": new.policy},
+        {"old": old.policy.renamed("old"), "new": new.policy.renamed("new")},
         str(scenario_path),
         {"old": old.label, "new": new.label},
     )
+
+
+def _played_as(base: Study, old: PolicySource, new: PolicySource) -> int | None:
+    """Which of the scenario's policies the two versions stand for: the one with OLD's
+    key, else NEW's, else the only one of their platform."""
+    runs = base.scenario.policies
+    for key in (old.key, new.key):
+        found = [i for i, run in enumerate(runs) if run.key == key]
+        if found:
+            return found[0]
+    same = [i for i, run in enumerate(runs) if base.policies[run.key or ""].platform == old.policy.platform]
+    return same[0] if len(same) == 1 else None

@@ -35,8 +35,9 @@ from sim.engine.rules import CompiledPolicy
 from sim.engine.streams import BLOCK, RandomStreams
 from sim.engine.trace import TraceWriter
 from sim.model.distributions import Distribution
-from sim.model.policy import STAGE_ORDER, Cause, Outcome
-from sim.model.scenario import Scenario, SellerType
+from sim.model.policy import Cause, Outcome, Stage
+from sim.model.scenario import ON_PACKING, Scenario, SellerType
+from sim.model.units import Duration
 
 # Orders that end unshipped because of the seller, whatever the platform counts: the
 # seller's own cancel, the platform's cancel of an order not shipped in time, and any
@@ -44,9 +45,7 @@ from sim.model.scenario import Scenario, SellerType
 SELLER_FAULT = frozenset({Outcome.SELLER_CANCELLED, Outcome.AUTO_CANCELLED})
 UNSHIPPED_CANCELS = REFUNDING - frozenset(FAILED)  # refunded before it ever shipped
 
-RELEASED, PACKING, PACKED, SHIPPED = (
-    STAGE_ORDER[s] for s in ("released", "packing", "packed", "shipped")
-)
+RELEASED, PACKING, PACKED, SHIPPED = Stage.RELEASED, Stage.PACKING, Stage.PACKED, Stage.SHIPPED
 
 
 def describe(order: Order) -> str:
@@ -70,9 +69,10 @@ class Desk:
     def __init__(self, market: Market, kind: SellerType):
         self.market = market
         self.queue: deque[Order] = deque()
-        self.free = kind.packing_stations
+        self.free = kind.stations  # infinite when unlimited
         self.packed: list[Order] = []
         self.cancels_at_packing = kind.cancels_at == "packing"
+        self.ships_when_packed = kind.pickup == ON_PACKING
         self.wake_at = math.inf  # when the armed timer looks at the queue again
 
     def enqueue(self, order: Order) -> None:
@@ -113,7 +113,10 @@ class Desk:
         order = cast(Order, event.value)
         if not self.market.expired(order):
             order.stage = PACKED
-            self.packed.append(order)
+            if self.ships_when_packed:
+                self.market.ship(order, self)
+            else:
+                self.packed.append(order)
         self.free += 1
         self.take_next()
 
@@ -141,12 +144,10 @@ class Market:
         )
         self.warmup = scenario.warmup.amount
         self.end = scenario.horizon.amount + scenario.drain.amount
-        self.counted_outcomes = compiled.counted_outcomes
-        self.counted_causes = compiled.counted_causes
-        self.charged_at_order = compiled.policy.refunds.charge_at == "order"
         chase = scenario.buyers.chase_unshipped_after
         self.chase_after = chase.hours if chase is not None else None
         self.mix = np.cumsum([payment_mix[m] for m in compiled.methods])
+        self.methods = compiled.methods
         self.open: dict[int, Order] = {}
         days = math.ceil((scenario.horizon.amount + self.calendar.hour_offset) / 24)
         self.recorder = Recorder(self.people.count, days, len(compiled.methods), self.end)
@@ -209,23 +210,33 @@ class Market:
             self._next_arrival()
 
     def _start_carriers(self) -> None:
-        by_time: dict[float, list[Desk]] = {}
+        """One carrier per pickup time (daily at a clock time, or every N hours from the
+        start), collecting from every seller that uses it."""
+        rounds: dict[tuple[float, float], list[Desk]] = {}
         for seller, desk in enumerate(self.desks):
-            for clock_time in self.people.types[self.people.type_of[seller]].pickup_times:
-                by_time.setdefault(clock_time, []).append(desk)
-        for clock_time, desks in sorted(by_time.items()):
-            self.env.process(self.carrier(clock_time, desks))
+            kind = self.people.types[self.people.type_of[seller]]
+            for clock_time in kind.pickup_times:
+                first = (clock_time - self.calendar.hour_offset) % 24
+                rounds.setdefault((first, 24.0), []).append(desk)
+            if isinstance(kind.pickup, Duration):
+                every = kind.pickup.amount
+                rounds.setdefault((every, every), []).append(desk)
+        for (first, every), desks in sorted(rounds.items()):
+            self.env.process(self.carrier(first, every, desks))
 
-    def carrier(self, clock_time: float, desks: list[Desk]) -> Generator[simpy.Event, Any, None]:
-        """Collects every packed parcel of these sellers once a day at `clock_time`."""
-        yield self.env.timeout((clock_time - self.calendar.hour_offset) % 24)
+    def carrier(
+        self, first: float, every: float, desks: list[Desk]
+    ) -> Generator[simpy.Event, Any, None]:
+        """Collects every packed parcel of these sellers at hour `first`, then every
+        `every` hours."""
+        yield self.env.timeout(first)
         while True:
             for desk in desks:
                 if desk.packed:
                     batch, desk.packed = desk.packed, []
                     for order in batch:
                         self.ship(order, desk)
-            yield self.env.timeout(24.0)
+            yield self.env.timeout(every)
 
     # ------------------------------------------------------------------ order life
     def place(self, batch: Batch, row: int) -> None:
@@ -287,27 +298,30 @@ class Market:
             self.after_shipment(order)
             return
         rules, stage = order.rules, self.stage_of(order)
+        alone, instant, request = rules.self_cancel, rules.instant_refund, rules.cancel_request
         if (
-            rules.self_window is not None
-            and stage < rules.self_until
-            and now <= self.calendar.after(order.placed, rules.self_window)
+            alone is not None
+            and stage < alone.until
+            and now <= self.calendar.after(order.placed, alone.window)
         ):
             self.cancel(order, Outcome.SELF_CANCELLED, at=now, started=now)
-        elif stage < rules.instant_until and order.facts.good_record[order.row]:
+        elif instant is not None and stage < instant.until and order.facts.good_record[order.row]:
             self.cancel(order, Outcome.INSTANT_REFUNDED, at=now, started=now)
         else:
             order.wants_out = True
-            if stage < rules.request_until:
+            if request is not None and stage < request.until:
                 self.request(order)
 
     def request(self, order: Order) -> None:
         """Schedule the one decision on a cancel request: the seller's or the platform's."""
-        now, rules, row = self.env.now, order.rules, order.row
+        now, row = self.env.now, order.row
+        request = order.rules.cancel_request
+        assert request is not None  # on_intent asks only under a policy with requests
         when, handler = float("inf"), self.on_seller_answer
-        if rules.seller_decides and order.facts.answer[row] != IGNORE:
+        if request.seller_decides and order.facts.answer[row] != IGNORE:
             when = now + order.facts.response[row]
-        if rules.approve_after is not None:
-            approve = self.calendar.after(now, rules.approve_after)
+        if request.platform_approves_after is not None:
+            approve = self.calendar.after(now, request.platform_approves_after)
             if approve < when:
                 when, handler = approve, self.on_platform_approval
         if when < float("inf"):
@@ -318,7 +332,7 @@ class Market:
         if self.expired(order) or order.stage == SHIPPED:
             return  # shipping first closed the request
         accepted = order.facts.answer[order.row] == ACCEPT
-        if accepted and self.stage_of(order) < order.rules.request_until:
+        if accepted and self.stage_of(order) < self.request_until(order):
             self.cancel(
                 order,
                 Outcome.REQUEST_CANCELLED,
@@ -331,10 +345,16 @@ class Market:
         order = cast(Order, event.value)
         if self.expired(order) or order.stage == SHIPPED:
             return
-        if self.stage_of(order) < order.rules.request_until:
+        if self.stage_of(order) < self.request_until(order):
             self.cancel(
                 order, Outcome.REQUEST_AUTO_APPROVED, at=self.env.now, started=order.intent_at
             )
+
+    @staticmethod
+    def request_until(order: Order) -> int:
+        """The stage before which the order's cancel request can still succeed."""
+        request = order.rules.cancel_request
+        return request.until if request is not None else Stage.PLACED
 
     def seller_cancel(self, order: Order) -> None:
         now = self.env.now
@@ -347,7 +367,7 @@ class Market:
         the parcel, or the buyer refuses it at the door; after delivery only a return is
         left. Without a path (or the wish to use one) the buyer keeps it."""
         facts, row, now = order.facts, order.row, self.env.now
-        after = self.compiled.policy.after_shipment
+        after = order.rules.after_shipment
         delivered = order.shipped_at + facts.transit[row]
         u = facts.u_after[row]
         outcome, approved = Outcome.KEPT_AFTER_FAILED_CANCEL, 0.0
@@ -381,15 +401,16 @@ class Market:
 
         The refund time runs from `started`, or from the buyer's own wish to cancel if
         that came first (a buyer who asked, then saw the seller or platform cancel)."""
-        facts, row, rules = order.facts, order.row, order.rules
+        facts, row, refunds = order.facts, order.row, order.rules.refunds
         if 0 <= order.intent_at < started:
             started = order.intent_at
-        issued = self.delay(at, rules.processing, facts.u_processing[row])
-        release = rules.rail_release[order.method]
-        if release is not None and not self.charged_at_order and order.stage < SHIPPED:
-            back = self.delay(issued, release, facts.u_release[row])  # the bank lets it go
+        issued = self.delay(at, refunds.processing, facts.u_processing[row])
+        rail = refunds.rails[self.methods[order.method]]
+        charged = refunds.charge_at == "order" or order.stage >= SHIPPED
+        if rail.release is not None and not charged:
+            back = self.delay(issued, rail.release, facts.u_release[row])  # the bank lets it go
         else:
-            back = self.delay(issued, rules.rail_delay[order.method], facts.u_rail[row])
+            back = self.delay(issued, rail.delay, facts.u_rail[row])
         if not started <= issued <= back:
             raise InvariantError(
                 f"{describe(order)}: refund issued at {issued:.3f} h, money back at "
@@ -411,12 +432,15 @@ class Market:
         """Give the order its one outcome; `refund` is (issued, back) for a refunded one."""
         facts, row = order.facts, order.row
         counted = False  # against the seller, in the policy's seller metric
-        if facts.platform[row]:
+        metric = order.rules.seller_metric
+        if facts.platform[row] or metric is None:
             pass  # an order the platform fulfils is in no seller metric
-        elif outcome in self.counted_outcomes:
-            counted = outcome is not Outcome.SELLER_CANCELLED or cause in self.counted_causes
+        elif outcome in metric.counts:
+            counted = outcome is not Outcome.SELLER_CANCELLED or (
+                order.rules.seller_cancel.counts(cause)
+            )
         elif outcome is Outcome.REQUEST_CANCELLED:  # asked only in a message, where that counts
-            counted = order.rules.message_counted and facts.by_message[row]
+            counted = metric.counts_message_requests and facts.by_message[row]
         seller_fault = outcome in SELLER_FAULT or (
             outcome in UNSHIPPED_CANCELS and facts.never_ships[row] and not facts.intent[row]
         )
@@ -461,7 +485,8 @@ class Market:
 
     def compensation(self, order: Order) -> float:
         """Late-shipment compensation in the scenario's currency."""
-        rule = order.rules.compensation
+        late = order.rules.late_shipment
+        rule = late.compensation if late is not None else None
         if rule is None:
             return 0.0
         price = order.cents / 100 / self.compiled.fx

@@ -15,6 +15,7 @@ import numpy as np
 from sim.engine.replay import seller_types
 from sim.model.distributions import Fixed
 from sim.model.policy import Cause
+from sim.model.units import Duration
 
 if TYPE_CHECKING:
     from sim.engine.replay import ReplayOrders
@@ -123,7 +124,10 @@ class OrderFacts:
         self.good_record = (u["good_record"][:n] < buyers.good_record).tolist()
         intent = u["intent"][:n] < buyers.cancel_intent
         self.intent = intent.tolist()
-        self.intent_delay = buyers.intent_delay.quantile(u["intent_delay"][:n]).tolist()
+        delay = buyers.intent_delay  # None only where no buyer wishes to cancel
+        self.intent_delay = (
+            delay.quantile(u["intent_delay"][:n]).tolist() if delay is not None else [0.0] * n
+        )
         self.pursue = (u["pursue"][:n] < buyers.pursue_after_shipment).tolist()
         self.transit = scenario.delivery.transit.quantile(u["transit"][:n]).tolist()
         self.return_transit = scenario.delivery.return_transit.quantile(
@@ -184,6 +188,9 @@ def _seller_fates(
     return causes, (index == len(CAUSES)).tolist()
 
 
+NO_HOLD = Duration(0.0)
+
+
 class Batch:
     """A block of orders as one policy sees them: arrival times, rules and deadlines.
 
@@ -204,10 +211,11 @@ class Batch:
         deadline = np.full(len(times), np.inf)
         for v in np.unique(version).tolist():
             rules, mask = compiled.versions[v], version == v
-            ready[mask] = calendar.after_each(times[mask], rules.hold)
-            ship_by[mask] = calendar.after_each(times[mask], rules.ship_by)
-            if rules.auto_after is not None:
-                deadline[mask] = calendar.after_each(ship_by[mask], rules.auto_after)
+            hold = rules.pending.hold if rules.pending is not None else NO_HOLD
+            ready[mask] = calendar.after_each(times[mask], hold)
+            ship_by[mask] = calendar.after_each(times[mask], rules.ship_by.within)
+            if rules.auto_cancel is not None:
+                deadline[mask] = calendar.after_each(ship_by[mask], rules.auto_cancel.after)
         self.facts = facts
         self.size = len(times)
         self.times = times.tolist()

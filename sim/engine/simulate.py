@@ -46,7 +46,7 @@ def simulate(spec: RunSpec) -> RunResult:
         int(end // 24) + CALENDAR_MARGIN_DAYS,
         start.hour + start.minute / 60,
     )
-    run = next(p for p in scenario.policies if _stem(p.file) == spec.policy_key)
+    run = next(p for p in scenario.policies if p.key == spec.policy_key)
     methods = tuple(run.payment_mix)
     fx = 1.0 if policy.currency == scenario.currency else scenario.exchange_rates[policy.currency]
     compiled = compile_policy(spec.policy_key, policy, calendar, methods, fx, end)
@@ -61,7 +61,7 @@ def simulate(spec: RunSpec) -> RunResult:
         raise
     if trace is not None:
         trace.close()
-    metric = policy.seller_metric
+    metric = policy.at(calendar.first_day).seller_metric  # how it is evaluated: not dated
     rule = (
         Evaluation(
             metric.window,
@@ -105,12 +105,6 @@ def simulate(spec: RunSpec) -> RunResult:
 def first_full_day(calendar: BusinessCalendar, warmup: float) -> int:
     """The first local day that lies wholly after the warm-up: seller metrics count days."""
     return math.ceil((warmup + calendar.hour_offset) / 24 - 1e-9)
-
-
-def _stem(file: str) -> str:
-    from pathlib import PurePath
-
-    return PurePath(file).stem
 
 
 def size_bands(scenario: Scenario) -> tuple[SizeBand, ...]:

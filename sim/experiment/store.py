@@ -31,7 +31,7 @@ def run_key(spec: RunSpec) -> str:
     scenario = spec.scenario.model_dump(mode="json", exclude=NOT_IN_KEY)
     content = {
         "policy_key": spec.policy_key,
-        "policy": spec.policy.model_dump(mode="json", by_alias=True),
+        "policy": spec.policy.to_json(),
         "scenario": scenario,
         "seed": spec.seed,
         "replication": spec.replication,

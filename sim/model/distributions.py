@@ -14,7 +14,7 @@ import numpy as np
 from pydantic import BeforeValidator, Field, model_validator
 
 from sim.model.base import Model
-from sim.model.units import Duration, DurationField, NonNegative, Positive
+from sim.model.units import ClockDurationField, Duration, DurationField, NonNegative, Positive
 
 Q = TypeVar("Q")
 Z90 = 1.2815515655446004  # standard normal quantile at 0.9
@@ -188,6 +188,24 @@ class GammaTime(Gamma[DurationField]): ...
 class EmpiricalTime(Empirical[DurationField]): ...
 
 
+class FixedClock(Fixed[ClockDurationField]): ...
+
+
+class ExponentialClock(Exponential[ClockDurationField]): ...
+
+
+class LogNormalClock(LogNormal[ClockDurationField]): ...
+
+
+class UniformClock(Uniform[ClockDurationField]): ...
+
+
+class GammaClock(Gamma[ClockDurationField]): ...
+
+
+class EmpiricalClock(Empirical[ClockDurationField]): ...
+
+
 class FixedAmount(Fixed[NonNegative]): ...
 
 
@@ -215,7 +233,12 @@ TimeDist = _family(
     FixedTime | ExponentialTime | LogNormalTime | UniformTime | GammaTime | EmpiricalTime,
     DurationField,
 )
-"""A distribution of durations (clock time or business days)."""
+"""A distribution of a policy's durations (clock time or business days)."""
+ClockTimeDist = _family(
+    FixedClock | ExponentialClock | LogNormalClock | UniformClock | GammaClock | EmpiricalClock,
+    ClockDurationField,
+)
+"""A distribution of the market's durations: clock time only."""
 AmountDist = _family(
     FixedAmount
     | ExponentialAmount

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import difflib
 import os
 from collections.abc import Mapping
@@ -12,8 +13,8 @@ from typing import Any
 from sim.errors import InputError, Problem
 from sim.model.base import validate
 from sim.model.calendar import known_calendars
-from sim.model.dated import ALWAYS
-from sim.model.policy import Cause, Policy
+from sim.model.dated import histories, is_history, snapshot, version_dates
+from sim.model.policy import FIXED, Cause, Policy, Rules
 from sim.model.scenario import Scenario
 from sim.model.uncertain import (
     Factor,
@@ -68,32 +69,62 @@ class Study:
 
 def load_policy(path: str | Path, overrides: list[Override] = ()) -> Policy:  # type: ignore[assignment]
     """Read and validate one policy file."""
-    return _policy(path, overrides, None, "")[0]
+    return _policy(read_document(path), overrides, None, "")[0]
+
+
+def policy_key(doc: Document, stem: str | None = None) -> str:
+    """The key a policy goes by: its `key:`, else its file's stem."""
+    data = doc.data
+    if isinstance(data, dict) and isinstance(data.get("key"), str):
+        return str(data["key"])
+    return stem if stem is not None else Path(doc.file).stem
 
 
 def _policy(
-    path: str | Path,
+    doc: Document,
     overrides: list[Override],
     values: Mapping[str, float] | None,
     prefix: str,
 ) -> tuple[Policy, list[Factor]]:
     """A policy and its declared ranges (with `values` placed, when given)."""
-    doc = read_document(path)
     factors, problems = declared(doc, prefix)
     _apply(doc, overrides)
     factors = unset(factors, doc)
     place(doc, factors, values or {})
     try:
-        policy: Policy = validate(Policy, doc)
+        policy = validate_policy(doc)
     except InputError as exc:
         raise InputError(problems + not_repeated(exc.problems, problems)) from None
-    problems += policy_problems(policy, doc)
     if values is None and not problems:
-        found, factors = range_problems(Policy, doc, factors)
+        found, factors = range_problems(validate_policy, doc, factors)
         problems += found
     if problems:
         raise InputError(problems)
     return policy, factors
+
+
+def validate_policy(doc: Document) -> Policy:
+    """A policy file's rules, validated as in force from each of its effective dates.
+
+    Each version is the file as it read on that day (`dated.snapshot`), validated with
+    the positions of the values it holds; a problem found in several versions is
+    reported once."""
+    dated, problems = histories(doc, FIXED)
+    if problems:
+        raise InputError(problems)
+    versions: dict[dt.date, Rules] = {}
+    for day in version_dates(dated):
+        version = snapshot(doc, day)
+        try:
+            rules: Rules = validate(Rules, version)
+        except InputError as exc:
+            problems += [p for p in exc.problems if p not in problems]
+            continue
+        problems += [p for p in policy_problems(rules, version) if p not in problems]
+        versions[day] = rules
+    if problems:
+        raise InputError(problems)
+    return Policy(policy_key(doc), versions, dated)
 
 
 def load_study(
@@ -110,12 +141,12 @@ def load_study(
     doc = read_document(path)
     factors, declaration_problems = declared(doc)
     # The scenario's own keys first: `--set policies=[...]` decides which policy files
-    # (and so which `STEM.key=...` overrides) there are.
-    named = {f.stem for f, _ in _policy_files(doc, Path(path).parent)}
+    # (and so which `KEY.key=...` overrides) there are.
+    named = set(_policy_files(doc, Path(path).parent).keys())
     own = [o.path[0] in Scenario.model_fields and o.path[0] not in named for o in overrides]
     _apply(doc, [o for o, mine in zip(overrides, own, strict=True) if mine])
     files = _policy_files(doc, Path(path).parent)
-    stems = {f.stem for f, _ in files}
+    stems = set(files)
     rest = [o for o, mine in zip(overrides, own, strict=True) if not mine]
     whole = [o for o in rest if o.path[0] in stems and len(o.path) == 1]
     if whole:  # `--set amazon=...`: a policy is a file, not one value
@@ -157,67 +188,62 @@ def load_study(
     except InputError as exc:
         problems += not_repeated(exc.problems, declaration_problems)
     if scenario is not None and values is None and not problems:
-        found, factors = range_problems(Scenario, doc, factors)
+        found, factors = range_problems(_scenario, doc, factors)
         problems += found
     problems += run_control_problems(doc, factors)
     if scenario is not None and scenario.orders.replay is not None:
         scenario, replayed = _replay(scenario, Path(path).parent, doc)
         problems += replayed
     policies: dict[str, Policy] = {}
-    for file, index in files:
-        if "-vs-" in file.stem:
+    for key, named_file in files.items():
+        file, index, policy_doc = named_file
+        at = ("policies", index, "key" if _run_key(doc, index) else "file")
+        if policy_doc is None:
             problems.append(
-                doc.problem(
-                    ("policies", index, "file"),
-                    f"{file.stem!r}: a policy "
-                    "file name may not contain '-vs-' (it names comparisons)",
-                )
+                doc.problem(("policies", index, "file"), f"policy file {str(file)!r} not found")
             )
             continue
-        if file.stem in Scenario.model_fields:
-            problems.append(
-                doc.problem(
-                    ("policies", index, "file"),
-                    f"{file.stem!r}: a policy file may not be named like a scenario key "
-                    "(--set would not know which it means); rename the file",
-                )
+        if "-vs-" in key or key in Scenario.model_fields:
+            why = (
+                "may not contain '-vs-' (it names comparisons)"
+                if "-vs-" in key
+                else "may not be a scenario key (--set would not know which it means)"
             )
-            continue
-        if file.stem in policies:
-            problems.append(
-                doc.problem(
-                    ("policies", index, "file"),
-                    f"a second policy named {file.stem!r}; file stems must differ",
-                )
-            )
+            problems.append(doc.problem(at, f"{key!r}: a policy's key {why}; give it another key:"))
             continue
         mine = [
-            Override(o.path[1:], o.value, o.text, o.origin)
-            for o in overrides
-            if o.path[0] == file.stem
+            Override(o.path[1:], o.value, o.text, o.origin) for o in overrides if o.path[0] == key
         ]
         try:
-            policies[file.stem], theirs = _policy(file, mine, values, file.stem)
+            policy, theirs = _policy(policy_doc, mine, values, key)
+            policies[key] = policy.renamed(key)
             factors += theirs
         except InputError as exc:
-            if any(p.message == "file not found" for p in exc.problems):
-                problems.append(
-                    doc.problem(("policies", index, "file"), f"policy file {str(file)!r} not found")
-                )
-            else:
-                problems.extend(exc.problems)
+            problems.extend(exc.problems)
             continue
         if scenario is not None:
-            problems += fit_problems(scenario, policies[file.stem], doc, index)
+            problems += fit_problems(scenario, policies[key], doc, index)
+    problems += files.problems
     if scenario is not None and scenario.baseline is not None and not problems:
         problems += _baseline_problems(scenario.baseline, list(policies), doc)
     if problems or scenario is None:
         raise InputError(problems)
-    paths = {file.stem: str(file) for file, _ in files}
+    paths = {key: str(file) for key, (file, _, _) in files.items()}
+    if scenario is not None:
+        runs = [
+            run.model_copy(update={"key": key})
+            for run, key in zip(scenario.policies, files.keys(), strict=True)
+        ]
+        scenario = scenario.model_copy(update={"policies": runs})
     if values is not None and set(values) - {f.key for f in factors}:
         unknown = ", ".join(sorted(set(values) - {f.key for f in factors}))
         raise InputError.single(str(path), f"no declared range named {unknown}")
     return Study(scenario, policies, str(path), paths, tuple(overrides), tuple(factors))
+
+
+def _scenario(doc: Document) -> Scenario:
+    scenario: Scenario = validate(Scenario, doc)
+    return scenario
 
 
 def _replay(scenario: Scenario, folder: Path, doc: Document) -> tuple[Scenario, list[Problem]]:
@@ -259,16 +285,50 @@ def _replay(scenario: Scenario, folder: Path, doc: Document) -> tuple[Scenario, 
     return scenario, problems
 
 
-def _policy_files(doc: Document, base: Path) -> list[tuple[Path, int]]:
-    """The policy files a scenario names (as far as it names them validly), by position."""
+class PolicyFiles(dict[str, tuple[Path, int, Document | None]]):
+    """The policies a scenario names, by key: (file, position in `policies:`, its parsed
+    document or None when the file is not found), and the problems of reading them."""
+
+    problems: list[Problem]
+
+
+def _run_key(doc: Document, index: int) -> str | None:
+    """The `key:` a scenario gives a policy it plays (None: the policy's own)."""
+    run = doc.data["policies"][index]
+    return run["key"] if isinstance(run.get("key"), str) and run["key"] else None
+
+
+def _policy_files(doc: Document, base: Path) -> PolicyFiles:
+    """The policy files a scenario names (as far as it names them validly), by key."""
+    found = PolicyFiles()
+    found.problems = []
     runs = doc.data.get("policies") if isinstance(doc.data, dict) else None
     if not isinstance(runs, list):
-        return []
-    return [
-        (Path(os.path.normpath(base / run["file"])), index)
-        for index, run in enumerate(runs)
-        if isinstance(run, dict) and isinstance(run.get("file"), str) and run["file"]
-    ]
+        return found
+    for index, run in enumerate(runs):
+        if not (isinstance(run, dict) and isinstance(run.get("file"), str) and run["file"]):
+            continue
+        file = Path(os.path.normpath(base / run["file"]))
+        policy_doc: Document | None = None
+        try:
+            policy_doc = read_document(file)
+        except InputError as exc:
+            if not any(p.message == "file not found" for p in exc.problems):
+                found.problems += exc.problems
+                continue
+        key = _run_key(doc, index) or (policy_key(policy_doc) if policy_doc else file.stem)
+        if key in found:
+            found.problems.append(
+                doc.problem(
+                    ("policies", index, "key" if _run_key(doc, index) else "file"),
+                    f"a second policy with the key {key!r} (the first is "
+                    f"{found[key][0].name}); give one of them another key: in the policy "
+                    "file, or key: here",
+                )
+            )
+            continue
+        found[key] = (file, index, policy_doc)
+    return found
 
 
 def _baseline_problems(baseline: str, keys: list[str], doc: Document) -> list[Problem]:
@@ -280,18 +340,18 @@ def _baseline_problems(baseline: str, keys: list[str], doc: Document) -> list[Pr
         doc.problem(
             ("baseline",),
             f"{baseline!r} is not a policy of the scenario; {tip}"
-            f"policies (file stems): {', '.join(keys)}",
+            f"policies (by key): {', '.join(keys)}",
         )
     ]
 
 
-def policy_problems(policy: Policy, doc: Document) -> list[Problem]:
-    """Cross-references inside a policy: sources, calendar, reasons."""
+def policy_problems(rules: Rules, doc: Document) -> list[Problem]:
+    """Cross-references inside a policy's rules: sources, calendar."""
     problems = []
-    for loc, section in policy.sections().items():
+    for loc, section in rules.sections().items():
         for ref in section.source_ids:
-            if ref not in policy.sources:
-                hint = difflib.get_close_matches(ref, list(policy.sources), n=1)
+            if ref not in rules.sources:
+                hint = difflib.get_close_matches(ref, list(rules.sources), n=1)
                 tip = f"did you mean {hint[0]!r}? " if hint else ""
                 problems.append(
                     doc.problem(
@@ -299,13 +359,13 @@ def policy_problems(policy: Policy, doc: Document) -> list[Problem]:
                         f"unknown source {ref!r}; {tip}sources are defined under sources:",
                     )
                 )
-    if policy.calendar not in known_calendars():
-        hint = difflib.get_close_matches(policy.calendar, known_calendars(), n=1)
+    if rules.calendar not in known_calendars():
+        hint = difflib.get_close_matches(rules.calendar, known_calendars(), n=1)
         tip = f"; did you mean {hint[0]!r}?" if hint else ""
         problems.append(
             doc.problem(
                 ("calendar",),
-                f"unknown calendar {policy.calendar!r}; "
+                f"unknown calendar {rules.calendar!r}; "
                 f"expected a country code such as US or CN, or none{tip}",
             )
         )
@@ -313,7 +373,28 @@ def policy_problems(policy: Policy, doc: Document) -> list[Problem]:
 
 
 def fit_problems(scenario: Scenario, policy: Policy, doc: Document, index: int) -> list[Problem]:
-    """Does the scenario give this policy all it needs (payment methods, causes, money)?"""
+    """Does the scenario give this policy all it needs (payment methods, causes, money),
+    under every version of its rules that the scenario plays?"""
+    first_day = scenario.start.date()
+    if first_day < policy.starts:
+        missing = [
+            ".".join(map(str, path)) for path, dates in policy.dated.items() if dates[0] > first_day
+        ]
+        return [
+            doc.problem(
+                ("policies", index, "file"),
+                f"{', '.join(missing)} has no value before {policy.starts}, but the "
+                f"scenario starts on {first_day}",
+            )
+        ]
+    problems: list[Problem] = []
+    played = [policy.at(first_day), *(policy.versions[d] for d in policy.changes() if d > first_day)]
+    for rules in played:
+        problems += [p for p in _fit(scenario, rules, doc, index) if p not in problems]
+    return problems
+
+
+def _fit(scenario: Scenario, policy: Rules, doc: Document, index: int) -> list[Problem]:
     problems = []
     for method in scenario.policies[index].payment_mix:
         if method not in policy.refunds.rails:
@@ -329,7 +410,10 @@ def fit_problems(scenario: Scenario, policy: Policy, doc: Document, index: int) 
                 )
             )
     mapped = {r.cause for r in policy.seller_cancel.reasons.values()}
-    needed = {c for t in scenario.sellers.types.values() for c in t.cancels} | {Cause.BUYER_REQUEST}
+    needed = {c for t in scenario.sellers.types.values() for c in t.cancels}
+    request = policy.cancel_request
+    if request is not None and request.seller_decides:  # an accepted request is the seller's
+        needed.add(Cause.BUYER_REQUEST)  # cancel: it needs a reason code to be filed under
     for cause in sorted(needed - mapped, key=lambda c: c.value):
         problems.append(
             doc.problem(
@@ -379,44 +463,7 @@ def fit_problems(scenario: Scenario, policy: Policy, doc: Document, index: int) 
                 "order itself); raise count or those types' shares, or leave the policy out",
             )
         )
-    problems += _date_problems(scenario, policy, doc, index)
     return problems
-
-
-def _date_problems(scenario: Scenario, policy: Policy, doc: Document, index: int) -> list[Problem]:
-    """A dated value must be in force from the scenario's first day on."""
-    first_day = scenario.start.date()
-    problems = []
-    for path, history in dated_values(policy):
-        first = next(iter(history))
-        if first != ALWAYS and first > first_day:
-            problems.append(
-                doc.problem(
-                    ("policies", index, "file"),
-                    f"{'.'.join(map(str, path))} has no value before "
-                    f"{first}, but the scenario starts on {first_day}",
-                )
-            )
-    return problems
-
-
-def dated_values(model: Any, path: tuple[Any, ...] = ()) -> list[tuple[tuple[Any, ...], dict]]:
-    """Every effective-dated value in a model, with its key path."""
-    import datetime as dt
-
-    from pydantic import BaseModel
-
-    found: list[tuple[tuple[Any, ...], dict]] = []
-    if isinstance(model, BaseModel):
-        for name, info in type(model).model_fields.items():
-            found += dated_values(getattr(model, name), (*path, info.alias or name))
-    elif isinstance(model, dict):
-        if model and all(isinstance(k, dt.date) for k in model):
-            found.append((path, model))
-        else:
-            for key, value in model.items():
-                found += dated_values(value, (*path, key))
-    return found
 
 
 def _apply(doc: Document, overrides: list[Override]) -> None:
@@ -425,6 +472,7 @@ def _apply(doc: Document, overrides: list[Override]) -> None:
     for override in overrides:
         node = doc.data
         for part in override.path[:-1]:
+            part = _date_key(node, part)
             if isinstance(node, list) and part.isdigit() and int(part) < len(node):
                 node = node[int(part)]
             elif isinstance(node, dict) and part in node and isinstance(node[part], dict | list):
@@ -445,8 +493,8 @@ def _apply(doc: Document, overrides: list[Override]) -> None:
                 break
         else:
             doc.overrides[override.path] = f"{override.origin} {override.text}"
-            last = override.path[-1]
-            if isinstance(node, list) and last.isdigit() and int(last) < len(node):
+            last = _date_key(node, override.path[-1])
+            if isinstance(node, list) and str(last).isdigit() and int(last) < len(node):
                 node[int(last)] = override.value
             elif isinstance(node, dict):
                 node[last] = override.value
@@ -462,3 +510,13 @@ def _apply(doc: Document, overrides: list[Override]) -> None:
                 )
     if problems:
         raise InputError(problems)
+
+
+def _date_key(node: Any, part: str) -> Any:
+    """`2020-09-30` in a `--set` path is the effective date of a dated value."""
+    if isinstance(node, dict) and is_history(node):
+        try:
+            return dt.date.fromisoformat(part)
+        except ValueError:
+            return part
+    return part

@@ -9,14 +9,17 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 import re
-from enum import StrEnum
-from typing import Annotated, Any, Literal, NamedTuple
+from dataclasses import dataclass, field
+from enum import IntEnum, StrEnum
+from typing import Annotated, Any, ClassVar, Literal, NamedTuple
 
 from pydantic import BeforeValidator, Field, PlainSerializer, WithJsonSchema
 
+from sim.model import wording as words
 from sim.model.base import Model
-from sim.model.dated import ALWAYS, Dated
+from sim.model.dated import in_force
 from sim.model.distributions import TimeDist
 from sim.model.units import (
     DURATION_PATTERN,
@@ -29,11 +32,44 @@ from sim.model.units import (
     parse_duration,
 )
 
-Stage = Literal["released", "packing", "packed", "shipped"]
-"""How far an order has gone at the seller: released by the platform (end of the pending
-hold), packing begun, packed (waiting for the carrier), shipped (handed to the carrier)."""
+class Stage(IntEnum):
+    """How far an order has gone at the seller: placed, released by the platform (end of
+    the pending hold), packing begun, packed (waiting for the carrier), shipped (handed to
+    the carrier). Written by name in YAML; compared as numbers in the engine."""
 
-STAGE_ORDER = {"placed": 0, "released": 1, "packing": 2, "packed": 3, "shipped": 4}
+    PLACED = 0
+    RELEASED = 1
+    PACKING = 2
+    PACKED = 3
+    SHIPPED = 4
+
+    def __str__(self) -> str:
+        return self.name.lower()
+
+
+STAGE_NAMES = ("released", "packing", "packed", "shipped")
+STAGE_ORDER = {s.name.lower(): int(s) for s in Stage}
+
+
+def _stage(value: Any) -> Stage:
+    if isinstance(value, Stage):
+        return value
+    if isinstance(value, str) and value in STAGE_NAMES:
+        return Stage[value.upper()]
+    import difflib
+
+    hint = difflib.get_close_matches(str(value), STAGE_NAMES, n=1)
+    tip = f"did you mean {hint[0]!r}? " if hint else ""
+    expected = ", ".join(repr(s) for s in STAGE_NAMES[:-1]) + f" or {STAGE_NAMES[-1]!r}"
+    raise ValueError(f"{value!r} is not allowed; {tip}expected {expected}")
+
+
+StageField = Annotated[
+    Stage,
+    BeforeValidator(_stage),
+    PlainSerializer(str),
+    WithJsonSchema({"enum": list(STAGE_NAMES), "description": "a stage of the order"}),
+]
 
 
 class Cause(StrEnum):
@@ -72,8 +108,18 @@ class Source(Model):
     note: str | None = None
 
 
+Row = tuple[str, str, list[str]]
+"""One line of the report's rules table: the rule, what it says, its source ids."""
+
+
 class Sourced(Model):
-    """A rule section: its numbers and the sources they come from."""
+    """A rule section: its numbers and the sources they come from.
+
+    Each section says in words what it does (`describe`), under its `title`; `absent` is
+    what the report says of a policy without the section (no row when None)."""
+
+    title: ClassVar[str] = ""
+    absent: ClassVar[str | None] = None
 
     source: str | list[str]
     note: str | None = None
@@ -82,40 +128,69 @@ class Sourced(Model):
     def source_ids(self) -> list[str]:
         return [self.source] if isinstance(self.source, str) else list(self.source)
 
+    def describe(self, rules: Rules) -> str:
+        raise NotImplementedError
+
+    def rows(self, rules: Rules) -> list[Row]:
+        """The report's rows for this section (one, unless it has parts)."""
+        return [(self.title, self.describe(rules), self.source_ids)]
+
 
 class Pending(Sourced):
     """New orders are held by the platform before the seller may work on them."""
 
-    hold: Dated[DurationField]
+    title: ClassVar[str] = "Pending hold before the seller may start"
+
+    hold: DurationField
+
+    def describe(self, rules: Rules) -> str:
+        return words.duration(self.hold)
 
 
 class SelfCancel(Sourced):
     """The buyer cancels alone, at once, within a window from placement."""
 
-    window: Dated[DurationField]
-    until: Stage = "shipped"
+    title: ClassVar[str] = "Buyer cancels alone"
+    absent: ClassVar[str | None] = "not possible"
 
+    window: DurationField
+    until: StageField = Stage.SHIPPED
 
-def _never() -> dict[dt.date, Duration | None]:
-    return {ALWAYS: None}
-
-
-def _not_counted() -> dict[dt.date, bool]:
-    return {ALWAYS: False}
+    def describe(self, rules: Rules) -> str:
+        return f"within {words.duration(self.window)} of ordering, {words.until(self.until)}"
 
 
 class CancelRequest(Sourced):
     """After the self-service window the buyer asks; the seller and/or platform decide."""
 
-    until: Stage = "shipped"
+    title: ClassVar[str] = "Buyer's cancel request"
+    absent: ClassVar[str | None] = "not possible"
+
+    until: StageField = Stage.SHIPPED
     seller_decides: Flag = True
-    platform_approves_after: Dated[DurationField | None] = Field(default_factory=_never)
+    platform_approves_after: DurationField | None = None
+
+    def describe(self, rules: Rules) -> str:
+        approve = self.platform_approves_after
+        who = "the seller accepts or refuses" if self.seller_decides else "the platform decides"
+        auto = (
+            f"; approved automatically after {words.duration(approve)} unless refused or shipped"
+            if approve is not None
+            else "; no deadline"
+        )
+        return f"{who}, {words.until(self.until)}{auto}"
 
 
 class InstantRefund(Sourced):
     """Buyers with a good record are refunded at once while the order has not shipped."""
 
-    until: Stage = "shipped"
+    title: ClassVar[str] = "Instant refund (good-record buyers)"
+    absent: ClassVar[str | None] = "none"
+
+    until: StageField = Stage.SHIPPED
+
+    def describe(self, rules: Rules) -> str:
+        return f"at once, {words.until(self.until)}"
 
 
 class Reason(Model):
@@ -130,11 +205,23 @@ class SellerCancel(Sourced):
 
     reasons: dict[str, Reason] = Field(min_length=1)
 
+    def counts(self, cause: Cause | None) -> bool:
+        """Does a seller's cancel for `cause` count against it (under some reason code)?"""
+        return any(r.counted and r.cause == cause for r in self.reasons.values())
+
+    def rows(self, rules: Rules) -> list[Row]:
+        return []  # shown with the seller metric, which says what counts
+
 
 class ShipBy(Sourced):
     """The ship-by deadline, measured from placement."""
 
-    within: Dated[DurationField]
+    title: ClassVar[str] = "Ship-by deadline"
+
+    within: DurationField
+
+    def describe(self, rules: Rules) -> str:
+        return f"{words.duration(self.within)} after ordering"
 
 
 class AutoCancel(Sourced):
@@ -142,7 +229,13 @@ class AutoCancel(Sourced):
 
     Whether auto-cancels count against the seller is said by `seller_metric.counts`."""
 
-    after: Dated[DurationField]
+    title: ClassVar[str] = "Auto-cancel if not shipped"
+    absent: ClassVar[str | None] = "never"
+
+    after: DurationField
+
+    def describe(self, rules: Rules) -> str:
+        return f"{words.duration(self.after)} after ship-by"
 
 
 class Compensation(Model):
@@ -154,26 +247,54 @@ class Compensation(Model):
 
 
 class LateShipment(Sourced):
-    compensation: Dated[Compensation | None]
+    title: ClassVar[str] = "Late-shipment compensation"
+    absent: ClassVar[str | None] = "none"
+
+    compensation: Compensation | None
+
+    def describe(self, rules: Rules) -> str:
+        rule, currency = self.compensation, rules.currency
+        if rule is None:
+            return "none"
+        cap = f", at most {rule.maximum:g} {currency}" if rule.maximum is not None else ""
+        return f"{rule.share:.0%} of the price, at least {rule.minimum:g} {currency}{cap}"
 
 
 class Interception(Sourced):
     """The carrier is asked to stop a shipped parcel."""
 
+    title: ClassVar[str] = "After shipment: interception"
+
     success: Probability
     refund_after: TimeDist
+
+    def describe(self, rules: Rules) -> str:
+        return (
+            f"the carrier stops {self.success:.0%} of parcels; refund "
+            f"{words.dist(self.refund_after)} after the request"
+        )
 
 
 class RefusedDelivery(Sourced):
     """The buyer refuses the parcel at the door; refund after it is refused."""
 
+    title: ClassVar[str] = "After shipment: delivery refused"
+
     refund_after: TimeDist
+
+    def describe(self, rules: Rules) -> str:
+        return f"refund {words.dist(self.refund_after)} after the refusal"
 
 
 class ReturnAfterDelivery(Sourced):
     """The buyer sends the parcel back; refund after the return arrives."""
 
+    title: ClassVar[str] = "After delivery: return"
+
     refund_after: TimeDist
+
+    def describe(self, rules: Rules) -> str:
+        return f"refund {words.dist(self.refund_after)} after the return arrives"
 
 
 class AfterShipment(Model):
@@ -187,9 +308,17 @@ class AfterShipment(Model):
 class Rail(Sourced):
     """A payment method: how long its refunds take once the platform has processed them."""
 
-    delay: Dated[TimeDist]
+    delay: TimeDist
     # an uncharged card's authorisation, released by the bank (charge_at: shipment)
-    release: Dated[TimeDist | None] = Field(default_factory=_never)
+    release: TimeDist | None = None
+
+    def describe(self, rules: Rules) -> str:
+        released = (
+            f"; uncharged authorisation released in {words.dist(self.release)}"
+            if self.release is not None
+            else ""
+        )
+        return words.dist(self.delay) + released
 
 
 class PlatformFulfilment(Sourced):
@@ -200,20 +329,55 @@ class PlatformFulfilment(Sourced):
     `fulfilment: platform` this way; `serves: all` makes the platform the seller of every
     order (a self-operated store): every order goes to those types' warehouses."""
 
+    title: ClassVar[str] = "Fulfilled by the platform"
+    absent: ClassVar[str | None] = "none: every seller ships itself"
+
     serves: Literal["some", "all"] = "some"
     # the buyer cancels alone, with no time limit, until the order reaches this stage
-    self_cancel_until: Stage | None = None
+    self_cancel_until: StageField | None = None
     # the platform approves a cancel request this long after it is made (None: as in
     # cancel_request)
-    approves_after: Dated[DurationField | None] = Field(default_factory=_never)
+    approves_after: DurationField | None = None
+
+    def describe(self, rules: Rules) -> str:
+        who = (
+            "every order, from the platform's own warehouses"
+            if self.serves == "all"
+            else "the orders of sellers whose stock the platform holds"
+        )
+        alone = (
+            f"; their buyers cancel alone {words.until(self.self_cancel_until)}"
+            if self.self_cancel_until is not None
+            else ""
+        )
+        approve = self.approves_after
+        approval = f"; requests approved after {words.duration(approve)}" if approve else ""
+        return (
+            f"{who}: the platform packs and answers the buyer{alone}{approval}; "
+            "in no seller metric"
+        )
 
 
 class Refunds(Sourced):
     """Refund processing by the platform, then the payment rail."""
 
-    processing: Dated[TimeDist]
+    title: ClassVar[str] = "Refund processing"
+
+    processing: TimeDist
     charge_at: Literal["order", "shipment"] = "order"
     rails: dict[str, Rail] = Field(min_length=1)
+
+    def describe(self, rules: Rules) -> str:
+        return f"{words.dist(self.processing)}; charged at {self.charge_at}"
+
+    def rows(self, rules: Rules) -> list[Row]:
+        return [
+            *super().rows(rules),
+            *[
+                (f"Refund rail: {method}", rail.describe(rules), rail.source_ids)
+                for method, rail in self.rails.items()
+            ],
+        ]
 
 
 class Window(NamedTuple):
@@ -287,14 +451,40 @@ class SellerMetric(Sourced):
     orders in the window is above `threshold`, with at least the `minimum` counts, is
     flagged, with `consequence`."""
 
+    title: ClassVar[str] = "Seller metric"
+    absent: ClassVar[str | None] = "none"
+
     name: str
     counts: list[Outcome] = Field(min_length=1)
-    counts_message_requests: Dated[Flag] = Field(default_factory=_not_counted)
+    counts_message_requests: Flag = False
     window: WindowField
     cadence: Literal["daily", "weekly", "monthly"] = "daily"
     minimum: Minimum = Minimum()
     threshold: Probability | None = None
     consequence: str | None = None
+
+    def evaluation(self) -> str:
+        """How the platform evaluates it: '7d window, evaluated daily, no minimum counts'."""
+        minimum = self.minimum
+        needs = [
+            f"{n} {what}"
+            for n, what in ((minimum.orders, "orders"), (minimum.counted, "counted events"))
+            if n
+        ]
+        return f"{self.window} window, evaluated {self.cadence}, " + (
+            f"at least {' and '.join(needs)} in the window" if needs else "no minimum counts"
+        )
+
+    def describe(self, rules: Rules) -> str:
+        threshold = (
+            f"threshold {self.threshold:.1%}" if self.threshold is not None else "no public threshold"
+        )
+        consequence = f" ({self.consequence})" if self.consequence else ""
+        messages = "; cancels asked only by message count" if self.counts_message_requests else ""
+        return (
+            f"{self.name}: {', '.join(self.counts)}{messages}; "
+            f"{self.evaluation()}; {threshold}{consequence}"
+        )
 
 
 # The metrics a policy's seller metric defines, by what they depend on (see
@@ -303,10 +493,16 @@ RATE = ("platform_metric_rate",)
 RAW = ("sellers_over_threshold_share", "seller_days_over_threshold_share")
 FLAGGED = ("sellers_flagged_share", "seller_weeks_flagged_share")
 
+KEY_PATTERN = r"^[a-z0-9][a-z0-9_-]*$"
+FIXED = ("key", "name", "platform", "description", "currency", "calendar", "sources")
+"""A policy's top-level keys that say what it is, not what it rules: never dated."""
 
-class Policy(Model):
-    """All the cancellation and refund rules of one marketplace."""
 
+class Rules(Model):
+    """A marketplace's cancellation and refund rules as in force on one day: a policy file
+    with every dated value resolved (`Policy.at(day)`), under the file's own names."""
+
+    key: str | None = Field(None, pattern=KEY_PATTERN)
     name: str
     platform: str
     description: str | None = None
@@ -326,32 +522,6 @@ class Policy(Model):
     refunds: Refunds
     seller_metric: SellerMetric | None = None
 
-    def metric_definitions(self) -> dict[str, str | None]:
-        """What each metric the seller metric defines depends on, for telling whether two
-        policies' values can be compared: the rate on what counts; the raw reading also
-        on the window and threshold; the platform's flags also on the cadence and the
-        minimum counts. None without a seller metric."""
-        metric = self.seller_metric
-        if metric is None:
-            return dict.fromkeys(RATE + RAW + FLAGGED)
-        counts = {
-            "counts": sorted(o.value for o in metric.counts),
-            "counted_causes": sorted(
-                {r.cause.value for r in self.seller_cancel.reasons.values() if r.counted}
-            ),
-            "counts_message_requests": {
-                str(d): v for d, v in metric.counts_message_requests.items()
-            },
-        }
-        raw = {**counts, "window": str(metric.window), "threshold": metric.threshold}
-        flagged = {**raw, "cadence": metric.cadence, "minimum": metric.minimum.model_dump()}
-        texts = [json.dumps(d, sort_keys=True) for d in (counts, raw, flagged)]
-        return {
-            **dict.fromkeys(RATE, texts[0]),
-            **dict.fromkeys(RAW, texts[1]),
-            **dict.fromkeys(FLAGGED, texts[2]),
-        }
-
     def sections(self) -> dict[tuple[Any, ...], Sourced]:
         """Every sourced rule section, by its key path."""
         found: dict[tuple[Any, ...], Sourced] = {}
@@ -366,3 +536,167 @@ class Policy(Model):
         for method, rail in self.refunds.rails.items():
             found[("refunds", "rails", method)] = rail
         return found
+
+    def rows(self) -> list[Row]:
+        """The rules in words, section by section, as the report's rules table shows them."""
+        found: list[Row] = []
+        for name, info in type(self).model_fields.items():
+            value = getattr(self, name)
+            if isinstance(value, AfterShipment):
+                for sub in AfterShipment.model_fields:
+                    part = getattr(value, sub)
+                    found += part.rows(self) if part is not None else []
+            elif isinstance(value, Sourced):
+                found += value.rows(self)
+            elif value is None:
+                section = _section_type(info.annotation)
+                if section is not None and section.absent is not None:
+                    found.append((section.title, section.absent, []))
+        return found
+
+    def for_platform_orders(self) -> Rules:
+        """The rules for an order the platform fulfils: the platform answers the buyer's
+        cancel (never the seller), and may let the buyer cancel alone until a stage."""
+        fulfilment = self.platform_fulfilment
+        if fulfilment is None:
+            return self
+        update: dict[str, Any] = {}
+        if fulfilment.self_cancel_until is not None:
+            update["self_cancel"] = SelfCancel.model_construct(
+                window=Duration(math.inf),
+                until=fulfilment.self_cancel_until,
+                source=fulfilment.source,
+            )
+        request = self.cancel_request
+        if request is not None:
+            request = request.model_copy(update={"seller_decides": False})
+        if fulfilment.approves_after is not None:
+            request = (
+                request.model_copy(update={"platform_approves_after": fulfilment.approves_after})
+                if request is not None
+                else CancelRequest.model_construct(
+                    until=Stage.SHIPPED,
+                    seller_decides=False,
+                    platform_approves_after=fulfilment.approves_after,
+                    source=fulfilment.source,
+                )
+            )
+        update["cancel_request"] = request
+        return self.model_copy(update=update)
+
+
+def _section_type(annotation: Any) -> type[Sourced] | None:
+    """`Pending | None` -> Pending."""
+    import typing
+
+    for member in typing.get_args(annotation) or (annotation,):
+        if isinstance(member, type) and issubclass(member, Sourced):
+            return member
+    return None
+
+
+@dataclass(frozen=True)
+class Policy:
+    """A policy file: the rules in force from each effective date, and the key the policy
+    goes by (its `key:`, else its file's stem).
+
+    `versions` starts on the first day on which every rule has a value (`ALWAYS` for a
+    file without dates), then holds one version from each later effective date."""
+
+    key: str
+    versions: dict[dt.date, Rules]
+    dated: dict[tuple[Any, ...], list[dt.date]] = field(default_factory=dict)
+
+    def at(self, day: dt.date) -> Rules:
+        """The rules in force on `day`."""
+        return in_force(self.versions, day)
+
+    @property
+    def first(self) -> Rules:
+        return next(iter(self.versions.values()))
+
+    @property
+    def starts(self) -> dt.date:
+        """The first day the policy has rules for."""
+        return next(iter(self.versions))
+
+    @property
+    def name(self) -> str:
+        return self.first.name
+
+    @property
+    def platform(self) -> str:
+        return self.first.platform
+
+    @property
+    def currency(self) -> str:
+        return self.first.currency
+
+    @property
+    def calendar(self) -> str:
+        return self.first.calendar
+
+    @property
+    def sources(self) -> dict[str, Source]:
+        return self.first.sources
+
+    def changes(self) -> list[dt.date]:
+        """The effective dates after the first version."""
+        return list(self.versions)[1:]
+
+    def renamed(self, key: str) -> Policy:
+        """The same rules under another key (`cancelsim diff` plays two files as old, new)."""
+        return Policy(key, self.versions, self.dated)
+
+    def to_json(self) -> dict[str, Any]:
+        """Plain data: every version by its effective date."""
+        return {
+            "key": self.key,
+            "versions": {
+                str(day): rules.model_dump(mode="json", by_alias=True)
+                for day, rules in self.versions.items()
+            },
+        }
+
+    def metric_definitions(self) -> dict[str, str | None]:
+        """What each metric the seller metric defines depends on, for telling whether two
+        policies' values can be compared: the rate on what counts; the raw reading also
+        on the window and threshold; the platform's flags also on the cadence and the
+        minimum counts. None without a seller metric in any version."""
+        if all(r.seller_metric is None for r in self.versions.values()):
+            return dict.fromkeys(RATE + RAW + FLAGGED)
+        parts: list[tuple[str, dict[str, Any], dict[str, Any], dict[str, Any]]] = []
+        for day, rules in self.versions.items():
+            metric = rules.seller_metric
+            if metric is None:
+                parts.append((str(day), {}, {}, {}))
+                continue
+            counts = {
+                "counts": sorted(o.value for o in metric.counts),
+                "counted_causes": sorted(
+                    {r.cause.value for r in rules.seller_cancel.reasons.values() if r.counted}
+                ),
+                "counts_message_requests": metric.counts_message_requests,
+            }
+            raw = {**counts, "window": str(metric.window), "threshold": metric.threshold}
+            flagged = {**raw, "cadence": metric.cadence, "minimum": metric.minimum.model_dump()}
+            parts.append((str(day), counts, raw, flagged))
+        texts = [
+            json.dumps(_merged([(day, p[i]) for day, *p in parts]), sort_keys=True)
+            for i in range(3)
+        ]
+        return {
+            **dict.fromkeys(RATE, texts[0]),
+            **dict.fromkeys(RAW, texts[1]),
+            **dict.fromkeys(FLAGGED, texts[2]),
+        }
+
+
+def _merged(dated: list[tuple[str, dict[str, Any]]]) -> list[tuple[str, dict[str, Any]]]:
+    """A definition's history with repeats left out: a change elsewhere in the rules makes
+    a new version without changing what the metric means."""
+    out: list[tuple[str, dict[str, Any]]] = []
+    for day, value in dated:
+        if not out or out[-1][1] != value:
+            out.append((day if out else "first", value))
+    return out

@@ -3,31 +3,43 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, Field, ValidationInfo, field_validator, model_validator
+from pydantic import (
+    AwareDatetime,
+    BeforeValidator,
+    Field,
+    PlainSerializer,
+    PlainValidator,
+    ValidationInfo,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
 
 from sim.model.base import Model
 from sim.model.distributions import (
     AmountDist,
+    ClockTimeDist,
     Empirical,
     Exponential,
     Fixed,
     Gamma,
     LogNormal,
-    TimeDist,
     Uniform,
 )
-from sim.model.policy import Cause
+from sim.model.policy import KEY_PATTERN, Cause
 from sim.model.units import (
+    ClockDurationField,
     ClockTime,
     Count,
     Duration,
-    DurationField,
     NonNegative,
     Positive,
     Probability,
     Shares,
+    parse_clock_duration,
 )
 
 Weights = Annotated[list[NonNegative], Field(min_length=1)]
@@ -110,15 +122,63 @@ class RequestAnswers(Model):
         return self
 
 
-def _in_clock_units(value: Any) -> Any:
-    """Market times (packing, answers, buyers' wishes, transit) are drawn as clock hours;
-    business days belong to a policy's deadlines and refunds, placed in its calendar."""
-    if value is not None and value.business_days:
-        raise ValueError(
-            "given in business days; expected clock units (m, h, d): only a policy's "
-            "deadlines and refunds count business days"
-        )
-    return value
+ON_PACKING = "on_packing"
+
+
+def _pickup(value: Any) -> Any:
+    """`on_packing`, or `every 2h`: a carrier every 2 hours from the start."""
+    if value == ON_PACKING or isinstance(value, Duration):
+        return value
+    if isinstance(value, str) and value.strip().lower().startswith("every "):
+        interval = parse_clock_duration(value.strip()[6:])
+        if not 1 / 60 <= interval.amount <= 24 * 7:
+            raise ValueError(f"{value!r}: expected an interval from 1m to 7d")
+        return interval
+    raise ValueError(
+        f"{value!r} is not a pickup; expected on_packing, or every N (every 30m, every 2h)"
+    )
+
+
+Pickup = Annotated[
+    Duration | Literal["on_packing"],
+    BeforeValidator(_pickup),
+    PlainSerializer(lambda v: v if isinstance(v, str) else f"every {v}"),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": r"^(on_packing|every\s+\S.*)$",
+            "description": "on_packing, or every N (every 30m, every 2h)",
+        }
+    ),
+]
+
+
+MAX_STATIONS = 1000
+
+
+def _stations(value: Any) -> int | str:
+    if value == "unlimited" or (type(value) is int and 1 <= value <= MAX_STATIONS):
+        return value  # type: ignore[no-any-return]
+    return_shown = "true or false" if isinstance(value, bool) else repr(value)
+    raise ValueError(
+        f"{return_shown} is wrong; expected a whole number from 1 to {MAX_STATIONS}, "
+        "or unlimited"
+    )
+
+
+Stations = Annotated[
+    int | Literal["unlimited"],
+    PlainValidator(_stations),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "integer", "minimum": 1, "maximum": MAX_STATIONS},
+                {"const": "unlimited"},
+            ],
+            "description": "packing stations working at once, or unlimited",
+        }
+    ),
+]
 
 
 class SellerType(Model):
@@ -130,16 +190,18 @@ class SellerType(Model):
     # stock) under a policy with platform_fulfilment; the type's packing, pickups and
     # cancels then describe that warehouse
     fulfilment: Literal["seller", "platform"] = "seller"
-    packing_stations: Count = Field(ge=1, le=1000)
-    pack_time: TimeDist
-    pickup_times: list[ClockTime] = Field(min_length=1)
+    # packing stations working at once; `unlimited`: every order is packed as it comes
+    packing_stations: Stations
+    pack_time: ClockTimeDist
+    # when carriers collect packed parcels: clock times every day ("16:00"), or `pickup:
+    # on_packing` (each parcel leaves as soon as it is packed) or `every 2h` (from the start)
+    pickup_times: list[ClockTime] = []
+    pickup: Pickup | None = None
     cancels: dict[Cause, Probability] = {}
     cancels_at: str = Field("packing", pattern="^(packing|pickup)$")
     never_ships: Probability = 0.0
     answers: RequestAnswers
-    response_time: TimeDist
-
-    _clock = field_validator("pack_time", "response_time")(_in_clock_units)
+    response_time: ClockTimeDist
 
     @field_validator("popularity")
     @classmethod
@@ -182,6 +244,20 @@ class SellerType(Model):
         if sum(v.values()) > 1:
             raise ValueError("the cancel shares add up to more than 1")
         return v
+
+    @model_validator(mode="after")
+    def _one_way_to_ship(self) -> SellerType:
+        if bool(self.pickup_times) == (self.pickup is not None):
+            raise ValueError(
+                "give exactly one of pickup_times (daily clock times, e.g. [\"16:00\"]) or "
+                "pickup (on_packing, or every N, e.g. every 2h)"
+            )
+        return self
+
+    @property
+    def stations(self) -> float:
+        """Packing stations as a number (infinite when unlimited)."""
+        return math.inf if self.packing_stations == "unlimited" else self.packing_stations
 
     @model_validator(mode="after")
     def _at_most_one(self) -> SellerType:
@@ -233,28 +309,38 @@ class Buyers(Model):
     """Buyers' wish to cancel and what they do when it is too late."""
 
     cancel_intent: Probability
-    intent_delay: TimeDist
+    intent_delay: ClockTimeDist | None = None  # needed when some buyers wish to cancel
     good_record: Probability = 1.0
     pursue_after_shipment: Probability = 0.0
-    chase_unshipped_after: DurationField | None = None
+    chase_unshipped_after: ClockDurationField | None = None
     # of buyers who ask the seller to cancel, the share who ask only in a message rather
     # than by the platform's official request (a policy says whether those cancels count)
     ask_by_message: Probability = 0.0
 
-    _clock = field_validator("intent_delay", "chase_unshipped_after")(_in_clock_units)
+    @model_validator(mode="after")
+    def _delay_when_intent(self) -> Buyers:
+        if self.cancel_intent > 0 and self.intent_delay is None:
+            raise ValueError(
+                "needs intent_delay (when buyers wish to cancel), since cancel_intent is "
+                f"{self.cancel_intent:g}"
+            )
+        return self
 
 
 class Delivery(Model):
-    transit: TimeDist
-    return_transit: TimeDist
-
-    _clock = field_validator("transit", "return_transit")(_in_clock_units)
+    transit: ClockTimeDist
+    return_transit: ClockTimeDist
 
 
 class PolicyRun(Model):
-    """A policy file to play, with the payment mix its buyers use."""
+    """A policy file to play, with the payment mix its buyers use.
 
-    file: str
+    The policy goes by its own `key:` (else its file's stem) in results, `--set` and
+    `baseline:`; `key` here plays it under another (the same file twice, say, with two
+    payment mixes)."""
+
+    file: str = Field(min_length=1)
+    key: str | None = Field(None, pattern=KEY_PATTERN)
     payment_mix: Annotated[Shares, Field(min_length=1)]
 
 
@@ -264,15 +350,15 @@ class Scenario(Model):
     name: str
     description: str | None = None
     start: AwareDatetime
-    horizon: DurationField
-    warmup: DurationField
-    drain: DurationField = Field(default="30d", validate_default=True)
+    horizon: ClockDurationField
+    warmup: ClockDurationField
+    drain: ClockDurationField = Field(default="30d", validate_default=True)
     replications: Count = Field(1, ge=1, le=10_000)
     seed: Count = Field(0, ge=0)
     currency: str = Field(pattern=r"^[A-Z]{3}$")
     exchange_rates: dict[str, Positive] = {}
     policies: list[PolicyRun] = Field(min_length=1)
-    baseline: str | None = None  # compare every other policy with this one (a file stem)
+    baseline: str | None = None  # compare every other policy with this one (its key)
     sweep: dict[str, Annotated[list[Any], Field(min_length=1)]] = {}
 
     @field_validator("sweep")
@@ -293,8 +379,7 @@ class Scenario(Model):
 
     @field_validator("horizon", "warmup", "drain")
     @classmethod
-    def _clock_units(cls, value: Duration) -> Duration:
-        _in_clock_units(value)
+    def _not_too_long(cls, value: Duration) -> Duration:
         if value.amount > MAX_SPAN_HOURS:
             raise ValueError(
                 f"{value} is longer than the limit of {MAX_SPAN_HOURS // 24:,} days (10 years)"

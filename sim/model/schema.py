@@ -19,38 +19,61 @@ DATE_KEY = r"^\d{4}-\d{2}-\d{2}$"
 
 
 class Draft7(GenerateJsonSchema):
-    """Pydantic's generator, with dated values written as a value or a date mapping."""
+    """Pydantic's generator, draft-07 flavoured (see `_draft7`)."""
 
-    def dict_schema(self, schema: core_schema.DictSchema) -> dict[str, Any]:
-        keys = schema.get("keys_schema", {})
-        if keys.get("type") != "date":
-            return super().dict_schema(schema)
-        value = self.generate_inner(schema["values_schema"]) if "values_schema" in schema else {}
-        dated = {
+
+def _datable(schema: dict[str, Any]) -> dict[str, Any]:
+    """Every value of a policy's rules may also be written as a history: a mapping from
+    effective date (YYYY-MM-DD) to the value in force from that date. The keys that say
+    what a policy is (`FIXED`) and its sources are not dated."""
+    from sim.model.policy import FIXED
+
+    def dated(value: dict[str, Any]) -> dict[str, Any]:
+        history = {
             "type": "object",
             "patternProperties": {DATE_KEY: value},
             "additionalProperties": False,
             "minProperties": 1,
-            "description": "a value, or a mapping from effective date (YYYY-MM-DD) to "
-            "the value in force from that date",
+            "description": "a mapping from effective date (YYYY-MM-DD) to the value in "
+            "force from that date",
         }
-        return {"anyOf": [value, dated]}
+        return {"anyOf": [value, history]}
+
+    def walk(node: dict[str, Any], top: bool) -> dict[str, Any]:
+        properties = node.get("properties")
+        if not isinstance(properties, dict):
+            return node
+        return {
+            **node,
+            "properties": {
+                k: v if top and k in FIXED else dated(v) for k, v in properties.items()
+            },
+        }
+
+    out = walk(schema, True)
+    out["$defs"] = {
+        name: walk(d, False) if name not in ("Source",) else d
+        for name, d in schema.get("$defs", {}).items()
+    }
+    return out
 
 
 def json_schema(kind: str) -> dict[str, Any]:
     """The schema of `policy`, `scenario` or `test` files."""
     from sim.checks.expectations import ExpectationFile
-    from sim.model.policy import Policy
+    from sim.model.policy import Rules
     from sim.model.scenario import Scenario
 
     models: dict[str, type[BaseModel]] = {
-        "policy": Policy,
+        "policy": Rules,
         "scenario": Scenario,
         "test": ExpectationFile,
     }
     schema = models[kind].model_json_schema(
         schema_generator=Draft7, ref_template="#/definitions/{model}"
     )
+    if kind == "policy":
+        schema = _datable(schema)
     schema = _draft7(schema)
     schema["definitions"] = schema.pop("$defs", {})
     if kind in ("policy", "scenario"):

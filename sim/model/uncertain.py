@@ -16,7 +16,7 @@ from __future__ import annotations
 import copy
 import difflib
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -278,20 +278,19 @@ def place(doc: Document, factors: list[Factor], values: Mapping[str, float]) -> 
 
 
 def range_problems(
-    model: type, doc: Document, factors: list[Factor]
+    check: Callable[[Document], Any], doc: Document, factors: list[Factor]
 ) -> tuple[list[Problem], list[Factor]]:
     """Each factor's ends checked against what its key allows: validate the file with the
     low end in place, then the high end; a problem is reported at the range. Also the
     factors again, a range written in whole numbers drawn whole only where the key takes
-    no fractions (a count), not where it merely was written so (a share of 1)."""
-    from sim.model.base import validate
-
+    no fractions (a count), not where it merely was written so (a share of 1). `check`
+    validates a file (raising InputError)."""
     problems = []
     settled = []
     for factor in factors:
         for end, label in ((factor.low, "low"), (factor.high, "high")):
             try:
-                validate(model, _with(doc, factor, factor.written(end)))
+                check(_with(doc, factor, factor.written(end)))
             except InputError as exc:
                 own = join_path(factor.path)
                 reasons = "; ".join(
@@ -311,7 +310,7 @@ def range_problems(
                     )
                 )
                 break
-        settled.append(_settle_whole(model, doc, factor))
+        settled.append(_settle_whole(check, doc, factor))
     return problems, settled
 
 
@@ -325,15 +324,13 @@ def _with(doc: Document, factor: Factor, value: Any) -> Document:
     return trial
 
 
-def _settle_whole(model: type, doc: Document, factor: Factor) -> Factor:
+def _settle_whole(check: Callable[[Document], Any], doc: Document, factor: Factor) -> Factor:
     if not factor.whole:
         return factor
     from dataclasses import replace
 
-    from sim.model.base import validate
-
     try:
-        validate(model, _with(doc, factor, (factor.low + factor.high) / 2 + 0.25))
+        check(_with(doc, factor, (factor.low + factor.high) / 2 + 0.25))
     except InputError:
         return factor  # the key takes whole numbers only
     return replace(factor, whole=False)

@@ -153,6 +153,34 @@ DurationField = Annotated[
         }
     ),
 ]
+
+
+def parse_clock_duration(value: Any) -> Duration:
+    """A market's time (packing, an answer, a buyer's wish, transit): clock units only.
+    Business days belong to a policy's deadlines and refunds, counted in its calendar."""
+    duration = parse_duration(value)
+    if duration.business_days:
+        raise ValueError(
+            "given in business days; expected clock units (m, h, d): only a policy's "
+            "deadlines and refunds count business days"
+        )
+    return duration
+
+
+CLOCK_DURATION_PATTERN = r"^\s*(\d+(\.\d+)?\s*[a-zA-Z]+\s*)+$"
+ClockDurationField = Annotated[
+    Duration,
+    BeforeValidator(parse_clock_duration),
+    PlainSerializer(str),
+    WithJsonSchema(
+        {
+            "anyOf": [{"type": "string", "pattern": CLOCK_DURATION_PATTERN}, {"const": 0}],
+            "description": "a clock duration with its unit: 30m, 2h, 1.5d or 1h30m "
+            "(no business days: those belong to a policy)",
+        }
+    ),
+]
+"""A duration of the market (scenario): clock time only."""
 ClockTime = Annotated[
     float,
     BeforeValidator(parse_clock_time),
