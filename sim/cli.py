@@ -407,7 +407,9 @@ def validate_command(files: tuple[Path, ...]) -> None:
     for file in files:
         try:
             doc = read_document(file)
-            is_scenario = isinstance(doc.data, dict) and "policies" in doc.data
+            is_scenario = isinstance(doc.data, dict) and bool(
+                {"policies", "extends"} & set(doc.data)
+            )
             if is_scenario:
                 factors = len(load_study(file).factors)
             else:

@@ -66,7 +66,7 @@ class KindFit:
     pickups: Pickups | None  # None: too few shipments; the base type's
     pack: PackFit | None
     cancels: CancelFit
-    stations: int
+    stations: int | str  # or "unlimited", as the base type
     stations_note: str
 
     @property
@@ -337,13 +337,15 @@ def of_all(never: Estimate, others: int, orders: int) -> Estimate:
 
 def _stations(
     kind: SellerType, pack: PackFit | None, busiest: float, fit: ArrivalFit
-) -> tuple[int, str]:
+) -> tuple[int | str, str]:
     """Packing stations that keep the busiest seller (`busiest`: its share of all orders)
     under TARGET_UTILISATION in the busiest hour, so that the simulation adds no queue to
     the fitted pack time (which already holds any the sellers had); never fewer than the
     base type's."""
     if pack is None:
         return kind.packing_stations, "assumed: the base type's"
+    if kind.packing_stations == "unlimited":
+        return "unlimited", "the base type's: no station ever makes an order wait"
     peak = (
         fit.rate.value
         * max(e.value for e in fit.daily)

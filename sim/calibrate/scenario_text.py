@@ -181,7 +181,6 @@ def unplayable(fit: Calibration) -> dict[str, str]:
     return out
 
 
-
 # ---------------------------------------------------------------------- orders
 def _orders(fit: Calibration) -> list[str]:
     a = fit.arrivals

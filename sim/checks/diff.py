@@ -14,7 +14,14 @@ from pathlib import Path
 from typing import Any
 
 from sim.errors import InputError
-from sim.model.load import Study, fit_problems, load_study, policy_key, validate_policy
+from sim.model.load import (
+    Study,
+    fit_problems,
+    load_study,
+    policy_key,
+    read_scenario,
+    validate_policy,
+)
 from sim.model.policy import Policy
 from sim.model.scenario import PolicyRun
 from sim.model.uncertain import declared
@@ -111,7 +118,7 @@ def _text(value: Any) -> str:
 def paired_study(old: PolicySource, new: PolicySource, scenario_path: str | Path) -> Study:
     """The scenario with the two versions as its only policies, `old` the baseline."""
     base = load_study(scenario_path)
-    doc = read_document(scenario_path)
+    doc = read_scenario(scenario_path)
     index = _played_as(base, old, new)
     if index is None:
         keys = ", ".join(run.key or "" for run in base.scenario.policies)
@@ -149,5 +156,9 @@ def _played_as(base: Study, old: PolicySource, new: PolicySource) -> int | None:
         found = [i for i, run in enumerate(runs) if run.key == key]
         if found:
             return found[0]
-    same = [i for i, run in enumerate(runs) if base.policies[run.key or ""].platform == old.policy.platform]
+    same = [
+        i
+        for i, run in enumerate(runs)
+        if base.policies[run.key or ""].platform == old.policy.platform
+    ]
     return same[0] if len(same) == 1 else None

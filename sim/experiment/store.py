@@ -18,7 +18,7 @@ from sim.engine.simulate import RunSpec
 from sim.experiment.output import json_text, write_atomic
 
 # Scenario keys that do not change what a single run computes.
-NOT_IN_KEY = {"replications", "seed", "sweep", "baseline", "name", "description"}
+NOT_IN_KEY = {"replications", "seed", "sweep", "baseline", "name", "description", "extends"}
 
 
 def run_key(spec: RunSpec) -> str:

@@ -127,6 +127,13 @@ def validate_policy(doc: Document) -> Policy:
     return Policy(policy_key(doc), versions, dated)
 
 
+def read_scenario(path: str | Path) -> Document:
+    """A scenario file, with the scenario it `extends:` merged under it."""
+    from sim.model.extends import extended
+
+    return extended(read_document(path), Path(path))
+
+
 def load_study(
     path: str | Path,
     overrides: list[Override] = (),  # type: ignore[assignment]
@@ -138,7 +145,7 @@ def load_study(
     point of a sensitivity analysis. Without it, every range is checked against what its
     key allows.
     """
-    doc = read_document(path)
+    doc = read_scenario(path)
     factors, declaration_problems = declared(doc)
     # The scenario's own keys first: `--set policies=[...]` decides which policy files
     # (and so which `KEY.key=...` overrides) there are.
@@ -388,7 +395,10 @@ def fit_problems(scenario: Scenario, policy: Policy, doc: Document, index: int) 
             )
         ]
     problems: list[Problem] = []
-    played = [policy.at(first_day), *(policy.versions[d] for d in policy.changes() if d > first_day)]
+    played = [
+        policy.at(first_day),
+        *(policy.versions[d] for d in policy.changes() if d > first_day),
+    ]
     for rules in played:
         problems += [p for p in _fit(scenario, rules, doc, index) if p not in problems]
     return problems

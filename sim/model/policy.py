@@ -32,6 +32,7 @@ from sim.model.units import (
     parse_duration,
 )
 
+
 class Stage(IntEnum):
     """How far an order has gone at the seller: placed, released by the platform (end of
     the pending hold), packing begun, packed (waiting for the carrier), shipped (handed to
@@ -353,8 +354,7 @@ class PlatformFulfilment(Sourced):
         approve = self.approves_after
         approval = f"; requests approved after {words.duration(approve)}" if approve else ""
         return (
-            f"{who}: the platform packs and answers the buyer{alone}{approval}; "
-            "in no seller metric"
+            f"{who}: the platform packs and answers the buyer{alone}{approval}; in no seller metric"
         )
 
 
@@ -477,7 +477,9 @@ class SellerMetric(Sourced):
 
     def describe(self, rules: Rules) -> str:
         threshold = (
-            f"threshold {self.threshold:.1%}" if self.threshold is not None else "no public threshold"
+            f"threshold {self.threshold:.1%}"
+            if self.threshold is not None
+            else "no public threshold"
         )
         consequence = f" ({self.consequence})" if self.consequence else ""
         messages = "; cancels asked only by message count" if self.counts_message_requests else ""

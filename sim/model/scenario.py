@@ -158,11 +158,10 @@ MAX_STATIONS = 1000
 
 def _stations(value: Any) -> int | str:
     if value == "unlimited" or (type(value) is int and 1 <= value <= MAX_STATIONS):
-        return value  # type: ignore[no-any-return]
-    return_shown = "true or false" if isinstance(value, bool) else repr(value)
+        return value
+    shown = "true or false" if isinstance(value, bool) else repr(value)
     raise ValueError(
-        f"{return_shown} is wrong; expected a whole number from 1 to {MAX_STATIONS}, "
-        "or unlimited"
+        f"{shown} is wrong; expected a whole number from 1 to {MAX_STATIONS}, or unlimited"
     )
 
 
@@ -249,7 +248,7 @@ class SellerType(Model):
     def _one_way_to_ship(self) -> SellerType:
         if bool(self.pickup_times) == (self.pickup is not None):
             raise ValueError(
-                "give exactly one of pickup_times (daily clock times, e.g. [\"16:00\"]) or "
+                'give exactly one of pickup_times (daily clock times, e.g. ["16:00"]) or '
                 "pickup (on_packing, or every N, e.g. every 2h)"
             )
         return self
@@ -347,6 +346,8 @@ class PolicyRun(Model):
 class Scenario(Model):
     """One market, over one horizon, to be played through each policy."""
 
+    # the scenario this one changes (a file relative to this one; see sim.model.extends)
+    extends: str | None = None
     name: str
     description: str | None = None
     start: AwareDatetime

@@ -11,7 +11,6 @@ from typing import Any
 
 from pydantic import BaseModel
 from pydantic.json_schema import GenerateJsonSchema
-from pydantic_core import core_schema
 
 from sim.model.units import DURATION_PATTERN
 
@@ -45,9 +44,7 @@ def _datable(schema: dict[str, Any]) -> dict[str, Any]:
             return node
         return {
             **node,
-            "properties": {
-                k: v if top and k in FIXED else dated(v) for k, v in properties.items()
-            },
+            "properties": {k: v if top and k in FIXED else dated(v) for k, v in properties.items()},
         }
 
     out = walk(schema, True)

@@ -242,7 +242,7 @@ def _declaration(
         whole=whole,
         dist=str(dist),
         why=why.strip() if isinstance(why, str) else "",
-        file=doc.file,
+        file=doc.file_of(path),
         line=line,
         col=col,
     )
@@ -302,7 +302,7 @@ def range_problems(
                 line, col = doc.value_at.get((*factor.path, "range"), (factor.line, factor.col))
                 problems.append(
                     Problem(
-                        doc.file,
+                        factor.file,
                         line,
                         col,
                         join_path((*factor.path, "range")),
@@ -316,7 +316,7 @@ def range_problems(
 
 def _with(doc: Document, factor: Factor, value: Any) -> Document:
     """A copy of the document with `value` at the factor's place."""
-    trial = Document(doc.file, copy.deepcopy(doc.data), doc.value_at, doc.key_at)
+    trial = Document(doc.file, copy.deepcopy(doc.data), doc.value_at, doc.key_at, origin=doc.origin)
     node = trial.data
     for part in factor.path[:-1]:
         node = node[part]

@@ -100,6 +100,12 @@ class Document:
     value_at: dict[Path_, tuple[int, int]] = field(default_factory=dict)
     key_at: dict[Path_, tuple[int, int]] = field(default_factory=dict)
     overrides: dict[Path_, str] = field(default_factory=dict)  # key path -> the --set text
+    # the file a value was read from, where not `file` (a scenario's `extends:` base)
+    origin: dict[Path_, str] = field(default_factory=dict)
+
+    def file_of(self, path: Path_) -> str:
+        """The file the value at `path` was written in."""
+        return self.origin.get(tuple(path), self.file)
 
     def position(self, loc: Path_, *, key: bool = False) -> tuple[int, int, Path_]:
         """Line and column of the deepest part of `loc` that exists in the file.
@@ -126,8 +132,8 @@ class Document:
                 return Problem(
                     origin, 0, 0, join_path(loc), f"{message} (from {text}, for {self.file})"
                 )
-        line, col, _ = self.position(loc, key=key)
-        return Problem(self.file, line, col, join_path(loc), message)
+        line, col, found = self.position(loc, key=key)
+        return Problem(self.file_of(found), line, col, join_path(loc), message)
 
 
 def read_document(path: str | Path, *, display: str | None = None) -> Document:

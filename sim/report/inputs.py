@@ -84,12 +84,16 @@ def rule_rows(policy: Policy, day: dt.date) -> list[dict[str, Any]]:
     rows = []
     for title, (text, ids) in texts[current].items():
         since = [
-            dates[i] for i in range(1, current + 1) if texts[i].get(title) != texts[i - 1].get(title)
+            dates[i]
+            for i in range(1, current + 1)
+            if texts[i].get(title) != texts[i - 1].get(title)
         ]
         if since:
             text += f" (since {since[-1]})"
         later = [
-            i for i in range(current + 1, len(dates)) if texts[i].get(title) != texts[i - 1].get(title)
+            i
+            for i in range(current + 1, len(dates))
+            if texts[i].get(title) != texts[i - 1].get(title)
         ]
         if later:
             text += f"; from {dates[later[0]]}: {texts[later[0]].get(title, (_ABSENT, []))[0]}"
