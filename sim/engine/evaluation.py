@@ -31,7 +31,13 @@ class Evaluation:
     window: Window
     cadence: str  # daily, weekly or monthly
     minimum: Minimum
-    threshold: float
+    threshold: float  # NaN: none published
+    lag: int = 0  # whole days between the window's end and the evaluation
+
+
+Schedule = tuple[tuple[int, "Evaluation | None"], ...]
+"""How the platform evaluates, by the day (index from the run's first) from which each
+way applies; None while the policy has no seller metric. The first entry is at day 0."""
 
 
 def evaluation_days(first_date: dt.date, days: int, cadence: str) -> np.ndarray:
@@ -95,7 +101,7 @@ class SizeBand:
 def evaluate(
     orders: np.ndarray,
     counted: np.ndarray,
-    rule: Evaluation,
+    rule: Evaluation | Schedule,
     first_date: dt.date,
     first_day: int,
     judged: np.ndarray,
@@ -108,7 +114,10 @@ def evaluate(
     fill windows but are not evaluated. Only sellers in `judged` count (a seller whose
     orders the platform fulfils has no seller metric). `measured_days` is the length of
     the measured period in days, for a last day only partly in the run (a start that is
-    not at midnight); by default every day from `first_day` on is whole."""
+    not at midnight); by default every day from `first_day` on is whole. `rule` may be a
+    schedule: each day is evaluated the way in force on it (a dated window, cadence,
+    threshold or minimum)."""
+    schedule: Schedule = ((0, rule),) if isinstance(rule, Evaluation) else rule
     days = orders.shape[1]
     if measured_days is None:
         measured_days = days - first_day
@@ -118,20 +127,21 @@ def evaluate(
 
     # The raw reading: every day's window, no minimum counts.
     every_day = np.arange(days)
-    starts = window_starts(first_date, every_day, rule.window)
-    raw_orders = windowed(orders, starts, every_day)[:, first_day:]
-    raw_counted = windowed(counted, starts, every_day)[:, first_day:]
+    raw_orders, raw_counted, raw_over = _windows(
+        orders, counted, every_day, schedule, first_date, minimum=False
+    )
+    raw_orders, raw_counted, raw_over = (
+        a[:, first_day:] for a in (raw_orders, raw_counted, raw_over)
+    )
     active = (raw_orders > 0) & judged[:, None]
-    over = active & (raw_counted > rule.threshold * raw_orders)
+    over = active & raw_over
     out["seller_days_over_threshold_share"] = _share(over.sum(), active.sum())
     out["sellers_over_threshold_share"] = _share(over.any(axis=1)[sellers].sum(), sellers.sum())
 
     # The platform's reading: its evaluation days, window and minimum counts.
-    ends = evaluation_days(first_date, days, rule.cadence)
-    starts = window_starts(first_date, ends, rule.window)
-    w_orders = windowed(orders, starts, ends)
-    w_counted = windowed(counted, starts, ends)
-    flags = flagged(w_orders, w_counted, rule.threshold, rule.minimum) & judged[:, None]
+    ends = _evaluation_ends(first_date, days, schedule)
+    w_orders, _, flags = _windows(orders, counted, ends, schedule, first_date, minimum=True)
+    flags = flags & judged[:, None]
     evaluated = (w_orders > 0) & judged[:, None]
     measured = ends >= first_day
     ever = flags[:, measured].any(axis=1)
@@ -153,6 +163,57 @@ def evaluate(
         members = sellers & (per_week >= band.low) & (per_week < high)
         by_band[band.label] = [int(ever[members].sum()), int(members.sum())]
     return out, by_band
+
+
+def _in_force(schedule: Schedule, days: np.ndarray) -> np.ndarray:
+    """For each day, the index of the schedule's entry in force on it."""
+    return np.searchsorted([d for d, _ in schedule], days, side="right") - 1
+
+
+def _evaluation_ends(first_date: dt.date, days: int, schedule: Schedule) -> np.ndarray:
+    """The days ending with an evaluation, each by the cadence in force on it."""
+    version = _in_force(schedule, np.arange(days))
+    keep = np.zeros(days, dtype=bool)
+    for i, (_, rule) in enumerate(schedule):
+        if rule is not None:
+            ends = evaluation_days(first_date, days, rule.cadence)
+            keep[ends[version[ends] == i]] = True
+    return np.flatnonzero(keep)
+
+
+def _windows(
+    orders: np.ndarray,
+    counted: np.ndarray,
+    ends: np.ndarray,
+    schedule: Schedule,
+    first_date: dt.date,
+    *,
+    minimum: bool,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per seller and evaluation day in `ends`: orders and counted events in the window
+    behind it, and whether the window is over the threshold (and, with `minimum`, holds
+    the minimum counts), each by the way of evaluating in force on that day."""
+    shape = (orders.shape[0], len(ends))
+    w_orders = np.zeros(shape, dtype=np.int64)
+    w_counted = np.zeros(shape, dtype=np.int64)
+    over = np.zeros(shape, dtype=bool)
+    version = _in_force(schedule, ends)
+    for i, (_, rule) in enumerate(schedule):
+        mine = np.flatnonzero(version == i)
+        if rule is None or not len(mine):
+            continue
+        last = ends[mine] - rule.lag  # the window's last day
+        starts = window_starts(first_date, np.maximum(last, 0), rule.window)
+        starts = np.where(last < 0, 0, starts)
+        last = np.maximum(last, -1)  # a window wholly before the run holds nothing
+        o = windowed(orders, starts, last)
+        c = windowed(counted, starts, last)
+        w_orders[:, mine], w_counted[:, mine] = o, c
+        if math.isnan(rule.threshold):
+            continue
+        floor = rule.minimum if minimum else Minimum()
+        over[:, mine] = flagged(o, c, rule.threshold, floor)
+    return w_orders, w_counted, over
 
 
 def _share(part: int, whole: int) -> float:

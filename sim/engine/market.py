@@ -302,7 +302,7 @@ class Market:
         if (
             alone is not None
             and stage < alone.until
-            and now <= self.calendar.after(order.placed, alone.window)
+            and (alone.window is None or now <= self.calendar.after(order.placed, alone.window))
         ):
             self.cancel(order, Outcome.SELF_CANCELLED, at=now, started=now)
         elif instant is not None and stage < instant.until and order.facts.good_record[order.row]:

@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from sim.engine.evaluation import Evaluation, SizeBand, evaluate
+from sim.engine.evaluation import Evaluation, Schedule, SizeBand, evaluate
 from sim.engine.recorder import EDGES, FAILED, OUTCOME_INDEX, OUTCOMES, InvariantError, Recorder
 from sim.model.policy import Outcome
 
@@ -120,7 +120,7 @@ def quantile_from_hist(hist: np.ndarray, q: float) -> float:
 
 def metrics_of(
     rec: Recorder,
-    rule: Evaluation | None,
+    rule: Evaluation | Schedule | None,
     first_date: dt.date,
     first_day: int,
     judged: np.ndarray,
@@ -191,7 +191,7 @@ PLATFORM_METRICS = (
 def _seller_metrics(
     rec: Recorder,
     m: dict[str, float],
-    rule: Evaluation | None,
+    rule: Evaluation | Schedule | None,
     first_date: dt.date,
     first_day: int,
     judged: np.ndarray,
@@ -205,12 +205,14 @@ def _seller_metrics(
     with np.errstate(invalid="ignore", divide="ignore"):
         rates = np.where(judged, measured_hits.sum(1) / measured_orders.sum(1), math.nan)
     m.update(dict.fromkeys(PLATFORM_METRICS, math.nan))
-    if rule is None:
+    ways = [rule] if isinstance(rule, Evaluation) else [r for _, r in rule or ()]
+    if all(r is None for r in ways):
         return np.full(len(orders), math.nan), {}
     total = measured_orders.sum()
     m["platform_metric_rate"] = float(measured_hits.sum() / total) if total else math.nan
-    if math.isnan(rule.threshold):
+    if all(r is None or math.isnan(r.threshold) for r in ways):
         return rates, {}
+    assert rule is not None
     flags, by_band = evaluate(
         orders, hits, rule, first_date, first_day, judged, bands, measured_days
     )

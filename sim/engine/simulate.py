@@ -7,15 +7,15 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from sim.engine.evaluation import Evaluation, SizeBand
+from sim.engine.evaluation import Evaluation, Schedule, SizeBand
 from sim.engine.market import Market
 from sim.engine.recorder import OUTCOMES
 from sim.engine.result import RunResult, metrics_of
-from sim.engine.rules import compile_policy
+from sim.engine.rules import CompiledPolicy, compile_policy
 from sim.engine.streams import RandomStreams
 from sim.engine.trace import TraceWriter
 from sim.model.calendar import BusinessCalendar
-from sim.model.policy import Policy
+from sim.model.policy import Policy, SellerMetric
 from sim.model.scenario import Scenario
 
 CALENDAR_MARGIN_DAYS = 400  # business-day arithmetic may reach this far past the run
@@ -61,17 +61,7 @@ def simulate(spec: RunSpec) -> RunResult:
         raise
     if trace is not None:
         trace.close()
-    metric = policy.at(calendar.first_day).seller_metric  # how it is evaluated: not dated
-    rule = (
-        Evaluation(
-            metric.window,
-            metric.cadence,
-            metric.minimum,
-            math.nan if metric.threshold is None else metric.threshold,
-        )
-        if metric
-        else None
-    )
+    rule = evaluation_schedule(compiled)
     first_day = first_full_day(calendar, scenario.warmup.amount)
     metrics, rates, bands = metrics_of(
         recorder,
@@ -100,6 +90,24 @@ def simulate(spec: RunSpec) -> RunResult:
         events=next(market.env._eid),  # SimPy's event counter: events scheduled in the run
         wall_seconds=time.perf_counter() - started,
     )
+
+
+def evaluation_schedule(compiled: CompiledPolicy) -> Schedule:
+    """How the platform evaluates its seller metric, from the day each version of the
+    rules applies (a day index from the run's first local day)."""
+    offset = compiled.calendar.hour_offset
+    return tuple(
+        (round((start + offset) / 24), _evaluation(rules.seller_metric))
+        for start, rules in zip(compiled.starts, compiled.versions, strict=True)
+    )
+
+
+def _evaluation(metric: SellerMetric | None) -> Evaluation | None:
+    if metric is None:
+        return None
+    threshold = math.nan if metric.threshold is None else metric.threshold
+    lag = round(metric.lag.amount / 24)
+    return Evaluation(metric.window, metric.cadence, metric.minimum, threshold, lag)
 
 
 def first_full_day(calendar: BusinessCalendar, warmup: float) -> int:

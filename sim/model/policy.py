@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import math
 import re
 from dataclasses import dataclass, field
 from enum import IntEnum, StrEnum
 from typing import Annotated, Any, ClassVar, Literal, NamedTuple
 
-from pydantic import BeforeValidator, Field, PlainSerializer, WithJsonSchema
+from pydantic import AfterValidator, BeforeValidator, Field, PlainSerializer, WithJsonSchema
 
 from sim.model import wording as words
 from sim.model.base import Model
@@ -149,15 +148,18 @@ class Pending(Sourced):
 
 
 class SelfCancel(Sourced):
-    """The buyer cancels alone, at once, within a window from placement."""
+    """The buyer cancels alone, at once, within a window from placement (`window: null`:
+    at any time) and before the order reaches a stage."""
 
     title: ClassVar[str] = "Buyer cancels alone"
     absent: ClassVar[str | None] = "not possible"
 
-    window: DurationField
+    window: DurationField | None  # null: no time limit, only the stage
     until: StageField = Stage.SHIPPED
 
     def describe(self, rules: Rules) -> str:
+        if self.window is None:
+            return f"at any time {words.until(self.until)}"
         return f"within {words.duration(self.window)} of ordering, {words.until(self.until)}"
 
 
@@ -436,6 +438,12 @@ WindowField = Annotated[
 ]
 
 
+def _whole_days(value: Duration) -> Duration:
+    if value.business_days or value.amount % 24 or value.amount > 365 * 24:
+        raise ValueError(f"{value} is not a whole number of calendar days up to 365d (0d, 7d)")
+    return value
+
+
 class Minimum(Model):
     """Counts a seller's window must reach before the platform can flag it."""
 
@@ -458,6 +466,11 @@ class SellerMetric(Sourced):
     counts: list[Outcome] = Field(min_length=1)
     counts_message_requests: Flag = False
     window: WindowField
+    # whole days between the window's last day and the evaluation (Lazada looks at orders
+    # created 35 to 8 days before: a 28d window with a 7d lag)
+    lag: Annotated[DurationField, AfterValidator(_whole_days)] = Field(
+        default=Duration(0.0), validate_default=True
+    )
     cadence: Literal["daily", "weekly", "monthly"] = "daily"
     minimum: Minimum = Minimum()
     threshold: Probability | None = None
@@ -471,7 +484,8 @@ class SellerMetric(Sourced):
             for n, what in ((minimum.orders, "orders"), (minimum.counted, "counted events"))
             if n
         ]
-        return f"{self.window} window, evaluated {self.cadence}, " + (
+        lag = f" ending {words.duration(self.lag)} before the evaluation" if self.lag.amount else ""
+        return f"{self.window} window{lag}, evaluated {self.cadence}, " + (
             f"at least {' and '.join(needs)} in the window" if needs else "no minimum counts"
         )
 
@@ -565,7 +579,7 @@ class Rules(Model):
         update: dict[str, Any] = {}
         if fulfilment.self_cancel_until is not None:
             update["self_cancel"] = SelfCancel.model_construct(
-                window=Duration(math.inf),
+                window=None,
                 until=fulfilment.self_cancel_until,
                 source=fulfilment.source,
             )
@@ -681,6 +695,8 @@ class Policy:
                 "counts_message_requests": metric.counts_message_requests,
             }
             raw = {**counts, "window": str(metric.window), "threshold": metric.threshold}
+            if metric.lag.amount:
+                raw["lag"] = str(metric.lag)
             flagged = {**raw, "cadence": metric.cadence, "minimum": metric.minimum.model_dump()}
             parts.append((str(day), counts, raw, flagged))
         texts = [
