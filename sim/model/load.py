@@ -122,9 +122,22 @@ def validate_policy(doc: Document) -> Policy:
             continue
         problems += [p for p in policy_problems(rules, version) if p not in problems]
         versions[day] = rules
+    serves = {_serves(rules) for rules in versions.values()}
+    if len(serves) > 1 and not problems:
+        problems.append(
+            doc.problem(
+                ("platform_fulfilment",),
+                "which orders the platform fulfils (platform_fulfilment and its serves) "
+                "cannot change over time: the scenario's sellers are assigned once",
+            )
+        )
     if problems:
         raise InputError(problems)
     return Policy(policy_key(doc), versions, dated)
+
+
+def _serves(rules: Rules) -> str | None:
+    return rules.platform_fulfilment.serves if rules.platform_fulfilment else None
 
 
 def read_scenario(path: str | Path) -> Document:
