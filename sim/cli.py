@@ -120,7 +120,7 @@ def main() -> None:
     multiple=True,
     metavar="KEY=VALUE",
     help="Change a scenario value (buyers.cancel_intent=0.1) or a policy value by "
-    "its file stem (amazon.self_cancel.window=2h). Repeatable.",
+    "its key (amazon.self_cancel.window=2h). Repeatable.",
 )
 @click.option(
     "--sweep",

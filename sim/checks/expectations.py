@@ -111,7 +111,7 @@ class ExpectationFile(Model):
 
     name: str
     scenario: str
-    policies: list[str] = []  # file stems to play (default: all the scenario's)
+    policies: list[str] = []  # policy keys to play (default: all the scenario's)
     set: list[str] = []
     replications: Count = Field(3, ge=2, le=1000)
     seed: Count = Field(0, ge=0)

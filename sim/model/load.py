@@ -56,7 +56,7 @@ class Override:
 
 @dataclass(frozen=True)
 class Study:
-    """A scenario with the policies it plays, each keyed by its file's stem."""
+    """A scenario with the policies it plays, by key (their `key:`, else their file's stem)."""
 
     scenario: Scenario
     policies: dict[str, Policy]
@@ -166,9 +166,9 @@ def load_study(
     own = [o.path[0] in Scenario.model_fields and o.path[0] not in named for o in overrides]
     _apply(doc, [o for o, mine in zip(overrides, own, strict=True) if mine])
     files = _policy_files(doc, Path(path).parent)
-    stems = set(files)
+    keys = set(files)
     rest = [o for o, mine in zip(overrides, own, strict=True) if not mine]
-    whole = [o for o in rest if o.path[0] in stems and len(o.path) == 1]
+    whole = [o for o in rest if o.path[0] in keys and len(o.path) == 1]
     if whole:  # `--set amazon=...`: a policy is a file, not one value
         raise InputError(
             [
@@ -183,7 +183,7 @@ def load_study(
                 for o in whole
             ]
         )
-    lost = [o for o in rest if o.path[0] in named - stems]
+    lost = [o for o in rest if o.path[0] in named - keys]
     if lost:  # it named a policy that `--set policies=...` took out
         raise InputError(
             [
@@ -193,12 +193,12 @@ def load_study(
                     0,
                     ".".join(o.path),
                     f"no policy {o.path[0]!r} is played any more (the policies are "
-                    f"{', '.join(sorted(stems)) or 'none'}); cannot set {o.text!r}",
+                    f"{', '.join(sorted(keys)) or 'none'}); cannot set {o.text!r}",
                 )
                 for o in lost
             ]
         )
-    _apply(doc, [o for o in rest if o.path[0] not in stems])
+    _apply(doc, [o for o in rest if o.path[0] not in keys])
     factors = unset(factors, doc)
     place(doc, factors, values or {})
     problems: list[Problem] = list(declaration_problems)
