@@ -591,3 +591,24 @@ def load_policy_text(text: str):
     from sim.model.yamlfile import parse_document
 
     return validate_policy(parse_document(text, "toy.yaml"))
+
+
+def test_a_lagged_window_judges_the_days_lag_before_each_evaluation():
+    """Lazada's reading: a 28-day window ending 7 days before each evaluation flags a
+    seller exactly where the same window without lag flags it 7 days earlier."""
+    import numpy as np
+
+    from sim.engine.evaluation import Evaluation, _windows
+    from sim.model.policy import Minimum, Window
+
+    rng = np.random.default_rng(3)
+    orders = rng.integers(0, 5, size=(30, 90))
+    counted = np.minimum(orders, rng.integers(0, 2, size=(30, 90)))
+    plain = Evaluation(Window(days=28), "daily", Minimum(counted=2), 0.1)
+    lagged = Evaluation(Window(days=28), "daily", Minimum(counted=2), 0.1, lag=7)
+    days = np.arange(90)
+    o, c, flags = _windows(orders, counted, days, ((0, plain),), DAY, minimum=True)
+    lo, lc, lflags = _windows(orders, counted, days, ((0, lagged),), DAY, minimum=True)
+    assert (lo[:, 7:] == o[:, :-7]).all() and (lflags[:, 7:] == flags[:, :-7]).all()
+    assert (lo[:, :7] == 0).all() and not lflags[:, :7].any()  # nothing before the run
+    assert flags.any()

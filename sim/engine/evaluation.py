@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sim.model.policy import Minimum, Window
+from sim.model.policy import Minimum, SellerMetric, Window
 
 WEEK = 7
 
@@ -33,6 +33,15 @@ class Evaluation:
     minimum: Minimum
     threshold: float  # NaN: none published
     lag: int = 0  # whole days between the window's end and the evaluation
+
+    @classmethod
+    def of(cls, metric: SellerMetric | None) -> Evaluation | None:
+        """How a policy's seller metric is evaluated (None: the policy has none)."""
+        if metric is None:
+            return None
+        threshold = math.nan if metric.threshold is None else metric.threshold
+        lag = round(metric.lag.amount / 24)
+        return cls(metric.window, metric.cadence, metric.minimum, threshold, lag)
 
 
 Schedule = tuple[tuple[int, "Evaluation | None"], ...]

@@ -15,7 +15,7 @@ from sim.engine.rules import CompiledPolicy, compile_policy
 from sim.engine.streams import RandomStreams
 from sim.engine.trace import TraceWriter
 from sim.model.calendar import BusinessCalendar
-from sim.model.policy import Policy, SellerMetric
+from sim.model.policy import Policy
 from sim.model.scenario import Scenario
 
 CALENDAR_MARGIN_DAYS = 400  # business-day arithmetic may reach this far past the run
@@ -97,17 +97,9 @@ def evaluation_schedule(compiled: CompiledPolicy) -> Schedule:
     rules applies (a day index from the run's first local day)."""
     offset = compiled.calendar.hour_offset
     return tuple(
-        (round((start + offset) / 24), _evaluation(rules.seller_metric))
+        (round((start + offset) / 24), Evaluation.of(rules.seller_metric))
         for start, rules in zip(compiled.starts, compiled.versions, strict=True)
     )
-
-
-def _evaluation(metric: SellerMetric | None) -> Evaluation | None:
-    if metric is None:
-        return None
-    threshold = math.nan if metric.threshold is None else metric.threshold
-    lag = round(metric.lag.amount / 24)
-    return Evaluation(metric.window, metric.cadence, metric.minimum, threshold, lag)
 
 
 def first_full_day(calendar: BusinessCalendar, warmup: float) -> int:
