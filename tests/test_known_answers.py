@@ -15,12 +15,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import yaml
 
 from sim.engine import RunSpec, simulate
 from sim.engine.recorder import EDGES, bin_of
 from sim.engine.result import RunResult
-from sim.model.load import Override, load_study
+from sim.model.load import Override, load_study, read_scenario
 
 QUICK = "scenarios/quick.yaml"
 TOL = 1e-6
@@ -56,7 +55,7 @@ DETERMINISTIC = (
     "amazon.after_shipment.return.refund_after=1d",
 )
 RELEASE = {"credit_card": 144.0, "debit_card": 144.0, "gift_card": 2.0}
-QUICK_RUNS = yaml.safe_load((Path(__file__).parent.parent / QUICK).read_text())["policies"]
+QUICK_RUNS = read_scenario(Path(__file__).parent.parent / QUICK).data["policies"]
 
 
 def world(root: Path, tmp_path: Path, *settings: str, key: str = "amazon", seed: int = 5):

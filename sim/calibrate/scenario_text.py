@@ -28,6 +28,7 @@ from sim.calibrate.yamltext import (
 )
 from sim.calibrate.yamltext import number as yaml_number
 from sim.errors import InputError
+from sim.model.extends import MAX_DEPTH
 
 if TYPE_CHECKING:
     from sim.calibrate.calibration import Calibration
@@ -122,8 +123,22 @@ def _run(fit: Calibration) -> list[str]:
 
 
 def _section(fit: Calibration, key: str) -> list[str]:
-    sections = base_sections(Path(fit.base_path).read_text(encoding="utf-8"))
-    return rerooted(sections.get(key, []), fit.base_path.parent, fit.out_path.parent)
+    """The base's text of a top-level key, with its comments; from the scenario the base
+    extends (and so on) where the base does not write that key itself."""
+    import os
+
+    from sim.model.yamlfile import read_document
+
+    path = Path(fit.base_path)
+    for _ in range(MAX_DEPTH + 1):
+        sections = base_sections(path.read_text(encoding="utf-8"))
+        if key in sections:
+            return rerooted(sections[key], path.parent, fit.out_path.parent)
+        base = read_document(path).data.get("extends")
+        if not isinstance(base, str):
+            return []
+        path = Path(os.path.normpath(path.parent / base))
+    return []
 
 
 def _copied(fit: Calibration, key: str) -> list[str]:

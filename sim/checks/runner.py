@@ -99,8 +99,9 @@ def _only(loaded: LoadedFile, study: Any, keys: list[str]) -> Any:
                 )
             ]
         )
-    runs = [r for r in study.scenario.policies if Path(r.file).stem in keys]
-    scenario = study.scenario.model_copy(update={"policies": runs})
+    runs = [r for r in study.scenario.policies if r.key in keys]
+    baseline = study.scenario.baseline if study.scenario.baseline in keys else None
+    scenario = study.scenario.model_copy(update={"policies": runs, "baseline": baseline})
     return replace(
         study, scenario=scenario, policies={k: v for k, v in study.policies.items() if k in keys}
     )
