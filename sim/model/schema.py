@@ -12,7 +12,7 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic.json_schema import GenerateJsonSchema
 
-from sim.model.units import DURATION_PATTERN
+from sim.model.units import CLOCK_DURATION_PATTERN, DURATION_PATTERN
 
 DATE_KEY = r"^\d{4}-\d{2}-\d{2}$"
 
@@ -71,6 +71,8 @@ def json_schema(kind: str) -> dict[str, Any]:
     )
     if kind == "policy":
         schema = _datable(schema)
+    if kind == "scenario":  # a scenario that extends another needs none of its own keys
+        schema["anyOf"] = [{"required": ["extends"]}, {"required": schema.pop("required")}]
     schema = _draft7(schema)
     schema["definitions"] = schema.pop("$defs", {})
     if kind in ("policy", "scenario"):
@@ -107,7 +109,8 @@ def _declarable(node: Any) -> Any:
         return node
     number = node.get("type") in ("number", "integer")
     duration = any(
-        isinstance(a, dict) and a.get("pattern") == DURATION_PATTERN for a in node.get("anyOf", [])
+        isinstance(a, dict) and a.get("pattern") in (DURATION_PATTERN, CLOCK_DURATION_PATTERN)
+        for a in node.get("anyOf", [])
     )
     if number or duration:
         return {"anyOf": [node, {"$ref": "#/definitions/DeclaredRange"}]}
