@@ -28,13 +28,15 @@ def pairs(keys: list[str], baseline: str | None) -> list[tuple[str, str]]:
 
 def differing(policies: dict[str, Policy], other: str, reference: str) -> dict[str, str]:
     """The metrics the two policies define differently, each with what that means:
-    "definitions_differ" between two platforms, or where only one policy defines the
-    metric (a difference would compare definitions, not policies: none is given);
-    "definition_changed" between two policies of one platform that both define it (an
-    edit of the metric: the difference is its effect, marked)."""
+    "definitions_differ" between two platforms or two stores of one (Amazon's US and
+    Indian stores), or where only one policy defines the metric (a difference would
+    compare definitions, not policies: none is given); "definition_changed" between two
+    versions of one policy (same platform and name) that both define it (an edit of the
+    metric: the difference is its effect, marked)."""
     a = policies[other].metric_definitions()
     b = policies[reference].metric_definitions()
-    same_platform = policies[other].platform == policies[reference].platform
+    one, two = policies[other], policies[reference]
+    same_platform = (one.platform, one.name) == (two.platform, two.name)
     return {
         name: (
             "definition_changed"
