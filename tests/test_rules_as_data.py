@@ -612,3 +612,14 @@ def test_a_lagged_window_judges_the_days_lag_before_each_evaluation():
     assert (lo[:, 7:] == o[:, :-7]).all() and (lflags[:, 7:] == flags[:, :-7]).all()
     assert (lo[:, :7] == 0).all() and not lflags[:, :7].any()  # nothing before the run
     assert flags.any()
+
+
+def test_ten_policies_get_ten_colours(root):
+    from sim.model.load import load_study
+    from sim.report.figures import _colours
+
+    study = load_study(root / "scenarios" / "global.yaml")
+    info = {k: {"platform": p.platform} for k, p in study.policies.items()}
+    colours = _colours(info)
+    assert len(colours) == 10 and len(set(colours.values())) == 10
+    assert colours["amazon"] == "#E69F00" and colours["taobao"] == "#D55E00"

@@ -20,6 +20,9 @@ from sim.model.policy import Outcome
 # Okabe-Ito: distinguishable with the common colour-vision deficiencies.
 PLATFORM_COLOURS = {"amazon": "#E69F00", "taobao": "#D55E00", "jd": "#0072B2", "jd-pop": "#56B4E9"}
 SPARE_COLOURS = ["#009E73", "#CC79A7", "#F0E442", "#000000", "#999999"]
+# then Paul Tol's muted scheme (also safe for colour-vision deficiencies): more policies
+# than Okabe-Ito has colours (scenarios/global.yaml plays ten) still get one each
+SPARE_COLOURS += ["#332288", "#44AA99", "#882255", "#999933", "#88CCEE", "#AA4499"]
 
 OUTCOME_GROUPS: list[tuple[str, tuple[Outcome, ...], str]] = [
     ("cancelled alone", (Outcome.SELF_CANCELLED,), "#009E73"),
@@ -56,10 +59,12 @@ PATH_LABELS = {
 def _colours(policies: dict[str, Any]) -> dict[str, str]:
     """Each policy its platform's colour; a second policy of a platform gets a spare one."""
     colours: dict[str, str] = {}
-    spare = iter(SPARE_COLOURS * 4)
     for key, info in policies.items():
         wanted = PLATFORM_COLOURS.get(info.get("platform", "")) or PLATFORM_COLOURS.get(key)
-        colours[key] = wanted if wanted and wanted not in colours.values() else next(spare)
+        if not wanted or wanted in colours.values():
+            unused = [c for c in SPARE_COLOURS if c not in colours.values()]
+            wanted = unused[0] if unused else SPARE_COLOURS[len(colours) % len(SPARE_COLOURS)]
+        colours[key] = wanted
     return colours
 
 
