@@ -58,7 +58,7 @@ class Duration(NamedTuple):
 
     def __str__(self) -> str:
         if self.business_days:
-            return f"{self.amount:.12g} business days"
+            return f"{self.amount:.12g} business day{'' if self.amount == 1 else 's'}"
         return format_hours(self.amount)
 
 
