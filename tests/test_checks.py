@@ -16,6 +16,7 @@ from click.testing import CliRunner
 import sim
 from sim.checks.runner import matches
 from sim.cli import main
+from sim.model.load import read_scenario
 from sim.model.schema import json_schema
 from sim.model.yamlfile import read_document
 
@@ -252,8 +253,11 @@ def test_every_bundled_yaml_names_its_schema_and_follows_it(root):
         assert first.startswith("# yaml-language-server: $schema="), path
         target = (path.parent / first.split("=", 1)[1]).resolve()
         assert target == (root / "schemas" / f"{kind}.schema.json").resolve(), path
+        validator = jsonschema.Draft7Validator(json_schema(kind))
         data = plain(read_document(path).data)
-        errors = list(jsonschema.Draft7Validator(json_schema(kind)).iter_errors(data))
+        errors = list(validator.iter_errors(data))
+        if isinstance(data, dict) and "extends" in data:  # and so does it with its base
+            errors += validator.iter_errors(plain(read_scenario(path).data))
         assert not errors, (path, [e.message for e in errors[:3]])
 
 
@@ -318,8 +322,9 @@ def test_a_policy_file_named_like_a_comparison_is_refused(root, tmp_path):
     shutil.copytree(root / "policies", tmp_path / "policies")
     shutil.copytree(root / "scenarios", tmp_path / "scenarios")
     shutil.copy(tmp_path / "policies" / "jd.yaml", tmp_path / "policies" / "a-vs-b.yaml")
-    edit(tmp_path / "scenarios" / "quick.yaml", "../policies/jd.yaml", "../policies/a-vs-b.yaml")
-    with pytest.raises(sim.InputError, match="may not contain '-vs-'"):
+    # quick.yaml plays baseline.yaml's policies; a file without key: goes by its stem
+    edit(tmp_path / "scenarios" / "baseline.yaml", "../policies/jd.yaml", "../policies/a-vs-b.yaml")
+    with pytest.raises(sim.InputError, match="'a-vs-b': a policy's key may not contain '-vs-'"):
         sim.load(str(tmp_path / "scenarios" / "quick.yaml"))
 
 
@@ -436,11 +441,15 @@ def test_a_policy_source_from_a_file_or_a_revision(root, tmp_path, monkeypatch):
     from sim.checks.diff import read_source
 
     plain = read_source(str(root / "policies" / "jd.yaml"))
-    assert (plain.label, plain.stem) == (str(root / "policies" / "jd.yaml"), "jd")
+    assert (plain.label, plain.key) == (str(root / "policies" / "jd.yaml"), "jd")
     assert plain.policy.platform == "jd" and plain.doc.data["platform"] == "jd"
+    assert plain.policy.key == "jd"
     odd = tmp_path / "odd@name.yaml"  # an existing path with @ is a path, not a revision
     shutil.copy(root / "policies" / "jd.yaml", odd)
-    assert read_source(str(odd)).stem == "odd@name"
+    assert read_source(str(odd)).key == "odd@name"  # no key: in the file: its stem
+    keyed = tmp_path / "keyed.yaml"  # a key: in the file is the key, whatever the file's name
+    keyed.write_text("key: jd-self\n" + odd.read_text(encoding="utf-8"), encoding="utf-8")
+    assert read_source(str(keyed)).key == read_source(str(keyed)).policy.key == "jd-self"
     for spec in ("policies/jd.yaml@", "policies/jd.yaml@-p"):
         with pytest.raises(sim.InputError) as caught:
             read_source(spec)
@@ -478,7 +487,7 @@ def test_a_revision_is_read_from_git(root, tmp_path):
     edit(repo / "p" / "jd.yaml", "platform_approves_after: 30m", "platform_approves_after: 2h")
     old = read_source(f"{repo / 'p' / 'jd.yaml'}@HEAD")
     new = read_source(str(repo / "p" / "jd.yaml"))
-    assert old.stem == new.stem == "jd"
+    assert old.key == new.key == "jd"
     assert old.doc.data["cancel_request"]["platform_approves_after"] == "30m"
     assert new.doc.data["cancel_request"]["platform_approves_after"] == "2h"
     assert old.policy != new.policy
@@ -493,19 +502,34 @@ def test_the_paired_study_plays_both_versions_with_the_old_mix(root, tmp_path):
     new = read_source(str(root / "policies" / "taobao.yaml"))
     study = paired_study(old, new, root / "scenarios" / "quick.yaml")
     runs = study.scenario.policies
-    assert [r.file for r in runs] == ["old.yaml", "new.yaml"]
-    assert runs[0].payment_mix == runs[1].payment_mix == {"alipay_balance": 0.65, "bank_card": 0.35}
+    assert [r.key for r in runs] == ["old", "new"]
+    assert [r.file for r in runs] == [old.label, new.label]
+    taobao_mix = {"alipay_balance": 0.65, "bank_card": 0.35}
+    assert runs[0].payment_mix == runs[1].payment_mix == taobao_mix
     assert study.scenario.baseline == "old" and study.scenario.sweep == {}
-    assert study.policies == {"old": old.policy, "new": new.policy}
+    assert study.policies == {"old": old.policy.renamed("old"), "new": new.policy.renamed("new")}
+    assert study.policies["old"].versions == old.policy.versions
+    assert study.policies["new"].versions == new.policy.versions
     assert study.policy_paths == {"old": old.label, "new": new.label}
     assert study.path == str(root / "scenarios" / "quick.yaml")
+    # the scenario's policy is found by OLD's key, else NEW's, else by the platform
     other = tmp_path / "zzz.yaml"
     shutil.copy(root / "policies" / "taobao.yaml", other)
+    zzz = read_source(str(other))
+    for pair in ((zzz, new), (zzz, zzz)):
+        study = paired_study(*pair, root / "scenarios" / "quick.yaml")
+        assert [r.payment_mix for r in study.scenario.policies] == [taobao_mix, taobao_mix]
+    edit(other, "\nplatform: taobao", "\nplatform: zzz")
+    lone = tmp_path / "yyy.yaml"
+    shutil.copy(other, lone)
     with pytest.raises(sim.InputError) as caught:
-        paired_study(read_source(str(other)), new, root / "scenarios" / "quick.yaml")
+        paired_study(
+            read_source(str(other)), read_source(str(lone)), root / "scenarios" / "quick.yaml"
+        )
     assert str(caught.value) == (
-        f"{root / 'scenarios' / 'quick.yaml'}: the scenario has no policy 'zzz' to take the "
-        "buyers' payment mix from; give --scenario"
+        f"{root / 'scenarios' / 'quick.yaml'}: the scenario plays no policy with the key 'zzz' "
+        "or 'yyy', nor one of platform 'zzz', to take the buyers' payment mix from (its "
+        "policies: amazon, taobao, jd); give --scenario, or key: in the policy file"
     )
 
 
@@ -647,7 +671,7 @@ def test_a_revision_of_a_file_whose_folder_has_an_at_sign(root, tmp_path):
     file = _git_repo(root, tmp_path / "repo", "v@1")
     edit(file, "platform_approves_after: 30m", "platform_approves_after: 2h")
     old = read_source(f"{file}@HEAD")  # the last @ separates the revision
-    assert (old.label, old.stem) == (f"{file}@HEAD", "jd")
+    assert (old.label, old.key) == (f"{file}@HEAD", "jd")
     assert old.doc.data["cancel_request"]["platform_approves_after"] == "30m"
 
 
@@ -702,7 +726,8 @@ def test_a_paired_study_of_a_sweep_scenario_plays_one_point(root):
     amazon = read_source(str(root / "policies" / "amazon.yaml"))
     study = paired_study(amazon, amazon, root / "scenarios" / "window-sweep.yaml")
     assert study.scenario.sweep == {}
-    assert [r.file for r in study.scenario.policies] == ["old.yaml", "new.yaml"]
+    assert [r.key for r in study.scenario.policies] == ["old", "new"]
+    assert [r.file for r in study.scenario.policies] == [amazon.label, amazon.label]
 
 
 def test_an_old_version_that_does_not_fit_the_scenario_is_refused(root, tmp_path):
@@ -712,17 +737,16 @@ def test_an_old_version_that_does_not_fit_the_scenario_is_refused(root, tmp_path
     shutil.copy(root / "policies" / "taobao.yaml", changed)
     edit(changed, "    alipay_balance:\n", "    alipay_wallet:\n")
     scenario = root / "scenarios" / "quick.yaml"
+    base = root / "scenarios" / "baseline.yaml"  # quick.yaml's policies are baseline's
     line = next(
-        i
-        for i, text in enumerate(scenario.read_text().splitlines(), 1)
-        if "alipay_balance:" in text
+        i for i, text in enumerate(base.read_text().splitlines(), 1) if "alipay_balance:" in text
     )
     with pytest.raises(sim.InputError) as caught:
         paired_study(
             read_source(str(changed)), read_source(str(root / "policies" / "taobao.yaml")), scenario
         )
     assert str(caught.value) == (
-        f"{scenario}:{line}:7: policies[1].payment_mix.alipay_balance: payment method "
+        f"{base}:{line}:7: policies[1].payment_mix.alipay_balance: payment method "
         "'alipay_balance' is not a rail of 'Taobao / Tmall'; did you mean 'alipay_wallet'? "
         "rails: alipay_wallet, bank_card"
     )

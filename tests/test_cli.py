@@ -369,10 +369,23 @@ def test_set_of_a_whole_policy_is_an_input_error(root, tmp_path):
 
 
 def test_a_policy_file_named_like_a_scenario_key_is_refused(root, tmp_path):
-    shutil.copy(root / "policies" / "amazon.yaml", tmp_path / "seed.yaml")
-    scenario = (root / "scenarios" / "quick.yaml").read_text(encoding="utf-8")
-    scenario = scenario.replace("../policies/amazon.yaml", str(tmp_path / "seed.yaml"))
-    (tmp_path / "q.yaml").write_text(scenario, encoding="utf-8")
-    result = CliRunner().invoke(main, ["validate", str(tmp_path / "q.yaml")])
+    """A policy goes by its key: (else its file's stem); a key that is also a scenario key
+    is refused, and the same file under another key: is played."""
+    shutil.copytree(root / "policies", tmp_path / "policies")
+    shutil.copytree(root / "scenarios", tmp_path / "scenarios")
+    seed = tmp_path / "policies" / "seed.yaml"
+    shutil.copy(root / "policies" / "amazon.yaml", seed)
+    baseline = tmp_path / "scenarios" / "baseline.yaml"  # quick.yaml plays baseline's policies
+    text = baseline.read_text(encoding="utf-8")
+    assert "../policies/amazon.yaml" in text
+    baseline.write_text(text.replace("../policies/amazon.yaml", "../policies/seed.yaml"))
+    quick = str(tmp_path / "scenarios" / "quick.yaml")
+    result = CliRunner().invoke(main, ["validate", quick])
     assert result.exit_code == 2
-    assert "'seed': a policy file may not be named like a scenario key" in result.stderr
+    assert (
+        "'seed': a policy's key may not be a scenario key (--set would not know which it "
+        "means); give it another key:"
+    ) in result.stderr
+    seed.write_text("key: amazon\n" + seed.read_text(encoding="utf-8"), encoding="utf-8")
+    result = CliRunner().invoke(main, ["validate", quick])
+    assert result.exit_code == 0, result.output

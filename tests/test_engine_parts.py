@@ -23,7 +23,7 @@ from sim.engine.result import (
 from sim.engine.rules import compile_policy
 from sim.model.calendar import BusinessCalendar
 from sim.model.load import Override, load_study
-from sim.model.policy import STAGE_ORDER, Cause, Minimum, Outcome, Window
+from sim.model.policy import STAGE_ORDER, Cause, Minimum, Outcome, Stage, Window
 from sim.model.units import Duration
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -52,19 +52,19 @@ def test_a_change_inside_the_run_starts_a_version_at_local_midnight(quick):
     c = compiled(amazon, dt.date(2020, 9, 25), 240.0, offset=8.0, methods=("gift_card",))
     # local midnight of 30 Sep is 5 days after the first day's midnight, 8 h before time 0
     assert c.starts == [0.0, 5 * 24 - 8.0]
-    assert [v.auto_after for v in c.versions] == [Duration(720.0), Duration(7.0, True)]
-    assert c.rules_at(0.0).auto_after == Duration(720.0)
-    assert c.rules_at(111.99).auto_after == Duration(720.0)
-    assert c.rules_at(112.0).auto_after == Duration(7.0, True)
-    assert c.rules_at(239.0).auto_after == Duration(7.0, True)
+    assert [v.auto_cancel.after for v in c.versions] == [Duration(720.0), Duration(7.0, True)]
+    assert c.rules_at(0.0).auto_cancel.after == Duration(720.0)
+    assert c.rules_at(111.99).auto_cancel.after == Duration(720.0)
+    assert c.rules_at(112.0).auto_cancel.after == Duration(7.0, True)
+    assert c.rules_at(239.0).auto_cancel.after == Duration(7.0, True)
 
 
 def test_a_change_exactly_at_the_end_of_the_run_still_applies_there(quick):
     amazon = quick.policies["amazon"]
     c = compiled(amazon, dt.date(2020, 9, 25), 120.0)
     assert c.starts == [0.0, 120.0]
-    assert c.rules_at(119.5).auto_after == Duration(720.0)
-    assert c.rules_at(120.0).auto_after == Duration(7.0, True)
+    assert c.rules_at(119.5).auto_cancel.after == Duration(720.0)
+    assert c.rules_at(120.0).auto_cancel.after == Duration(7.0, True)
     after_end = compiled(amazon, dt.date(2020, 9, 25), 119.0)
     assert after_end.starts == [0.0]
     assert len(after_end.versions) == 1
@@ -74,7 +74,7 @@ def test_a_change_exactly_at_the_end_of_the_run_still_applies_there(quick):
 def test_a_change_on_or_before_the_first_day_makes_no_second_version(quick, first):
     c = compiled(quick.policies["amazon"], first, 240.0, offset=8.0)
     assert c.starts == [0.0]
-    assert [v.auto_after for v in c.versions] == [Duration(7.0, True)]
+    assert [v.auto_cancel.after for v in c.versions] == [Duration(7.0, True)]
 
 
 def test_amazon_compiles_to_its_written_rules(quick):
@@ -89,28 +89,30 @@ def test_amazon_compiles_to_its_written_rules(quick):
         methods,
         0.5,
     )
-    assert c.counted_outcomes == {Outcome.SELLER_CANCELLED, Outcome.AUTO_CANCELLED}
-    assert c.counted_causes == {
+    (r,) = c.versions
+    assert r == amazon.at(dt.date(2026, 3, 2))  # the rules in force, as written
+    assert set(r.seller_metric.counts) == {Outcome.SELLER_CANCELLED, Outcome.AUTO_CANCELLED}
+    assert {cause for cause in Cause if r.seller_cancel.counts(cause)} == {
         Cause.OUT_OF_STOCK,
         Cause.PRICING_ERROR,
         Cause.UNDELIVERABLE_ADDRESS,
     }
-    (r,) = c.versions
-    assert r.hold == Duration(0.5)
-    assert r.self_window == Duration(0.5)
-    assert r.self_until == 4  # until shipped
-    assert r.instant_until == -1  # no instant refunds
-    assert r.request_until == 4
-    assert r.seller_decides is True
-    assert r.approve_after is None
-    assert r.ship_by == Duration(2.0, True)
-    assert r.auto_after == Duration(7.0, True)
-    assert r.compensation is None
-    assert r.processing.mean() == 0.5  # uniform 0h .. 1h
-    assert [d.mean() for d in r.rail_delay] == [4.0, 2.5]  # 3-5 business days; 2h-3h
-    assert r.rail_delay[0].business_days and not r.rail_delay[1].business_days
-    assert r.rail_release[0].mean() == 84.0  # authorisation released within 7 d: 0h .. 7d
-    assert r.rail_release[1] is None
+    assert r.pending.hold == Duration(0.5)
+    assert r.self_cancel.window == Duration(0.5)
+    assert r.self_cancel.until is Stage.SHIPPED  # until shipped
+    assert r.instant_refund is None  # no instant refunds
+    assert r.cancel_request.until is Stage.SHIPPED
+    assert r.cancel_request.seller_decides is True
+    assert r.cancel_request.platform_approves_after is None
+    assert r.ship_by.within == Duration(2.0, True)
+    assert r.auto_cancel.after == Duration(7.0, True)
+    assert r.late_shipment is None  # no compensation
+    assert r.refunds.processing.mean() == 0.5  # uniform 0h .. 1h
+    rails = [r.refunds.rails[m] for m in c.methods]
+    assert [rail.delay.mean() for rail in rails] == [4.0, 2.5]  # 3-5 business days; 2h-3h
+    assert rails[0].delay.business_days and not rails[1].delay.business_days
+    assert rails[0].release.mean() == 84.0  # authorisation released within 7 d: 0h .. 7d
+    assert rails[1].release is None
 
 
 def test_taobao_compiles_its_optional_rules_and_dated_compensation(quick):
@@ -118,18 +120,20 @@ def test_taobao_compiles_its_optional_rules_and_dated_compensation(quick):
     c = compiled(taobao, dt.date(2020, 12, 30), 72.0, methods=("alipay_balance", "bank_card"))
     assert c.starts == [0.0, 48.0]
     early, late = c.versions
-    assert early.hold == Duration(0.0)  # no pending hold
-    assert early.self_window is None and early.self_until == -1
-    assert early.instant_until == 4
-    assert early.request_until == 4
-    assert early.seller_decides is True
-    assert early.approve_after == Duration(24.0)
-    assert early.ship_by == Duration(48.0)
-    assert early.auto_after is None
-    assert (early.compensation.share, early.compensation.maximum) == (0.05, 30)
-    assert (late.compensation.share, late.compensation.maximum) == (0.10, 100)
-    assert c.counted_outcomes == set(taobao.seller_metric.counts)
-    assert Cause.BUYER_REQUEST in c.counted_causes
+    assert early.pending is None  # no pending hold
+    assert early.self_cancel is None
+    assert early.instant_refund.until is Stage.SHIPPED
+    assert early.cancel_request.until is Stage.SHIPPED
+    assert early.cancel_request.seller_decides is True
+    assert early.cancel_request.platform_approves_after == Duration(24.0)
+    assert early.ship_by.within == Duration(48.0)
+    assert early.auto_cancel is None
+    early_pay, late_pay = early.late_shipment.compensation, late.late_shipment.compensation
+    assert (early_pay.share, early_pay.maximum) == (0.05, 30)
+    assert (late_pay.share, late_pay.maximum) == (0.10, 100)
+    for version in (early, late):
+        assert set(version.seller_metric.counts) == set(taobao.first.seller_metric.counts)
+        assert version.seller_cancel.counts(Cause.BUYER_REQUEST)
     assert c.rules_at(47.0) is early and c.rules_at(48.0) is late
 
 
@@ -137,25 +141,26 @@ def test_jd_compiles_a_platform_decided_request_and_a_dated_rail(quick):
     jd = quick.policies["jd"]
     c = compiled(jd, dt.date(2024, 12, 31), 48.0, methods=("jd_wallet", "bank_credit_card"))
     old, new = c.versions
-    assert old.seller_decides is False
-    assert old.request_until == 4
-    assert old.approve_after == Duration(0.5)
-    assert old.instant_until == -1
-    assert [d.mean() for d in old.rail_delay] == [1.0, 7.5]  # within 2 and 15 working days
-    assert [d.mean() for d in new.rail_delay] == [1.0, 3.5]  # within 2 and 7
-    assert new.rail_release == (None, None)
-    assert c.counted_outcomes == frozenset()  # no seller metric
-    assert c.counted_causes == frozenset()  # no reason counts
+    assert old.cancel_request.seller_decides is False
+    assert old.cancel_request.until is Stage.SHIPPED
+    assert old.cancel_request.platform_approves_after == Duration(0.5)
+    assert old.instant_refund is None
+    old_rails = [old.refunds.rails[m] for m in c.methods]
+    new_rails = [new.refunds.rails[m] for m in c.methods]
+    assert [r.delay.mean() for r in old_rails] == [1.0, 7.5]  # within 2 and 15 working days
+    assert [r.delay.mean() for r in new_rails] == [1.0, 3.5]  # within 2 and 7
+    assert [r.release for r in new_rails] == [None, None]
+    for version in (old, new):
+        assert version.seller_metric is None  # no seller metric
+        assert not any(version.seller_cancel.counts(cause) for cause in Cause)  # none counts
 
 
 def test_a_policy_without_requests_or_metric_compiles_to_none():
     s = study_with("amazon.seller_metric=null", "amazon.cancel_request=null")
     c = compiled(s.policies["amazon"], dt.date(2026, 3, 2), 48.0)
     (r,) = c.versions
-    assert r.request_until == -1
-    assert r.seller_decides is False
-    assert r.approve_after is None
-    assert c.counted_outcomes == frozenset()
+    assert r.cancel_request is None  # no requests: no stage, no seller, no approval
+    assert r.seller_metric is None  # nothing counted
 
 
 # --- recorder.py: aggregates and invariants -----------------------------------------------
@@ -774,32 +779,30 @@ def test_the_seller_rate_pools_the_days_after_the_warm_up():
 def test_orders_the_platform_fulfils_are_answered_by_the_platform(root):
     """Platform rules: the seller never decides; FBA buyers cancel alone until packing,
     with no time limit; a platform delay on requests, where the policy gives one."""
-    from sim.engine.rules import _platform_rules, _rules
-
     study = load_study(
         root / "scenarios/quick.yaml",
         [Override.parse("amazon.platform_fulfilment.approves_after=1h")],
     )
     amazon = study.policies["amazon"]
     day = study.scenario.start.date()
-    methods = ("credit_card",)
-    seller, platform = _rules(amazon, day, methods), _platform_rules(amazon, day, methods)
-    assert seller.seller_decides and seller.approve_after is None
-    assert seller.self_window == Duration(0.5)
-    assert platform.seller_decides is False
-    assert platform.approve_after == Duration(1.0)
-    assert platform.self_window == Duration(math.inf)
-    assert platform.self_until == STAGE_ORDER["packing"]
-    assert platform.request_until == seller.request_until == STAGE_ORDER["shipped"]
+    seller = amazon.at(day)
+    platform = seller.for_platform_orders()
+    assert seller.cancel_request.seller_decides
+    assert seller.cancel_request.platform_approves_after is None
+    assert seller.self_cancel.window == Duration(0.5)
+    assert platform.cancel_request.seller_decides is False
+    assert platform.cancel_request.platform_approves_after == Duration(1.0)
+    assert platform.self_cancel.window is None  # no time limit
+    assert platform.self_cancel.until == STAGE_ORDER["packing"]
+    assert platform.cancel_request.until == seller.cancel_request.until == STAGE_ORDER["shipped"]
+    assert platform.refunds == seller.refunds  # only who answers the buyer changes
     taobao = study.policies["taobao"]  # no platform fulfilment: the same rules
-    assert _platform_rules(taobao, day, ("bank_card",)) == _rules(taobao, day, ("bank_card",))
+    assert taobao.at(day).for_platform_orders() == taobao.at(day)
 
 
 def test_a_platform_delay_opens_requests_where_the_policy_had_none(root):
     """A policy without cancel requests whose platform approves its own orders' requests
     after a delay: those requests are open until shipment."""
-    from sim.engine.rules import _platform_rules, _rules
-
     study = load_study(
         root / "scenarios/quick.yaml",
         [
@@ -808,10 +811,11 @@ def test_a_platform_delay_opens_requests_where_the_policy_had_none(root):
         ],
     )
     amazon, day = study.policies["amazon"], study.scenario.start.date()
-    assert _rules(amazon, day, ("credit_card",)).request_until == -1
-    platform = _platform_rules(amazon, day, ("credit_card",))
-    assert platform.request_until == STAGE_ORDER["shipped"]
-    assert platform.approve_after == Duration(2.0)
+    assert amazon.at(day).cancel_request is None
+    platform = amazon.at(day).for_platform_orders()
+    assert platform.cancel_request.until == STAGE_ORDER["shipped"]
+    assert platform.cancel_request.seller_decides is False
+    assert platform.cancel_request.platform_approves_after == Duration(2.0)
     # where the policy has requests, the platform keeps their stage limit
     packed = load_study(
         root / "scenarios/quick.yaml",
@@ -820,7 +824,7 @@ def test_a_platform_delay_opens_requests_where_the_policy_had_none(root):
             Override.parse("amazon.platform_fulfilment.approves_after=2h"),
         ],
     ).policies["amazon"]
-    assert _platform_rules(packed, day, ("credit_card",)).request_until == STAGE_ORDER["packed"]
+    assert packed.at(day).for_platform_orders().cancel_request.until == STAGE_ORDER["packed"]
 
 
 def test_a_recorded_close_is_no_seller_fault_unless_said():

@@ -462,15 +462,15 @@ def test_the_memory_estimate_reads_in_gib():
 
 def test_a_sweep_block_of_the_scenario_gives_labelled_points(quick, tmp_path):
     from sim.experiment.plan import load_points
+    from sim.model.units import Duration
 
     axis = Axis.from_scenario("amazon.self_cancel.window", ["15m", 0, {"a": 1}])
     assert axis.labels == ("15m", "0", '{"a": 1}')
     assert axis.values == ("15m", 0, {"a": 1})
-    text = Path(quick).read_text(encoding="utf-8")
     path = tmp_path / "swept.yaml"
     path.write_text(
-        text.replace("../policies/", f"{Path(quick).parent.parent / 'policies'}/")
-        + "\nsweep:\n  amazon.self_cancel.window: [15m, 1h]\n  buyers.cancel_intent: [0.1, 0.2]\n"
+        f"extends: {quick}\n"
+        "sweep:\n  amazon.self_cancel.window: [15m, 1h]\n  buyers.cancel_intent: [0.1, 0.2]\n"
     )
     points, studies = load_points(path, [], [])
     assert [p.label for p in points] == [
@@ -480,8 +480,10 @@ def test_a_sweep_block_of_the_scenario_gives_labelled_points(quick, tmp_path):
         {"amazon.self_cancel.window": "1h", "buyers.cancel_intent": "0.2"},
     ]
     assert [s.scenario.buyers.cancel_intent for s in studies] == [0.1, 0.2, 0.1, 0.2]
-    windows = [str(s.policies["amazon"].self_cancel.window) for s in studies]
-    assert windows[0] != windows[2]
+    windows = [
+        {r.self_cancel.window for r in s.policies["amazon"].versions.values()} for s in studies
+    ]
+    assert windows == [{Duration(0.25)}, {Duration(0.25)}, {Duration(1.0)}, {Duration(1.0)}]
     cli_points, _ = load_points(path, [], [Axis.parse("buyers.cancel_intent=0.3")])
     assert [p.label for p in cli_points] == [{"buyers.cancel_intent": "0.3"}]
 
@@ -652,11 +654,10 @@ def test_every_bad_sweep_point_is_reported_with_the_value_it_set(quick):
 def test_a_scenario_may_sweep_its_start_date(quick, tmp_path):
     from sim.experiment.plan import load_points
 
-    text = Path(quick).read_text(encoding="utf-8")
     path = tmp_path / "starts.yaml"
     path.write_text(
-        text.replace("../policies/", f"{Path(quick).parent.parent / 'policies'}/")
-        + "\nsweep:\n  start: [2026-03-02T00:00:00+08:00, 2026-03-09T00:00:00+08:00]\n",
+        f"extends: {quick}\n"
+        "sweep:\n  start: [2026-03-02T00:00:00+08:00, 2026-03-09T00:00:00+08:00]\n",
         encoding="utf-8",
     )
     points, studies = load_points(path, [], [])
@@ -1055,6 +1056,8 @@ def test_the_summary_flags_taobao_s_median_between_instant_and_rail_refunds(quic
 
 
 def test_metrics_defined_differently_are_marked_not_compared(root):
+    import dataclasses
+
     from sim.experiment.compare import differing
     from sim.metrics import PLATFORM_DEFINED
     from sim.model.load import load_policy
@@ -1069,10 +1072,19 @@ def test_metrics_defined_differently_are_marked_not_compared(root):
         PLATFORM_DEFINED, "definitions_differ"
     )
     assert differing(policies, "amazon", "amazon") == {}
-    metric = amazon.seller_metric
+    metric = amazon.first.seller_metric
+    assert all(r.seller_metric.counts == metric.counts for r in amazon.versions.values())
 
-    def edited(**change):
-        return amazon.model_copy(update={"seller_metric": metric.model_copy(update=change)})
+    def edited(**change):  # the metric edited in every version of the rules
+        return dataclasses.replace(
+            amazon,
+            versions={
+                day: rules.model_copy(
+                    update={"seller_metric": rules.seller_metric.model_copy(update=change)}
+                )
+                for day, rules in amazon.versions.items()
+            },
+        )
 
     cases = {
         "threshold": (edited(threshold=0.01), RAW + FLAGGED),

@@ -249,7 +249,9 @@ def test_a_scenario_span_or_market_time_in_business_days_is_refused(root, key):
 
     with pytest.raises(InputError) as caught:
         load_study(root / "scenarios/quick.yaml", [Override.parse(f"{key}=2 business days")])
+    # a market time is a distribution: a plain value is its fixed distribution's value
+    where = f"{key}.value" if key == "delivery.transit" else key
     assert (
-        f"{key}: given in business days; expected clock units (m, h, d): only a policy's "
+        f"{where}: given in business days; expected clock units (m, h, d): only a policy's "
         "deadlines and refunds count business days"
     ) in str(caught.value)

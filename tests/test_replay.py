@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import re
 from pathlib import Path
 
 import pytest
@@ -27,11 +26,20 @@ def write_log(path: Path, rows: list[dict[str, object]]) -> Path:
 
 
 def scenario_text(orders: str, count: int) -> str:
-    """quick.yaml with its policies found from anywhere, another orders section and count."""
-    text = (ROOT / "scenarios" / "quick.yaml").read_text()
-    text = text.replace("../policies/", f"{ROOT / 'policies'}/")
-    text = text[: text.index("\norders:")] + "\n" + orders + text[text.index("\nsellers:") :]
-    return re.sub(r"\n  count: 40 ", f"\n  count: {count} ", text, count=1)
+    """quick.yaml (with the scenario it extends merged in) as one file, with its policies
+    found from anywhere, another orders section and count."""
+    import yaml
+
+    from sim.model.load import read_scenario
+
+    data = read_scenario(ROOT / "scenarios" / "quick.yaml").data
+    data.pop("extends", None)
+    for run in data["policies"]:
+        run["file"] = str((ROOT / "scenarios" / run["file"]).resolve())
+    data["orders"] = yaml.safe_load(orders)["orders"]
+    assert data["sellers"]["count"] == 40
+    data["sellers"]["count"] = count
+    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=1000)
 
 
 def orders_log(n: int = 300, sellers: int = 3) -> list[dict[str, object]]:

@@ -23,19 +23,22 @@ ONE_POLICY = "policies=[{file: taobao.yaml, payment_mix: {alipay_balance: 0.65, 
 
 
 def scenario(tmp_path: Path, replace: dict[str, str] | None = None, name: str = "s.yaml") -> Path:
-    """quick.yaml and its policies without their declared ranges (each test declares its
-    own), written into `tmp_path`, with some lines of the scenario replaced."""
+    """quick.yaml (with what it takes from the scenario it extends) and its policies
+    without their declared ranges (each test declares its own), written into `tmp_path`,
+    with some lines of the scenario replaced."""
     import yaml
 
+    from sim.model.load import read_scenario
     from sim.model.uncertain import declared
     from sim.model.yamlfile import read_document
 
-    def plain(path: Path) -> str:
-        doc = read_document(path)
+    def plain(path: Path, read=read_document) -> str:
+        doc = read(path)
+        doc.data.pop("extends", None)  # its base is merged in
         declared(doc)
         return yaml.safe_dump(doc.data, sort_keys=False, allow_unicode=True, width=1000)
 
-    text = plain(ROOT / "scenarios" / "quick.yaml")
+    text = plain(ROOT / "scenarios" / "quick.yaml", read_scenario)
     for policy in ("amazon", "taobao", "jd"):
         (tmp_path / f"{policy}.yaml").write_text(plain(ROOT / "policies" / f"{policy}.yaml"))
         text = text.replace(f"../policies/{policy}.yaml", str(tmp_path / f"{policy}.yaml"))
@@ -399,7 +402,8 @@ def test_a_policy_diff_reads_declared_ranges_as_their_values(tmp_path):
         return str(tmp_path / name)
 
     plain = read_source(write("plain.yaml", "0.6")).policy
-    assert read_source(write("declared.yaml", "{value: 0.6, range: [0.4, 0.8]}")).policy == plain
+    declared = read_source(write("declared.yaml", "{value: 0.6, range: [0.4, 0.8]}")).policy
+    assert declared.renamed(plain.key) == plain  # the same rules (each file goes by its stem)
     with pytest.raises(InputError, match="low 0.8 is above high 0.4"):
         read_source(write("bad.yaml", "{value: 0.6, range: [0.8, 0.4]}"))
 

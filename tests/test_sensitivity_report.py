@@ -269,10 +269,14 @@ def test_factor_labels_are_short_unique_and_wrapped():
 
 
 def _scenario(root: Path, folder: Path) -> Path:
-    """quick.yaml with absolute policy paths and two declared ranges of our own."""
+    """quick.yaml (with the scenario it extends merged in) as one file, with absolute
+    policy paths and two declared ranges of our own."""
     import yaml
 
-    data = yaml.safe_load((root / "scenarios" / "quick.yaml").read_text(encoding="utf-8"))
+    from sim.model.load import read_scenario
+
+    data = read_scenario(root / "scenarios" / "quick.yaml").data
+    data.pop("extends", None)
     for entry in data["policies"]:
         entry["file"] = str((root / "scenarios" / entry["file"]).resolve())
     data["horizon"], data["warmup"] = "3d", "1d"
