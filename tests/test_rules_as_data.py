@@ -183,10 +183,23 @@ def test_which_orders_the_platform_fulfils_cannot_change(world):
 def test_a_scenario_before_every_rule_has_a_value_is_refused(world):
     text = problems(world / "scenarios" / "quick.yaml", "start=1999-06-01T00:00:00+08:00")
     assert any(
-        "auto_cancel.after, seller_metric.counts_message_requests has no value before 2000-01-01"
-        in t
+        "auto_cancel.after has no value before 2000-01-01; "
+        "seller_metric.counts_message_requests has no value before 2000-01-01, "
+        "but the scenario starts on 1999-06-01" in t
         for t in text
     )
+
+
+def test_each_value_without_one_on_the_first_day_is_named_with_its_own_first_date(world):
+    amazon = world / "policies" / "amazon.yaml"
+    edit(amazon, "  hold: 30m ", "  hold: {2010-01-01: 30m} ")
+    text = problems(world / "scenarios" / "quick.yaml", "start=2005-06-01T00:00:00+08:00")
+    assert any(
+        t.endswith(
+            ": pending.hold has no value before 2010-01-01, but the scenario starts on 2005-06-01"
+        )
+        for t in text
+    ), text
 
 
 def test_set_reaches_a_dated_value_by_its_date(root):

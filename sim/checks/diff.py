@@ -124,7 +124,8 @@ def paired_study(old: PolicySource, new: PolicySource, scenario_path: str | Path
         keys = ", ".join(run.key or "" for run in base.scenario.policies)
         raise InputError.single(
             str(scenario_path),
-            f"the scenario plays no policy with the key {old.key!r} or {new.key!r}, nor one "
+            f"the scenario plays no policy with the key "
+            f"{' or '.join(repr(k) for k in dict.fromkeys((old.key, new.key)))}, nor one "
             f"of platform {old.policy.platform!r}, to take the buyers' payment mix from "
             f"(its policies: {keys}); give --scenario, or key: in the policy file",
         )

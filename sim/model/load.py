@@ -398,13 +398,14 @@ def fit_problems(scenario: Scenario, policy: Policy, doc: Document, index: int) 
     first_day = scenario.start.date()
     if first_day < policy.starts:
         missing = [
-            ".".join(map(str, path)) for path, dates in policy.dated.items() if dates[0] > first_day
+            f"{'.'.join(map(str, path))} has no value before {dates[0]}"
+            for path, dates in policy.dated.items()
+            if dates[0] > first_day
         ]
         return [
             doc.problem(
                 ("policies", index, "file"),
-                f"{', '.join(missing)} has no value before {policy.starts}, but the "
-                f"scenario starts on {first_day}",
+                f"{'; '.join(missing)}, but the scenario starts on {first_day}",
             )
         ]
     problems: list[Problem] = []

@@ -55,6 +55,37 @@ def _datable(schema: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _extendable(schema: dict[str, Any]) -> dict[str, Any]:
+    """A scenario with `extends:` writes only what differs from its base, at any depth:
+    it is checked against the same schema with no key required (`*Partial` definitions),
+    and a scenario without it against the whole."""
+    import copy
+
+    def partial(node: Any) -> Any:
+        if isinstance(node, list):
+            return [partial(n) for n in node]
+        if not isinstance(node, dict):
+            return node
+        out = {k: partial(v) for k, v in node.items() if k != "required"}
+        if isinstance(out.get("$ref"), str) and out["$ref"].startswith("#/definitions/"):
+            out["$ref"] += "Partial"
+        return out
+
+    definitions = schema.pop("$defs", {})
+    whole = {k: v for k, v in schema.items() if k not in ("title", "description")}
+    part = partial(copy.deepcopy(whole))
+    for name in ("type", "properties", "required", "additionalProperties"):
+        schema.pop(name, None)
+    schema["$defs"] = {
+        **definitions,
+        **{f"{name}Partial": partial(copy.deepcopy(d)) for name, d in definitions.items()},
+    }
+    schema["if"] = {"required": ["extends"]}
+    schema["then"] = part
+    schema["else"] = whole
+    return schema
+
+
 def json_schema(kind: str) -> dict[str, Any]:
     """The schema of `policy`, `scenario` or `test` files."""
     from sim.checks.expectations import ExpectationFile
@@ -71,8 +102,8 @@ def json_schema(kind: str) -> dict[str, Any]:
     )
     if kind == "policy":
         schema = _datable(schema)
-    if kind == "scenario":  # a scenario that extends another needs none of its own keys
-        schema["anyOf"] = [{"required": ["extends"]}, {"required": schema.pop("required")}]
+    if kind == "scenario":
+        schema = _extendable(schema)
     schema = _draft7(schema)
     schema["definitions"] = schema.pop("$defs", {})
     if kind in ("policy", "scenario"):
