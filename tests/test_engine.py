@@ -131,8 +131,9 @@ def test_a_scenario_before_a_rule_s_first_date_is_refused(root):
         study_with(root, "start=1999-06-01T00:00:00+00:00")
     # one line per policy, naming every value that has none yet
     assert (
-        "policies[0].file: auto_cancel.after, seller_metric.counts_message_requests has no "
-        "value before 2000-01-01, but the scenario starts on 1999-06-01" in str(exc.value)
+        "policies[0].file: auto_cancel.after has no value before 2000-01-01; "
+        "seller_metric.counts_message_requests has no value before 2000-01-01, but the "
+        "scenario starts on 1999-06-01" in str(exc.value)
     )
 
 
