@@ -559,6 +559,7 @@ seller_metric:
 """
 
 
+@pytest.mark.external
 def test_a_new_platform_is_a_yaml_file(tmp_path, root):
     """A toy platform, written in a temporary folder with no code, runs from the CLI."""
     (tmp_path / "toy.yaml").write_text(TOY_POLICY, encoding="utf-8")
@@ -636,3 +637,138 @@ def test_ten_policies_get_ten_colours(root):
     colours = _colours(info)
     assert len(colours) == 10 and len(set(colours.values())) == 10
     assert colours["amazon"] == "#E69F00" and colours["taobao"] == "#D55E00"
+
+
+# ---------------------------------------------------------------- edges the mutants found
+
+
+def test_a_toy_platform_without_requests_plays_in_process(tmp_path, root):
+    """A buyer too late to cancel alone, under rules with no cancel request, keeps the
+    order: no request is asked, and the run ends with every order in one outcome."""
+    policy = tmp_path / "toy.yaml"
+    policy.write_text(TOY_POLICY, encoding="utf-8")
+    (tmp_path / "study.yaml").write_text(
+        f"extends: {root / 'scenarios' / 'quick.yaml'}\nexchange_rates: {{EUR: 1.1}}\n"
+        "policies: [{file: toy.yaml, payment_mix: {wallet: 1.0}}]\n",
+        encoding="utf-8",
+    )
+    study = load_study(tmp_path / "study.yaml", [Override.parse(s) for s in SHORT])
+    result = simulate(RunSpec("toy", study.policies["toy"], study.scenario, 0, 7))
+    assert result.metrics["request_cancel_share"] == 0
+    assert result.metrics["failed_cancel_share"] > result.metrics["self_cancel_share"] > 0
+
+
+def test_a_request_succeeds_only_before_its_stage(root):
+    """Amazon's requests limited to orders not yet released: every buyer who wishes to
+    cancel during the 30-minute hold does so alone, so no request ever succeeds; one
+    released order may not request at all."""
+    study = load_study(
+        root / "scenarios" / "quick.yaml",
+        [Override.parse(s) for s in (*SHORT, "amazon.cancel_request.until=released")],
+    )
+    result = simulate(RunSpec("amazon", study.policies["amazon"], study.scenario, 0, 7))
+    assert result.metrics["request_cancel_share"] == 0
+    assert result.metrics["self_cancel_share"] > 0
+
+
+def test_a_lag_is_whole_days_of_the_metric():
+    from sim.engine.evaluation import Evaluation
+    from sim.model.policy import SellerMetric
+
+    def lag(text: str) -> int:
+        metric = SellerMetric.model_validate(
+            {
+                "name": "m",
+                "counts": ["seller_cancelled"],
+                "window": "28d",
+                "lag": text,
+                "source": "s",
+            }
+        )
+        evaluation = Evaluation.of(metric)
+        assert evaluation is not None
+        return evaluation.lag
+
+    assert [lag("0d"), lag("7d"), lag("13d")] == [0, 7, 13]
+    assert Evaluation.of(None) is None
+
+
+def test_a_metric_that_starts_or_loses_its_threshold_mid_run_is_evaluated_only_then():
+    import numpy as np
+
+    from sim.engine.evaluation import Evaluation, evaluate
+    from sim.model.policy import Minimum, Window
+
+    orders = np.full((4, 28), 10)
+    counted = np.full((4, 28), 5)  # every seller at 50% every day
+    rule = Evaluation(Window(days=1), "daily", Minimum(), 0.1)
+    none = Evaluation(Window(days=1), "daily", Minimum(), float("nan"))
+    judged = np.ones(4, dtype=bool)
+    # days without a metric or a threshold are not evaluated: every evaluated day is over
+    for schedule in (((0, None), (14, rule)), ((0, none), (14, rule)), ((0, rule), (14, none))):
+        out, _ = evaluate(orders, counted, schedule, DAY, 0, judged)
+        assert out["seller_days_over_threshold_share"] == 1.0
+        assert out["sellers_flagged_share"] == 1.0
+        assert out["seller_weeks_flagged_share"] == 1.0
+
+
+def test_a_one_day_window_on_the_first_day_holds_that_day():
+    import numpy as np
+
+    from sim.engine.evaluation import Evaluation, _windows
+    from sim.model.policy import Minimum, Window
+
+    orders = np.array([[3, 0, 0]])
+    counted = np.array([[1, 0, 0]])
+    rule = Evaluation(Window(days=1), "daily", Minimum(), 0.1)
+    o, c, over = _windows(orders, counted, np.arange(3), ((0, rule),), DAY, minimum=True)
+    assert o.tolist() == [[3, 0, 0]] and c.tolist() == [[1, 0, 0]]
+    assert over.tolist() == [[True, False, False]]
+
+
+def test_one_business_day_reads_in_the_singular():
+    assert str(Duration(1.0, True)) == "1 business day"
+    assert str(Duration(2.0, True)) == "2 business days"
+    assert str(Duration(0.5, True)) == "0.5 business days"
+
+
+def test_an_expectation_file_drops_a_baseline_it_does_not_play(root):
+    from sim.checks.runner import _only
+
+    study = load_study(root / "scenarios" / "global.yaml")
+    assert study.scenario.baseline == "amazon"
+    alone = _only(None, study, ["taobao"])  # type: ignore[arg-type]
+    assert alone.scenario.baseline is None and list(alone.policies) == ["taobao"]
+    assert [r.key for r in alone.scenario.policies] == ["taobao"]
+    both = _only(None, study, ["amazon", "ebay"])  # type: ignore[arg-type]
+    assert both.scenario.baseline == "amazon"
+
+
+def test_diff_matches_a_policy_by_key_before_platform(world):
+    """jd and jd-pop share a platform: a diff of jd-pop finds it by its key (by platform
+    there would be two candidates)."""
+    from sim.checks.diff import paired_study, read_source
+
+    (world / "scenarios" / "two-jd.yaml").write_text(
+        "extends: quick.yaml\nbaseline: null\npolicies:\n"
+        "  - {file: ../policies/jd.yaml, payment_mix: {wechat_pay: 1.0}}\n"
+        "  - {file: ../policies/jd-pop.yaml, payment_mix: {wechat_pay: 0.5, jd_wallet: 0.5}}\n",
+        encoding="utf-8",
+    )
+    pop = read_source(str(world / "policies" / "jd-pop.yaml"))
+    study = paired_study(pop, pop, world / "scenarios" / "two-jd.yaml")
+    assert study.scenario.policies[0].payment_mix == {"wechat_pay": 0.5, "jd_wallet": 0.5}
+
+
+def test_a_revision_whose_name_has_a_dot_keeps_the_file_stem(tmp_path, root):
+    from sim.checks.diff import read_source
+
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    shutil.copy(root / "policies" / "jd.yaml", repo / "jd.yaml")
+    git = ["git", "-c", "user.email=t@t", "-c", "user.name=t", "-C", str(repo)]
+    subprocess.run([*git, "init", "-q"], check=True)
+    subprocess.run([*git, "add", "."], check=True)
+    subprocess.run([*git, "commit", "-qm", "jd"], check=True)
+    subprocess.run([*git, "tag", "v1.5"], check=True)
+    assert read_source(f"{repo / 'jd.yaml'}@v1.5").key == "jd"

@@ -209,17 +209,14 @@ def _windows(
     version = _in_force(schedule, ends)
     for i, (_, rule) in enumerate(schedule):
         mine = np.flatnonzero(version == i)
-        if rule is None or not len(mine):
-            continue
+        if rule is None or math.isnan(rule.threshold) or not len(mine):
+            continue  # no metric, or no threshold to judge by: not evaluated
         last = ends[mine] - rule.lag  # the window's last day
-        starts = window_starts(first_date, np.maximum(last, 0), rule.window)
-        starts = np.where(last < 0, 0, starts)
+        starts = window_starts(first_date, np.maximum(last, 0), rule.window)  # 0 if last < 0
         last = np.maximum(last, -1)  # a window wholly before the run holds nothing
         o = windowed(orders, starts, last)
         c = windowed(counted, starts, last)
         w_orders[:, mine], w_counted[:, mine] = o, c
-        if math.isnan(rule.threshold):
-            continue
         floor = rule.minimum if minimum else Minimum()
         over[:, mine] = flagged(o, c, rule.threshold, floor)
     return w_orders, w_counted, over

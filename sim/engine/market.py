@@ -338,7 +338,6 @@ class Market:
                 Outcome.REQUEST_CANCELLED,
                 at=self.env.now,
                 started=order.intent_at,
-                cause=Cause.BUYER_REQUEST,
             )
 
     def on_platform_approval(self, event: simpy.Event) -> None:
@@ -352,9 +351,11 @@ class Market:
 
     @staticmethod
     def request_until(order: Order) -> int:
-        """The stage before which the order's cancel request can still succeed."""
+        """The stage before which the order's cancel request can still succeed (asked only
+        of an order whose rules take requests)."""
         request = order.rules.cancel_request
-        return request.until if request is not None else Stage.PLACED
+        assert request is not None
+        return request.until
 
     def seller_cancel(self, order: Order) -> None:
         now = self.env.now
