@@ -992,3 +992,40 @@ def test_a_log_across_a_change_of_clocks_keeps_every_order_in_the_horizon(tmp_pa
     replayed.write_text(head + "\norders:\n  replay: log.csv\n" + rest)
     replay = replay_orders(load_study(replayed).scenario)
     assert (len(replay.times), replay.before, replay.after) == (len(log), 0, 0)
+
+
+def test_a_base_that_ships_as_packed_is_kept_when_the_log_cannot_tell(tmp_path):
+    """A base type with `pickup: on_packing` (no daily times): a log too small to fit
+    packing keeps the base's way of shipping, and the fitted times leave when packed."""
+    from sim.calibrate.packing import implied_ship_hours
+
+    assert implied_ship_hours(np.array([5.0, 30.0]), np.array([1.5, 2.0]), ()).tolist() == [
+        1.5,
+        2.0,
+    ]
+    base = tmp_path / "base.yaml"
+    kinds = ("home", "professional", "dropshipper", "warehouse", "platform_fulfilled")
+    base.write_text(
+        f"extends: {QUICK}\nsellers:\n  types:\n"
+        + "".join(f"    {k}: {{pickup_times: [], pickup: on_packing}}\n" for k in kinds),
+        encoding="utf-8",
+    )
+    log = synthetic_log(np.random.default_rng(4), ["a"]).head(12)
+    scenario, text = _written(calibrate(log, base, tmp_path / "s.yaml"), tmp_path)
+    assert all(t.pickup == "on_packing" for t in scenario.sellers.types.values())
+    assert "pickup_times: []" not in text
+
+
+def test_a_base_that_extends_another_gives_its_sections_merged(tmp_path):
+    base = tmp_path / "base.yaml"
+    base.write_text(
+        f"extends: {QUICK}\n"
+        "delivery:\n  transit: {dist: lognormal, median: 30h, sigma: 0.5}\n"
+        "exchange_rates:\n  MYR: 0.23\n",
+        encoding="utf-8",
+    )
+    log = synthetic_log(np.random.default_rng(4), ["a"])
+    scenario, _ = _written(calibrate(log, base, tmp_path / "s.yaml"), tmp_path)
+    assert scenario.exchange_rates == {"CNY": 0.14, "MYR": 0.23}
+    assert scenario.delivery.transit.median.amount == 30.0
+    assert scenario.delivery.return_transit.median.amount == 72.0  # quick's, via baseline

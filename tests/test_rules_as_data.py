@@ -772,3 +772,46 @@ def test_a_revision_whose_name_has_a_dot_keeps_the_file_stem(tmp_path, root):
     subprocess.run([*git, "commit", "-qm", "jd"], check=True)
     subprocess.run([*git, "tag", "v1.5"], check=True)
     assert read_source(f"{repo / 'jd.yaml'}@v1.5").key == "jd"
+
+
+def test_extending_orders_value_keeps_the_base_orders(world):
+    (world / "scenarios" / "c.yaml").write_text(
+        "extends: quick.yaml\norders: {value: {dist: lognormal, median: 40, sigma: 0.8}}\n",
+        encoding="utf-8",
+    )
+    quick = load_study(world / "scenarios" / "quick.yaml").scenario.orders
+    orders = load_study(world / "scenarios" / "c.yaml").scenario.orders
+    assert orders.promotions == quick.promotions and orders.daily_profile == quick.daily_profile
+    assert orders.rate_per_hour == quick.rate_per_hour and orders.value.median == 40
+
+
+def test_an_extending_sweep_replaces_the_base_sweep(world):
+    for sweep, axes in (("{amazon.pending.hold: [0m, 1h]}", ["amazon.pending.hold"]), ("{}", [])):
+        (world / "scenarios" / "c.yaml").write_text(
+            f"extends: window-sweep.yaml\nsweep: {sweep}\n", encoding="utf-8"
+        )
+        assert list(load_study(world / "scenarios" / "c.yaml").scenario.sweep) == axes
+
+
+def test_set_on_a_dated_version_holds_its_range_and_may_add_a_date(root):
+    path = root / "scenarios" / "amazon-autocancel-2020.yaml"
+    free = [f.key for f in load_study(path).factors]
+    assert "amazon.auto_cancel.after.2024-09-16" in free
+    held = load_study(path, [Override.parse("amazon.auto_cancel.after.2024-09-16=5 business days")])
+    assert "amazon.auto_cancel.after.2024-09-16" not in [f.key for f in held.factors]
+    added = load_study(path, [Override.parse("amazon.auto_cancel.after.2020-10-05=3d")])
+    amazon = added.policies["amazon"]
+    assert amazon.at(dt.date(2020, 10, 6)).auto_cancel.after == Duration(72.0)
+    assert amazon.at(dt.date(2020, 10, 1)).auto_cancel.after == Duration(7.0, True)
+    with pytest.raises(InputError) as exc:
+        load_study(path, [Override.parse("amazon.auto_cancel.after.2020-10-05=-3d")])
+    assert exc.value.problems[0].file == "--set"
+
+
+def test_extends_cannot_be_set_and_a_nul_in_it_is_one_line(world):
+    (text,) = problems(world / "scenarios" / "quick.yaml", "extends=other.yaml")
+    assert text.startswith("--set") and "extends cannot be set" in text
+    path = world / "scenarios" / "nul.yaml"
+    path.write_text('extends: "base\\0.yaml"\n', encoding="utf-8")
+    (text,) = problems(path)
+    assert text.startswith(f"{path}:1:") and "NUL" in text

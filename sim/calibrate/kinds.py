@@ -384,6 +384,8 @@ def never_ships(kind: KindFit, study: Study) -> float:
 
 
 def pickup_times(kind: KindFit, study: Study) -> tuple[float, ...]:
+    """The daily pickup clock times of a fitted kind (none when its base type ships as
+    packed or every N hours: those are taken to leave when packed)."""
     if kind.pickups is not None:
         return kind.pickups.times
     return tuple(study.scenario.sellers.types[kind.base_type].pickup_times)

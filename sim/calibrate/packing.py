@@ -117,7 +117,10 @@ def implied_ship_hours(
     placed_local_h: np.ndarray, pack_h: np.ndarray, times: tuple[float, ...]
 ) -> np.ndarray:
     """Hours from placement to the first pickup after packing, for these placements and
-    pack times (no queue)."""
+    pack times (no queue); with no daily pickup times (a base type with `pickup:
+    on_packing` or `every N`), the parcel leaves when packed."""
+    if not times:
+        return np.asarray(pack_h, dtype=float)
     slot, _ = next_pickup(placed_local_h + pack_h, times)
     return np.asarray(slot - placed_local_h)
 

@@ -127,18 +127,35 @@ def _section(fit: Calibration, key: str) -> list[str]:
     extends (and so on) where the base does not write that key itself."""
     import os
 
-    from sim.model.yamlfile import read_document
+    from sim.model.load import read_scenario
+    from sim.model.yamlfile import parse_document, read_document
 
+    merged = read_scenario(fit.base_path).data.get(key)
     path = Path(fit.base_path)
     for _ in range(MAX_DEPTH + 1):
         sections = base_sections(path.read_text(encoding="utf-8"))
         if key in sections:
+            written = parse_document("\n".join(sections[key]), str(path)).data.get(key)
+            if written != merged and key != "policies":  # partly written over its base
+                return _merged_section(key, merged)
             return rerooted(sections[key], path.parent, fit.out_path.parent)
         base = read_document(path).data.get("extends")
         if not isinstance(base, str):
             return []
         path = Path(os.path.normpath(path.parent / base))
     return []
+
+
+def _merged_section(key: str, value: Any) -> list[str]:
+    """A section that an extending base writes only in part, as merged with its base
+    (its comments are in the files of the `extends:` chain)."""
+    import yaml
+
+    text = yaml.safe_dump({key: value}, sort_keys=False, allow_unicode=True, width=88)
+    return [
+        f"# {key}: as merged from the base and the scenarios it extends (see their comments)",
+        *text.rstrip("\n").splitlines(),
+    ]
 
 
 def _copied(fit: Calibration, key: str) -> list[str]:

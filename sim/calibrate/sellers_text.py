@@ -284,10 +284,13 @@ def _packing(fit: Calibration, kind: KindFit) -> list[str]:
             f"assumed: the base's (the log cannot tell: fewer than {MIN_SHIPMENTS} shipped "
             "orders with a time, or too few that waited for a later pickup, after the hold)"
         )
-        return [
-            f"      pack_time: {model_flow(base.pack_time)}   # {why}",
-            f"      pickup_times: {flow([_clock(t) for t in base.pickup_times])}   # {why}",
-        ]
+        way = base.pickup if isinstance(base.pickup, str) else f"every {base.pickup}"
+        pickup = (
+            f"      pickup: {way}"
+            if base.pickup is not None
+            else f"      pickup_times: {flow([_clock(t) for t in base.pickup_times])}"
+        )
+        return [f"      pack_time: {model_flow(base.pack_time)}   # {why}", f"{pickup}   # {why}"]
     pack, pickups = kind.pack, kind.pickups
     shares = ", ".join(
         f"{_clock(t)} {s:.0%}" for t, s in zip(pickups.times, pickups.shares, strict=True)

@@ -1,6 +1,6 @@
 """The runs an experiment is made of: sweep points x replications x policies.
 
-A sweep is a list of axes, each a dotted key (into a policy by its file stem, or into the
+A sweep is a list of axes, each a dotted key (into a policy by its key, or into the
 scenario) and the values it takes; the points are their full factorial. Each point is
 the study loaded with that point's values applied, exactly like `--set`.
 """

@@ -31,9 +31,11 @@ def extended(doc: Document, path: Path, chain: tuple[Path, ...] = ()) -> Documen
         raise InputError(
             [doc.problem(("extends",), "expected the path of a scenario file to extend")]
         )
+    if "\0" in name:
+        raise InputError([doc.problem(("extends",), "a file name may not hold a NUL character")])
     base_path = Path(os.path.normpath(path.parent / name))
-    here = (*chain, path.resolve())
-    if base_path.resolve() in here:
+    here = (*chain, Path(os.path.abspath(path)))
+    if Path(os.path.abspath(base_path)) in here:
         cycle = " -> ".join(p.name for p in (*here, base_path))
         raise InputError([doc.problem(("extends",), f"extends itself: {cycle}")])
     if len(here) > MAX_DEPTH:
@@ -73,13 +75,17 @@ def _rebase(base: Document, base_folder: Path, folder: Path) -> None:
         orders["replay"] = moved(orders["replay"])
 
 
-WHOLE = ("dist", "value", "range")
+WHOLE = ("dist", "range")
 """A mapping with one of these keys is one value (a distribution, a declared range): the
 extending file's replaces the base's whole, whatever its keys."""
+WHOLE_KEYS = {("sweep",)}
+"""Settings that are one value though written as a mapping: replaced whole (`sweep: {}`
+plays no sweep)."""
 
 
 def _merge(base: Document, top: Document, old: Any, new: Any, path: Path_, out: Document) -> Any:
-    if not (isinstance(old, dict) and isinstance(new, dict)) or any(k in new for k in WHOLE):
+    one_value = path in WHOLE_KEYS or (isinstance(new, dict) and any(k in new for k in WHOLE))
+    if not (isinstance(old, dict) and isinstance(new, dict)) or one_value:
         return _copy(top, new, path, out)
     _place(top, path, out)
     merged = {}

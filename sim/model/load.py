@@ -30,7 +30,7 @@ from sim.model.yamlfile import Document, parse_document, read_document
 
 @dataclass(frozen=True)
 class Override:
-    """`--set key.path=value`: a change to a scenario or, by its stem, to a policy."""
+    """`--set key.path=value`: a change to a scenario or, by its key, to a policy."""
 
     path: tuple[str, ...]
     value: Any
@@ -168,6 +168,10 @@ def load_study(
     files = _policy_files(doc, Path(path).parent)
     keys = set(files)
     rest = [o for o, mine in zip(overrides, own, strict=True) if not mine]
+    if any(o.path[0] == "extends" for o in overrides):
+        raise InputError.single(
+            "--set", "extends cannot be set: the scenario's base is read before --set applies"
+        )
     whole = [o for o in rest if o.path[0] in keys and len(o.path) == 1]
     if whole:  # `--set amazon=...`: a policy is a file, not one value
         raise InputError(
@@ -495,9 +499,11 @@ def _apply(doc: Document, overrides: list[Override]) -> None:
     problems = []
     for override in overrides:
         node = doc.data
+        written: list[Any] = []  # the path as the data holds it (dates as dates)
         for part in override.path[:-1]:
             part = _date_key(node, part)
-            if isinstance(node, list) and part.isdigit() and int(part) < len(node):
+            written.append(part)
+            if isinstance(node, list) and str(part).isdigit() and int(part) < len(node):
                 node = node[int(part)]
             elif isinstance(node, dict) and part in node and isinstance(node[part], dict | list):
                 node = node[part]
@@ -516,12 +522,16 @@ def _apply(doc: Document, overrides: list[Override]) -> None:
                 )
                 break
         else:
-            doc.overrides[override.path] = f"{override.origin} {override.text}"
             last = _date_key(node, override.path[-1])
+            doc.overrides[(*written, last)] = f"{override.origin} {override.text}"
             if isinstance(node, list) and str(last).isdigit() and int(last) < len(node):
                 node[int(last)] = override.value
             elif isinstance(node, dict):
                 node[last] = override.value
+                if is_history(node):  # a new effective date goes in its place in time
+                    ordered = dict(sorted(node.items()))
+                    node.clear()
+                    node.update(ordered)
             else:
                 problems.append(
                     Problem(

@@ -96,7 +96,7 @@ def declared(doc: Document, prefix: str = "") -> tuple[list[Factor], list[Proble
     """Take every declaration out of `doc` (leaving its plain `value`): the factors, and
     the problems of those that are wrong (each with its line and column).
 
-    `prefix` names the file for --set (a policy's stem).
+    `prefix` names the file for --set (a policy's key).
     """
     factors: list[Factor] = []
     problems: list[Problem] = []
