@@ -153,6 +153,8 @@ def read_document(path: str | Path, *, display: str | None = None) -> Document:
         raise InputError.single(name, "is a folder; expected a YAML file") from None
     except OSError as exc:
         raise InputError.single(name, f"cannot be read: {exc.strerror}") from None
+    except InputError:
+        raise
     except ValueError:  # a NUL character in the name
         raise InputError.single(name, "cannot be read: the name holds a NUL character") from None
     return parse_document(raw, name)
