@@ -815,3 +815,17 @@ def test_extends_cannot_be_set_and_a_nul_in_it_is_one_line(world):
     path.write_text('extends: "base\\0.yaml"\n', encoding="utf-8")
     (text,) = problems(path)
     assert text.startswith(f"{path}:1:") and "NUL" in text
+
+
+def test_the_evaluation_schedule_starts_each_version_on_its_local_day(root):
+    """A run starting at 12:00 local: the 2020-09-30 version applies from the run's day
+    index of that date, whatever the start's hour."""
+    from sim.engine.simulate import evaluation_schedule
+
+    policy = load_policy(root / "policies" / "amazon.yaml")
+    calendar = BusinessCalendar("US", dt.date(2020, 8, 1), 400, 12.0)
+    compiled = compile_policy("amazon", policy, calendar, ("credit_card",), 1.0, 24 * 120)
+    schedule = evaluation_schedule(compiled)
+    days = [day for day, _ in schedule]
+    assert days[1:] == [(dt.date(2020, 9, 30) - dt.date(2020, 8, 1)).days]
+    assert all(rule is not None and rule.threshold == 0.025 for _, rule in schedule)
