@@ -274,7 +274,7 @@ class Order:
         self.ready_at = batch.ready[row]
         self.ship_by = batch.ship_by[row]
         self.deadline = batch.deadline[row]
-        self.stage = 0  # index into STAGE_ORDER; 'released' is derived from ready_at
+        self.stage = 0  # a Stage (0: placed); 'released' is derived from ready_at
         self.closed = False
         self.intent_at = -1.0
         self.intent_pending = False
