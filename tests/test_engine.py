@@ -155,7 +155,7 @@ def test_recorder_catches_lost_money():
 def test_recorder_refuses_a_refund_before_its_cancellation():
     rec = Recorder(sellers=1, days=1, methods=1, end=10.0)
     with pytest.raises(InvariantError, match="out of order with its cancellation at 5.0"):
-        rec.refund(Outcome.SELF_CANCELLED, True, 100, 0, started=5.0, issued=5.0, back=4.0)
+        rec.refund(Outcome.SELF_CANCELLED, True, 100, 0, started=5.0, issued=5.0, back=4.0, day=0)
 
 
 def test_histogram_quantiles_agree_with_exact_ones():
@@ -398,9 +398,9 @@ def test_the_recorder_accounts_every_cent():
     assert (rec.placed, rec.measured, rec.intents, rec.paid_cents) == (4, 3, 1, 1550)
     assert rec.seller_orders.tolist() == [[1, 1], [1, 1]]
     rec.close(Outcome.SELF_CANCELLED, True, 100, 0, 0, counted=False)
-    rec.refund(Outcome.SELF_CANCELLED, True, 100, 1, started=1.0, issued=2.0, back=3.0)
+    rec.refund(Outcome.SELF_CANCELLED, True, 100, 1, started=1.0, issued=2.0, back=3.0, day=0)
     rec.close(Outcome.SELLER_CANCELLED, True, 250, 1, 0, counted=True)
-    rec.refund(Outcome.SELLER_CANCELLED, True, 250, 0, started=90.0, issued=91.0, back=120.0)
+    rec.refund(Outcome.SELLER_CANCELLED, True, 250, 0, started=90.0, issued=91.0, back=120.0, day=0)
     rec.close(Outcome.SHIPPED, False, 400, 1, 1, counted=False)
     rec.close(Outcome.OPEN, True, 800, 0, 1, counted=False)
     rec.finish()

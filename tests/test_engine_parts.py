@@ -12,7 +12,15 @@ import numpy as np
 import pytest
 
 from sim.engine.evaluation import Evaluation, SizeBand
-from sim.engine.recorder import EDGES, N_BINS, OUTCOME_INDEX, InvariantError, Recorder, bin_of
+from sim.engine.recorder import (
+    EDGES,
+    N_BINS,
+    OUTCOME_INDEX,
+    OUTCOMES,
+    InvariantError,
+    Recorder,
+    bin_of,
+)
 from sim.engine.result import (
     RunResult,
     _seller_metrics,
@@ -200,18 +208,18 @@ def worked():
     o = Outcome
     rec.close(o.SHIPPED, False, 1000, 0, 0, False)
     rec.close(o.SELF_CANCELLED, True, 2000, 1, 1, True)
-    rec.refund(o.SELF_CANCELLED, True, 2000, 0, 98.0, 98.0, 100.0)  # back exactly at the end
+    rec.refund(o.SELF_CANCELLED, True, 2000, 0, 98.0, 98.0, 100.0, 1)  # back exactly at the end
     rec.close(o.SELLER_CANCELLED, True, 3000, 1, 1, True)
-    rec.refund(o.SELLER_CANCELLED, True, 3000, 1, 40.0, 41.0, 140.0)  # still in flight
+    rec.refund(o.SELLER_CANCELLED, True, 3000, 1, 40.0, 41.0, 140.0, 1)  # still in flight
     rec.close(o.OPEN, True, 4000, 0, 2, False)
     rec.close(o.OPEN, True, 500, 1, 2, False)
     rec.close(o.KEPT_AFTER_FAILED_CANCEL, True, 1500, 0, 1, False)
     rec.close(o.AUTO_CANCELLED, False, 700, 0, 2, False)
-    rec.refund(o.AUTO_CANCELLED, False, 700, 0, 50.0, 50.0, 50.0)  # refunded at the cancel itself
+    rec.refund(o.AUTO_CANCELLED, False, 700, 0, 50.0, 50.0, 50.0, 2)  # refunded at the cancel
     rec.close(o.RETURNED, False, 800, 1, 0, False)
-    rec.refund(o.RETURNED, False, 800, 1, 90.0, 90.0, 200.0)
+    rec.refund(o.RETURNED, False, 800, 1, 90.0, 90.0, 200.0, 0)
     rec.close(o.SELF_CANCELLED, True, 1000, 1, 2, True)
-    rec.refund(o.SELF_CANCELLED, True, 1000, 0, 10.0, 10.0, 12.0)
+    rec.refund(o.SELF_CANCELLED, True, 1000, 0, 10.0, 10.0, 12.0, 2)
     rec.finish()
     return rec
 
@@ -228,6 +236,25 @@ def test_the_recorder_adds_up_a_worked_example(worked):
         4500,
     )
     assert rec.seller_orders.tolist() == [[1, 1, 2], [1, 2, 2]]
+    # by day of placement: every order's outcome; measured refunds and their hours
+    by_day = {
+        (d, outcome): int(n)
+        for (d, i), n in np.ndenumerate(rec.daily_outcomes)
+        if n
+        for outcome in [OUTCOMES[i]]
+    }
+    assert by_day == {
+        (0, Outcome.SHIPPED): 1,
+        (0, Outcome.RETURNED): 1,
+        (1, Outcome.SELF_CANCELLED): 1,
+        (1, Outcome.SELLER_CANCELLED): 1,
+        (1, Outcome.KEPT_AFTER_FAILED_CANCEL): 1,
+        (2, Outcome.OPEN): 2,
+        (2, Outcome.AUTO_CANCELLED): 1,
+        (2, Outcome.SELF_CANCELLED): 1,
+    }
+    assert rec.daily_refunds.tolist() == [0, 2, 1]  # measured refunds only
+    assert rec.daily_money_back.tolist() == [0.0, 2.0 + 100.0, 2.0]
     assert rec.seller_counted.tolist() == [[0, 0, 0], [0, 2, 1]]
     counts = dict(zip([o.value for o in Outcome], rec.outcomes_all.tolist(), strict=True))
     assert {k: v for k, v in counts.items() if v} == {
@@ -275,7 +302,7 @@ def test_as_many_measured_refunds_as_refunding_outcomes_is_fine_one_more_is_not(
     rec = Recorder(sellers=1, days=1, methods=1, end=10.0)
     _place(rec, [(0, 0, 100, 1, 1)])
     rec.close(Outcome.SELF_CANCELLED, True, 100, 0, 0, False)
-    rec.refund(Outcome.SELF_CANCELLED, True, 100, 0, 1.0, 1.0, 1.0)
+    rec.refund(Outcome.SELF_CANCELLED, True, 100, 0, 1.0, 1.0, 1.0, 0)
     rec.finish()  # one refund measured, one refunding outcome
     assert rec.money_back_hist[OUTCOME_INDEX[Outcome.SELF_CANCELLED], 0] == 1
     rec.money_back_hist[0, 5] += 1
@@ -291,8 +318,8 @@ def test_a_refund_out_of_order_with_its_cancellation_is_an_internal_error(issued
         f"refund issued at {issued} and back at {back}: out of order with its cancellation at 6.0"
     )
     with pytest.raises(InvariantError, match=f"^{message}$"):
-        rec.refund(Outcome.SELF_CANCELLED, True, 100, 0, 6.0, issued, back)
-    rec.refund(Outcome.SELF_CANCELLED, True, 100, 0, 6.0, 6.0, 6.0)  # all at once is fine
+        rec.refund(Outcome.SELF_CANCELLED, True, 100, 0, 6.0, issued, back, 0)
+    rec.refund(Outcome.SELF_CANCELLED, True, 100, 0, 6.0, 6.0, 6.0, 0)  # all at once is fine
 
 
 def test_the_clock_may_stand_still_but_not_go_back():
@@ -326,7 +353,7 @@ def _recorder_of(outcomes, intents=0, end=100.0):
     for o in outcomes:
         rec.close(o, True, 100, 0, 0, False)
         if o not in (Outcome.SHIPPED, Outcome.KEPT_AFTER_FAILED_CANCEL, Outcome.OPEN):
-            rec.refund(o, True, 100, 0, 0.0, 0.0, 1.0)
+            rec.refund(o, True, 100, 0, 0.0, 0.0, 1.0, 0)
     rec.finish()
     return rec
 
@@ -369,7 +396,7 @@ def test_refund_percentiles_pool_all_outcomes():
     _place(rec, [(0, 0, 100, 1, 0)] * len(cases))
     for outcome, hours in cases:
         rec.close(outcome, True, 100, 0, 0, False)
-        rec.refund(outcome, True, 100, 0, 0.0, hours / 10, hours)  # issued at a tenth
+        rec.refund(outcome, True, 100, 0, 0.0, hours / 10, hours, 0)  # issued at a tenth
     rec.finish()
     m, _, _ = metrics_of(rec, None, MONDAY, 0, _judged(rec))
     assert m["money_back_hours_p50"] == pytest.approx(1.0, rel=0.012)

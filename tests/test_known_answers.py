@@ -395,9 +395,22 @@ def test_a_result_survives_its_json_form(root, tmp_path):
         assert again.metrics[name] == value or (
             math.isnan(value) and math.isnan(again.metrics[name])
         )
-    for name in ("money_back_hist", "method_hist", "daily_orders", "daily_counted", "daily_judged"):
+    integers = (
+        "money_back_hist",
+        "method_hist",
+        "daily_orders",
+        "daily_counted",
+        "daily_judged",
+        "daily_outcomes",
+        "daily_refunds",
+    )
+    for name in integers:
         mine, theirs = getattr(again, name), getattr(result, name)
         assert np.array_equal(mine, theirs) and mine.dtype == np.int64, name
+    assert again.daily_outcomes.shape == result.daily_outcomes.shape
+    assert result.daily_outcomes.sum() > result.metrics["orders"] > 0  # warm-up days too
+    assert np.array_equal(again.daily_money_back, result.daily_money_back)
+    assert again.daily_money_back.dtype == np.float64
     assert again.seller_rates.dtype == np.float64
     assert np.array_equal(again.seller_rates, result.seller_rates, equal_nan=True)
     assert (again.policy, again.replication, again.point) == ("amazon", 0, 3)

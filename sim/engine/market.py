@@ -419,7 +419,7 @@ class Market:
             )
         self.close(order, outcome, cause, (issued, back), at)
         self.recorder.refund(
-            outcome, order.measured, order.cents, order.method, started, issued, back
+            outcome, order.measured, order.cents, order.method, started, issued, back, order.day
         )
 
     def close(

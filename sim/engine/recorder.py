@@ -79,6 +79,16 @@ class Recorder:
         self.method_hist = np.zeros((self.methods, N_BINS), dtype=np.int64)
         self.seller_orders = np.zeros((self.sellers, self.days), dtype=np.int32)
         self.seller_counted = np.zeros((self.sellers, self.days), dtype=np.int32)
+        # per day of placement: every order's outcome, and the measured refunds' count and
+        # hours to money back (the report's daily figures and before/after a rule change)
+        self._daily_closed: list[dict[Outcome, int]] = [
+            dict.fromkeys(OUTCOMES, 0) for _ in range(self.days)
+        ]
+        self._day_refunds = [0] * self.days
+        self._day_money_back = [0.0] * self.days
+        self.daily_refunds = np.zeros(self.days, dtype=np.int64)
+        self.daily_money_back = np.zeros(self.days)
+        self.daily_outcomes = np.zeros((self.days, len(OUTCOMES)), dtype=np.int64)
 
     def clock(self, now: float) -> None:
         """Event times must never go backwards."""
@@ -118,6 +128,7 @@ class Recorder:
         seller_fault: bool = False,
     ) -> None:
         self._closed_all[outcome] += 1
+        self._daily_closed[day][outcome] += 1
         if outcome not in REFUNDING:
             if outcome is Outcome.OPEN:
                 self.open_cents += cents
@@ -138,6 +149,7 @@ class Recorder:
         started: float,
         issued: float,
         back: float,
+        day: int,
     ) -> None:
         """A refund on two clocks from `started`: `issued` when the platform refunds (or
         voids the charge), `back` when the money is with the buyer (the rail's delay, or
@@ -158,6 +170,8 @@ class Recorder:
             self.money_back_hist[i, b] += 1
             self.method_hist[method, b] += 1
             self.money_back_sum += hours
+            self._day_refunds[day] += 1
+            self._day_money_back[day] += hours
             self.money_hours += hours * cents / 100
             issued_hours = issued - started
             self.issued_hist[i, bin_of(issued_hours)] += 1
@@ -167,6 +181,11 @@ class Recorder:
         """Move the outcome counters into arrays and check the run's invariants."""
         self.outcomes_all = np.array([self._closed_all[o] for o in OUTCOMES], dtype=np.int64)
         self.outcomes = np.array([self._closed[o] for o in OUTCOMES], dtype=np.int64)
+        self.daily_outcomes = np.array(
+            [[closed[o] for o in OUTCOMES] for closed in self._daily_closed], dtype=np.int64
+        ).reshape(self.days, len(OUTCOMES))
+        self.daily_refunds = np.array(self._day_refunds, dtype=np.int64)
+        self.daily_money_back = np.array(self._day_money_back)
         self.check()
 
     def check(self) -> None:
@@ -183,3 +202,7 @@ class Recorder:
         refunds = int(sum(self.outcomes_all[OUTCOME_INDEX[o]] for o in REFUNDING))
         if int(self.money_back_hist.sum()) > refunds:
             raise InvariantError("more refunds measured than refunding outcomes")
+        if not np.array_equal(self.daily_outcomes.sum(axis=0), self.outcomes_all):
+            raise InvariantError("the daily outcome counts do not add up to the outcomes")
+        if int(self.daily_refunds.sum()) != int(self.money_back_hist.sum()):
+            raise InvariantError("the daily refund counts do not add up to the refunds")

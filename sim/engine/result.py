@@ -32,6 +32,11 @@ class RunResult:
     # per day, the orders of the sellers the seller metric judges (its denominator)
     daily_judged: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     outcome_counts: dict[str, int] = field(default_factory=dict)
+    # per day of placement: every order's outcome (day x outcome, in OUTCOMES order), and
+    # the measured refunds' count and summed hours to money back
+    daily_outcomes: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), dtype=np.int64))
+    daily_refunds: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    daily_money_back: np.ndarray = field(default_factory=lambda: np.zeros(0))
     events: int = 0
     wall_seconds: float = 0.0
     point: int = 0  # index of the sweep point the run belongs to
@@ -53,6 +58,9 @@ class RunResult:
             "seller_rates": [_json_float(x) for x in self.seller_rates.tolist()],
             "bands": self.bands,
             "outcome_counts": self.outcome_counts,
+            "daily_outcomes": self.daily_outcomes.tolist(),
+            "daily_refunds": self.daily_refunds.tolist(),
+            "daily_money_back": self.daily_money_back.tolist(),
             "events": self.events,
             "wall_seconds": self.wall_seconds,
         }
@@ -74,6 +82,11 @@ class RunResult:
             seller_rates=np.array([math.nan if x is None else x for x in data["seller_rates"]]),
             bands=data["bands"],
             outcome_counts=data["outcome_counts"],
+            daily_outcomes=np.array(data["daily_outcomes"], dtype=np.int64).reshape(
+                len(data["daily_outcomes"]), len(OUTCOMES)
+            ),
+            daily_refunds=np.array(data["daily_refunds"], dtype=np.int64),
+            daily_money_back=np.array(data["daily_money_back"], dtype=float),
             events=data["events"],
             wall_seconds=data["wall_seconds"],
         )

@@ -87,6 +87,9 @@ def simulate(spec: RunSpec) -> RunResult:
         seller_rates=rates,
         bands=bands,
         outcome_counts={o.value: int(c) for o, c in zip(OUTCOMES, recorder.outcomes, strict=True)},
+        daily_outcomes=recorder.daily_outcomes,
+        daily_refunds=recorder.daily_refunds,
+        daily_money_back=recorder.daily_money_back,
         events=next(market.env._eid),  # SimPy's event counter: events scheduled in the run
         wall_seconds=time.perf_counter() - started,
     )
