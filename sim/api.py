@@ -247,7 +247,17 @@ def run_points(
         scheduler,
         failures,
     )
-    return Results(studies, points, summary, results, failures, meta, describe(studies[0]), keys)
+    swept = bool(points[0].values)
+    inputs = describe(_unswept(studies[0]), points, studies) if swept else describe(studies[0])
+    return Results(studies, points, summary, results, failures, meta, inputs, keys)
+
+
+def _unswept(study: Study) -> Study:
+    """A sweep point's study without the sweep: what the policies say today."""
+    from sim.model.load import load_study
+
+    kept = [o for o in study.overrides if o.origin != "--sweep"]
+    return load_study(study.path, kept) if len(kept) < len(study.overrides) else study
 
 
 def _points(

@@ -20,6 +20,48 @@ class Metric:
     # if their metrics are defined the same way
     platform_defined: bool = False
 
+    @property
+    def label(self) -> str:
+        """The metric's name for people (tables, figures, the report's glossary)."""
+        return LABELS[self.name]
+
+    @property
+    def better(self) -> str:
+        """Which direction is better, in words."""
+        return {True: "higher", False: "lower", None: "neither"}[self.higher_is_better]
+
+
+# Human names, each unique; the id stays beside them wherever a reader may look it up.
+LABELS = {
+    "orders": "Measured orders",
+    "refund_issued_hours_p50": "Refund issued, median",
+    "refund_issued_hours_p90": "Refund issued, 90th percentile",
+    "refund_issued_hours_p99": "Refund issued, 99th percentile",
+    "refund_issued_hours_mean": "Refund issued, mean",
+    "money_back_hours_p50": "Money back, median",
+    "money_back_hours_p90": "Money back, 90th percentile",
+    "money_back_hours_p99": "Money back, 99th percentile",
+    "money_back_hours_mean": "Money back, mean",
+    "cancel_intent_share": "Buyers who wanted to cancel",
+    "self_cancel_share": "Cancelled by the buyer alone",
+    "instant_refund_share": "Instant refunds",
+    "request_cancel_share": "Cancelled on request",
+    "auto_approved_share": "Requests approved by the platform",
+    "seller_cancel_share": "Cancelled by the seller",
+    "auto_cancel_share": "Auto-cancelled, not shipped in time",
+    "failed_cancel_share": "Cancel failed: shipped anyway",
+    "open_share": "Still open at the end",
+    "late_ship_share": "Shipped late",
+    "seller_fault_cancel_share": "Unshipped through the seller side",
+    "platform_metric_rate": "Platform's seller rate",
+    "sellers_flagged_share": "Sellers flagged at least once",
+    "seller_weeks_flagged_share": "Seller-weeks flagged",
+    "sellers_over_threshold_share": "Sellers over the threshold some day",
+    "seller_days_over_threshold_share": "Seller-days over the threshold",
+    "compensation_paid": "Late-shipment compensation",
+    "buyer_money_hours_held": "Buyers' money held",
+}
+
 
 CATALOGUE: tuple[Metric, ...] = (
     Metric("orders", "orders", None, "Measured orders (placed after the warm-up)."),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+from html import unescape as html_unescape
 import json
 import os
 import re
@@ -100,7 +101,7 @@ def test_every_figure_is_written_as_png_and_svg(report_folder):
 
 
 def test_every_policy_is_drawn_in_its_platform_colour(report_folder):
-    from sim.report.figures import PLATFORM_COLOURS
+    from sim.report.data import PLATFORM_COLOURS
 
     for name in ("refund_time_cdf", "refund_time_breakdown"):
         pixels = _pixels(report_folder / "plots" / f"{name}.png")
@@ -125,15 +126,33 @@ def test_the_report_is_one_self_contained_file(report_folder):
         if t != "a" and any(v and re.match(r"(https?:)?//", v) for v in a.values())
     ]
     assert "@import" not in html and "url(" not in html
-    for heading in (
-        "Summary",
-        "Metrics",
-        "Paired comparisons",
-        "Figures",
-        "The rules compared",
-        "How this was made",
+    contents = re.search(r'<nav id="contents">(.*?)</nav>', html, re.S)
+    assert contents, "no table of contents"
+    for anchor, heading in (
+        ("summary", "Summary"),
+        ("metrics", "Metrics"),
+        ("refunds", "Refund time"),
+        ("comparisons", "Paired comparisons"),
+        ("rules", "The rules compared"),
+        ("glossary", "Glossary of metrics"),
+        ("made", "How this was made"),
     ):
-        assert f"<h2>{heading}</h2>" in html
+        assert f'<h2 id="{anchor}">{heading}</h2>' in html
+        assert f'<a href="#{anchor}">{heading}</a>' in contents.group(1)
+    # figures and tables numbered in order, each with its anchor
+    figures = re.findall(r'<figure id="figure-(\d+)">', html)
+    assert figures == [str(i) for i in range(1, len(FIGURES) + 1)]
+    tables = re.findall(r'<table[^>]* id="table-(\d+)">', html)
+    assert tables == [str(i) for i in range(1, len(tables) + 1)] and len(tables) >= 5
+    # every metric in the glossary: human name, id, unit, better direction, definition
+    from sim.metrics import CATALOGUE
+
+    for m in CATALOGUE:
+        row = re.search(rf'<tr id="metric-{m.name}"><td>(.*?)</td>(.*?)</tr>', html, re.S)
+        assert row, m.name
+        assert html_unescape(row.group(1)) == m.label and f"<code>{m.name}</code>" in row.group(2)
+        assert f"<td>{m.better}</td>" in row.group(2)
+    assert re.search(r"Made \d{4}-\d{2}-\d{2} with cancelsim \d", html)
 
 
 def test_the_summary_states_findings_in_numbers(report_folder):

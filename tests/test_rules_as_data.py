@@ -630,7 +630,7 @@ def test_a_lagged_window_judges_the_days_lag_before_each_evaluation():
 
 def test_ten_policies_get_ten_colours(root):
     from sim.model.load import load_study
-    from sim.report.figures import _colours
+    from sim.report.data import _colours
 
     study = load_study(root / "scenarios" / "global.yaml")
     info = {k: {"platform": p.platform} for k, p in study.policies.items()}

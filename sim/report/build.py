@@ -19,7 +19,16 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from sim.engine.result import RunResult
 from sim.experiment.output import write_atomic
 from sim.metrics import BY_NAME, CATALOGUE
-from sim.report.figures import Figure, ReportData, all_figures
+from sim.report.data import ReportData
+from sim.report.figures import Figure, all_figures
+from sim.report.study import (
+    PERIOD_METRICS,
+    SWEEP_METRICS,
+    before_after,
+    before_after_findings,
+    sweep_differences,
+    sweep_findings,
+)
 
 TABLE_METRICS = [m.name for m in CATALOGUE if m.name != "orders"]
 COMPARED = (
@@ -48,37 +57,95 @@ def build_report(
     import warnings
 
     data = ReportData(summary, inputs, runs)
-    with warnings.catch_warnings():  # figures use plain() labels; stray glyphs are boxes
+    with warnings.catch_warnings():  # without a CJK font, figures drop CJK characters
         warnings.filterwarnings("ignore", message="Glyph .* missing from font")
         figures = all_figures(data)
         images = {f.name: _save(f, folder / "plots") for f in figures}
+    by_section: dict[str, list[tuple[Figure, tuple[str, int, int]]]] = {}
+    for f in figures:
+        by_section.setdefault(f.section, []).append((f, images[f.name]))
+    block = data.block()
+    split = before_after(data)
+    sweep_table = sweep_differences(data)
+    present = {
+        "summary": True,
+        "sweep": "points" in summary,
+        "change": bool(split),
+        "days": "days" in by_section,
+        "metrics": True,
+        "refunds": True,
+        "outcomes": True,
+        "sellers": bool(block_bands(block)) or "sellers" in by_section,
+        "seller_view": bool(summary.get("seller_view")),
+        "comparisons": bool(block["comparisons"]) and summary["replications"] > 1,
+        "uncertainty": bool(_uncertainty(summary)),
+        "rules": True,
+        "glossary": True,
+        "made": True,
+    }
     html = template().render(
         summary=summary,
         inputs=inputs,
         meta=meta,
-        block=data.block(),
+        made=inputs.get("made") or {},
+        block=block,
         point_note=data.point_note(),
         findings=findings(data),
-        figures=[(f, images[f.name]) for f in figures],
+        sections=[(key, SECTIONS[key]) for key, shown in present.items() if shown],
+        present=present,
+        figures=by_section,
+        sweep_table=sweep_table,
+        split=split,
         metrics=TABLE_METRICS,
         compared=COMPARED,
-        bands={k: e["bands"] for k, e in data.block()["policies"].items() if "bands" in e},
+        bands=block_bands(block),
         catalogue=BY_NAME,
+        glossary=CATALOGUE,
         rules=_rules_table(inputs),
         sources=_sources(inputs),
         cell=_cell,
         colour=data.colour,
         uncertainty=_uncertainty(summary),
         band=_band,
+        points=summary.get("points") or [],
+        base=data.base,
+        base_is_current=data.base_is_current,
+        sweep_metrics=SWEEP_METRICS,
+        period_metrics=PERIOD_METRICS,
     )
     path = folder / "report.html"
     write_atomic(path, html)
     return path
 
 
-def _save(figure: Figure, plots: Path) -> str:
-    """PNG and SVG files, and the PNG as a data: URI for the report."""
+SECTIONS = {
+    "summary": "Summary",
+    "sweep": "The sweep",
+    "change": "Before and after the rule change",
+    "days": "Day by day",
+    "metrics": "Metrics",
+    "refunds": "Refund time",
+    "outcomes": "Outcomes",
+    "sellers": "Sellers' cancellation rates",
+    "seller_view": "The seller's own view",
+    "comparisons": "Paired comparisons",
+    "uncertainty": "Input uncertainty",
+    "rules": "The rules compared",
+    "glossary": "Glossary of metrics",
+    "made": "How this was made",
+}
+
+
+def block_bands(block: dict[str, Any]) -> dict[str, Any]:
+    return {k: e["bands"] for k, e in block["policies"].items() if "bands" in e}
+
+
+def _save(figure: Figure, plots: Path) -> tuple[str, int, int]:
+    """PNG and SVG files; the PNG as a data: URI for the report, with the size to show
+    it at (2/3 of its pixels: 100 px to the figure's inch, sharp on dense screens)."""
     import matplotlib.pyplot as plt
+
+    from sim.report.style import SAVED_DPI, SHOWN_DPI
 
     plots.mkdir(parents=True, exist_ok=True)
     buffer = io.BytesIO()
@@ -89,7 +156,18 @@ def _save(figure: Figure, plots: Path) -> str:
     plt.close(figure.figure)
     _write_bytes(plots / f"{figure.name}.png", png)
     write_atomic(plots / f"{figure.name}.svg", svg.getvalue())
-    return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
+    width, height = _png_size(png)
+    shown = SHOWN_DPI / SAVED_DPI
+    uri = "data:image/png;base64," + base64.b64encode(png).decode("ascii")
+    return uri, round(width * shown), round(height * shown)
+
+
+def _png_size(png: bytes) -> tuple[int, int]:
+    """Width and height from a PNG's header (IHDR)."""
+    import struct
+
+    width, height = struct.unpack(">II", png[16:24])
+    return int(width), int(height)
 
 
 def _write_bytes(path: Path, data: bytes) -> None:
@@ -102,7 +180,7 @@ def findings(data: ReportData) -> list[str]:
     """The three or four results that matter, in numbers."""
     block = data.block()
     policies = block["policies"]
-    out = []
+    out = [*sweep_findings(data), *before_after_findings(data)]
     medians = {
         k: v["metrics"]["money_back_hours_p50"]["mean"]
         for k, v in policies.items()

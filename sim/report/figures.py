@@ -2,46 +2,25 @@
 
 Every figure function takes a `ReportData` and returns a `Figure` (or None when it does
 not apply) with a title, labelled axes with units, and a caption stating the takeaway.
+The study's own figures (a sweep, days with promotions or rule changes, before and after
+a change) are in `sim.report.study`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from sim.engine.recorder import EDGES, OUTCOME_INDEX
-from sim.engine.result import RunResult, quantile_from_hist
+from sim.engine.result import quantile_from_hist
+from sim.metrics import BY_NAME
 from sim.model.policy import Outcome
-
-# Okabe-Ito: distinguishable with the common colour-vision deficiencies.
-PLATFORM_COLOURS = {"amazon": "#E69F00", "taobao": "#D55E00", "jd": "#0072B2", "jd-pop": "#56B4E9"}
-SPARE_COLOURS = ["#009E73", "#CC79A7", "#F0E442", "#000000", "#999999"]
-# then Paul Tol's muted scheme (also safe for colour-vision deficiencies): more policies
-# than Okabe-Ito has colours (scenarios/global.yaml plays ten) still get one each
-SPARE_COLOURS += ["#332288", "#44AA99", "#882255", "#999933", "#88CCEE", "#AA4499"]
-
-OUTCOME_GROUPS: list[tuple[str, tuple[Outcome, ...], str]] = [
-    ("cancelled alone", (Outcome.SELF_CANCELLED,), "#009E73"),
-    ("instant refund", (Outcome.INSTANT_REFUNDED,), "#56B4E9"),
-    ("cancelled on request", (Outcome.REQUEST_CANCELLED, Outcome.REQUEST_AUTO_APPROVED), "#0072B2"),
-    ("cancelled by the seller", (Outcome.SELLER_CANCELLED,), "#D55E00"),
-    ("auto-cancelled", (Outcome.AUTO_CANCELLED,), "#CC79A7"),
-    (
-        "cancel failed: shipped",
-        (
-            Outcome.KEPT_AFTER_FAILED_CANCEL,
-            Outcome.INTERCEPTED,
-            Outcome.REFUSED_DELIVERY,
-            Outcome.RETURNED,
-        ),
-        "#E69F00",
-    ),
-    ("still open at the end", (Outcome.OPEN,), "#999999"),
-]
+from sim.report.data import OUTCOME_GROUPS, ReportData, plain
+from sim.report.style import WIDTH, date_axis, hours_text, mark_dates
+from sim.report.style import plt as _plt
 
 PATH_LABELS = {
     Outcome.SELF_CANCELLED: "cancelled alone",
@@ -56,122 +35,26 @@ PATH_LABELS = {
 }
 
 
-def _colours(policies: dict[str, Any]) -> dict[str, str]:
-    """Each policy its platform's colour; a second policy of a platform gets a spare one."""
-    colours: dict[str, str] = {}
-    for key, info in policies.items():
-        wanted = PLATFORM_COLOURS.get(info.get("platform", "")) or PLATFORM_COLOURS.get(key)
-        if not wanted or wanted in colours.values():
-            unused = [c for c in SPARE_COLOURS if c not in colours.values()]
-            wanted = unused[0] if unused else SPARE_COLOURS[len(colours) % len(SPARE_COLOURS)]
-        colours[key] = wanted
-    return colours
-
-
 @dataclass
 class Figure:
-    """A finished figure: its file stem, title, caption, and the matplotlib figure."""
+    """A finished figure: its file stem, title, caption, the report section it belongs
+    to, and the matplotlib figure."""
 
     name: str
     title: str
     caption: str
     figure: Any
+    section: str = "refunds"
 
 
-@dataclass
-class ReportData:
-    """The results the figures draw on, gathered per policy (first sweep point)."""
-
-    summary: dict[str, Any]
-    inputs: dict[str, Any]
-    runs: list[RunResult]
-    keys: list[str] = field(default_factory=list)
-
-    def __post_init__(self) -> None:
-        self.first = [r for r in self.runs if r.point == 0]
-        ran = {r.policy for r in self.first}
-        self.keys = [k for k in self.inputs["policies"] if k in ran]  # failed policies: none
-        self.colours = _colours(self.inputs["policies"])
-
-    def colour(self, key: str) -> str:
-        return self.colours[key]
-
-    def label(self, key: str) -> str:
-        return plain(self.inputs["policies"][key]["name"])
-
-    def runs_of(self, key: str) -> list[RunResult]:
-        return [r for r in self.first if r.policy == key]
-
-    def pooled_hist(self, key: str, clock: str = "money_back") -> np.ndarray:
-        """Outcome x bin counts over the replications: `money_back` or `issued` hours."""
-        hists = [getattr(r, f"{clock}_hist") for r in self.runs_of(key)]
-        return (
-            sum(hists, np.zeros_like(hists[0]))
-            if hists
-            else np.zeros((len(OUTCOME_INDEX), len(EDGES) + 1), dtype=np.int64)
-        )
-
-    def block(self) -> dict[str, Any]:
-        """The summary block of the first sweep point (the whole summary without a sweep)."""
-        return self.summary["points"][0] if "points" in self.summary else self.summary
-
-    def point_note(self) -> str:
-        if "points" not in self.summary:
-            return ""
-        label = self.summary["points"][0]["point"]
-        return (
-            " At the first sweep point (" + ", ".join(f"{k} = {v}" for k, v in label.items()) + ")."
-        )
-
-    def start(self) -> dt.datetime:
-        return dt.datetime.fromisoformat(self.inputs["scenario"]["start"])
-
-
-def plain(text: str) -> str:
-    """Text for a figure: without CJK characters, which matplotlib's default font lacks
-    (`退款率 (refund rate)` -> `refund rate`); the HTML report keeps the full names."""
-    kept = "".join(c for c in text if ord(c) < 0x2E80).strip()
-    if kept.startswith("(") and kept.endswith(")"):
-        kept = kept[1:-1]
-    return kept or text
-
-
-def _plt() -> Any:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    plt.rcParams.update(
-        {
-            "figure.dpi": 100,
-            "savefig.dpi": 150,
-            "font.size": 10,
-            "axes.spines.top": False,
-            "axes.spines.right": False,
-            "axes.titlesize": 11,
-            "axes.titleweight": "bold",
-            "svg.fonttype": "path",
-        }
-    )
-    return plt
-
-
-def _fmt_hours(h: float) -> str:
-    if math.isnan(h):
-        return "n/a"
-    if h < 1:
-        return f"{h * 60:.0f} min"
-    if h < 48:
-        return f"{h:.1f} h"
-    return f"{h / 24:.1f} days"
+_fmt_hours = hours_text
 
 
 def refund_cdf(data: ReportData) -> Figure | None:
     """Empirical CDFs of refund times per policy on both clocks (issued dashed, money back
     solid), log time axis, medians and 90th percentiles of money back marked."""
     plt = _plt()
-    fig, ax = plt.subplots(figsize=(9.6, 4.6))
+    fig, ax = plt.subplots(figsize=(WIDTH, 5.0))
     floor = 1 / 60  # instant refunds are drawn at one minute: a log axis has no zero
     upper = np.maximum(np.concatenate([[floor], EDGES[1:], [EDGES[-1] * 10]]), floor)
     notes = []
@@ -211,8 +94,8 @@ def refund_cdf(data: ReportData) -> Figure | None:
     ax.axhline(0.5, color="#bbbbbb", lw=0.8, ls=":")
     ax.axhline(0.9, color="#bbbbbb", lw=0.8, ls=":")
     ax.grid(axis="x", color="#eeeeee")
-    ax.legend(frameon=False, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=9)
-    ax.set_title("When the refund is issued, and when the money is back")
+    ax.legend(frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=3)
+    ax.set_title("When the refund is issued, and when the money is back", loc="left")
     fig.tight_layout()
     caption = (
         "; ".join(notes) + ". Dashed: the platform issues the refund (or voids the charge); "
@@ -223,8 +106,13 @@ def refund_cdf(data: ReportData) -> Figure | None:
     return Figure("refund_time_cdf", "Refund time", caption, fig)
 
 
+def _method_name(method: str) -> str:
+    return method.replace("_", " ")
+
+
 def refund_breakdown(data: ReportData) -> Figure | None:
-    """Median and 90th percentile of refund time by cancellation path and payment method."""
+    """Median and 90th percentile of refund time by cancellation path and payment method,
+    each bar labelled with its median."""
     plt = _plt()
     rows: list[tuple[str, str, float, float, int]] = []
     method_rows: list[tuple[str, str, float, float, int]] = []
@@ -236,59 +124,62 @@ def refund_breakdown(data: ReportData) -> Figure | None:
         for outcome, label in PATH_LABELS.items():
             h = hist[OUTCOME_INDEX[outcome]]
             if h.sum() >= 20:
-                rows.append(
-                    (
-                        key,
-                        label,
-                        quantile_from_hist(h, 0.5),
-                        quantile_from_hist(h, 0.9),
-                        int(h.sum()),
-                    )
-                )
+                p50, p90 = quantile_from_hist(h, 0.5), quantile_from_hist(h, 0.9)
+                rows.append((key, label, p50, p90, int(h.sum())))
         methods = np.sum([r.method_hist for r in runs], axis=0)
         for i, method in enumerate(runs[0].methods):
             if methods[i].sum() >= 20:
-                method_rows.append(
-                    (
-                        key,
-                        method,
-                        quantile_from_hist(methods[i], 0.5),
-                        quantile_from_hist(methods[i], 0.9),
-                        int(methods[i].sum()),
-                    )
-                )
+                p50, p90 = quantile_from_hist(methods[i], 0.5), quantile_from_hist(methods[i], 0.9)
+                method_rows.append((key, _method_name(method), p50, p90, int(methods[i].sum())))
     if not rows:
         return None
-    height = 0.32 * (len(rows) + len(method_rows)) + 1.6
-    fig, axes = plt.subplots(1, 2, figsize=(11, max(height / 1.6, 3.5)))
+    fig, axes = plt.subplots(
+        2,
+        1,
+        figsize=(WIDTH, 0.3 * (len(rows) + len(method_rows)) + 2.6),
+        height_ratios=[max(len(rows), 1), max(len(method_rows), 1)],
+    )
     for ax, items, title in (
         (axes[0], rows, "by cancellation path"),
         (axes[1], method_rows, "by payment method"),
     ):
-        y = np.arange(len(items))
         for i, (key, _, p50, p90, _) in enumerate(items):
-            ax.barh(i, max(p90, 1 / 60), color=data.colour(key), alpha=0.35)
-            ax.barh(i, max(p50, 1 / 60), color=data.colour(key))
-        ax.set_yticks(y, [f"{key}: {label} (n={n:,})" for key, label, _, _, n in items], fontsize=8)
+            ax.barh(i, max(p90, 1 / 60), color=data.colour(key), alpha=0.35, height=0.75)
+            ax.barh(i, max(p50, 1 / 60), color=data.colour(key), height=0.75)
+            ax.text(
+                max(p90, 1 / 60) * 1.15,
+                i,
+                f"{_fmt_hours(p50)} / {_fmt_hours(p90)}",
+                va="center",
+                fontsize=9,
+            )
+        ax.set_yticks(
+            range(len(items)),
+            [f"{data.label(key)}: {label} (n={n:,})" for key, label, _, _, n in items],
+        )
         ax.invert_yaxis()
         ax.set_xscale("log")
-        ax.set_xlim(1 / 60, 24 * 60)
+        ax.set_xlim(1 / 60, 24 * 60 * 4)
         ax.set_xticks([1 / 60, 1, 24, 168, 720], ["1 min", "1 h", "1 d", "1 wk", "30 d"])
-        ax.set_xlabel("time to money back (log scale): median (dark), 90th percentile (light)")
-        ax.set_title(f"Refund time {title}")
-    fig.tight_layout()
-    slowest = max(method_rows, key=lambda r: r[2]) if method_rows else None
-    fastest = min(method_rows, key=lambda r: r[2]) if method_rows else None
-    caption = (
-        "Medians (dark) and 90th percentiles (light), pooled over replications; "
-        "paths and methods with fewer than 20 refunds are left out."
+        ax.set_title(f"Refund time {title}", loc="left")
+    axes[1].set_xlabel(
+        "time to money back (log scale): median (dark bar), 90th percentile (light bar); "
+        "labels: median / 90th percentile"
     )
-    if slowest and fastest:
-        caption = (
-            f"The payment rail sets the pace: {fastest[0]} {fastest[1]} refunds in a "
-            f"median {_fmt_hours(fastest[2])}, {slowest[0]} {slowest[1]} in "
-            f"{_fmt_hours(slowest[2])}. " + caption
-        )
+    fig.tight_layout()
+    caption = (
+        "Medians (dark) and 90th percentiles (light) of the time to money back, pooled "
+        "over replications; paths and methods with fewer than 20 refunds are left out."
+    )
+    if method_rows:
+        slowest = max(method_rows, key=lambda r: r[2])
+        fastest = min(method_rows, key=lambda r: r[2])
+        if slowest[2] > fastest[2]:
+            caption = (
+                f"The payment rail sets the pace: {data.label(fastest[0])} refunds to "
+                f"{fastest[1]} in a median {_fmt_hours(fastest[2])}, "
+                f"{data.label(slowest[0])} to {slowest[1]} in {_fmt_hours(slowest[2])}. " + caption
+            )
     return Figure(
         "refund_time_breakdown",
         "Refund time by path and payment method",
@@ -297,130 +188,200 @@ def refund_breakdown(data: ReportData) -> Figure | None:
     )
 
 
+def outcome_counts(data: ReportData, key: str) -> tuple[dict[Outcome, int], int]:
+    runs = data.runs_of(key)
+    counts = {o: sum(r.outcome_counts.get(o.value, 0) for r in runs) for o in Outcome}
+    return counts, sum(counts.values())
+
+
 def outcome_shares(data: ReportData) -> Figure | None:
-    """Stacked bars of what happened to the orders that did not simply ship."""
+    """Stacked bars of what happened to the orders that did not simply ship, in the
+    outcome palette (never a platform's colours), values on the bars."""
+    if not data.keys:
+        return None
     plt = _plt()
-    fig, ax = plt.subplots(figsize=(9, 0.9 * len(data.keys) + 1.8))
-    shipped_notes = []
+    fig, ax = plt.subplots(figsize=(WIDTH, 0.55 * len(data.keys) + 1.9))
+    shares: dict[str, list[float]] = {}
     for row, key in enumerate(data.keys):
-        runs = data.runs_of(key)
-        counts = {o: sum(r.outcome_counts.get(o.value, 0) for r in runs) for o in Outcome}
-        total = sum(counts.values()) or 1
+        counts, total = outcome_counts(data, key)
+        total = total or 1
         left = 0.0
+        shares[key] = []
         for label, outcomes, colour in OUTCOME_GROUPS:
             share = 100 * sum(counts[o] for o in outcomes) / total
+            shares[key].append(share)
             ax.barh(
                 row,
                 share,
                 left=left,
                 color=colour,
                 edgecolor="white",
+                height=0.7,
                 label=label if row == 0 else None,
             )
-            if share >= 0.35:
-                ax.text(
-                    left + share / 2,
-                    row,
-                    f"{share:.1f}",
-                    ha="center",
-                    va="center",
-                    fontsize=8,
-                    color="white" if colour != "#F0E442" else "black",
-                )
+            if share >= 0.4:
+                ax.text(left + share / 2, row, f"{share:.1f}", ha="center", va="center", fontsize=9)
             left += share
-        shipped_notes.append(f"{key} {100 * counts[Outcome.SHIPPED] / total:.1f}%")
     ax.set_yticks(range(len(data.keys)), [data.label(k) for k in data.keys])
     ax.invert_yaxis()
     ax.set_xlabel("% of measured orders (the rest shipped normally)")
-    ax.legend(frameon=False, ncol=4, fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.28))
-    ax.set_title("What happened to the orders that did not simply ship")
-    fig.tight_layout()
-    caption = (
-        "Shares of measured orders by outcome, pooled over replications. Shipped "
-        "without a cancel: " + ", ".join(shipped_notes) + "." + data.point_note()
+    fig.legend(frameon=False, ncol=4, loc="lower center")
+    ax.set_title("What happened to the orders that did not simply ship", loc="left")
+    fig.tight_layout(rect=(0, 0.55 / (0.55 * len(data.keys) + 1.9), 1, 1))
+    caption = "Shares of measured orders by outcome, pooled over replications."
+    if len(shares) >= 2:
+        spread = []
+        for g, (label, _, _) in enumerate(OUTCOME_GROUPS):
+            values = {k: v[g] for k, v in shares.items()}
+            hi, lo = max(values, key=values.__getitem__), min(values, key=values.__getitem__)
+            spread.append((values[hi] - values[lo], label, hi, lo, values))
+        gap, label, hi, lo, values = max(spread)
+        if gap > 0:
+            caption = (
+                f"The policies differ most in '{label}': {values[hi]:.1f}% of orders under "
+                f"{data.label(hi)}, {values[lo]:.1f}% under {data.label(lo)}. " + caption
+            )
+    return Figure(
+        "outcome_shares", "Outcomes", caption + data.point_note(), fig, section="outcomes"
     )
-    return Figure("outcome_shares", "Outcomes", caption, fig)
+
+
+def _rolling(values: np.ndarray, window: int, lag: int) -> np.ndarray:
+    """Each day's sum over the `window` days ending `lag` days before it."""
+    cumulative = np.concatenate([[0], np.cumsum(values)])
+    out = np.full(len(values), np.nan)
+    for day in range(len(values)):
+        end = day + 1 - lag
+        if end - window >= 0:
+            out[day] = cumulative[end] - cumulative[end - window]
+    return out
+
+
+FLAG_METRICS = (
+    "sellers_flagged_share",
+    "sellers_over_threshold_share",
+    "seller_weeks_flagged_share",
+)
 
 
 def seller_rates(data: ReportData) -> Figure | None:
-    """Sellers' rates against each policy's threshold, and the daily rate over time."""
+    """The headline seller metric as each platform defines it: sellers flagged by its own
+    evaluation; each seller's rate against the threshold; the platform-wide rate over the
+    policy's window by day, with the threshold."""
     keys = [k for k in data.keys if data.inputs["policies"][k]["metric_name"]]
     if not keys:  # (data.keys holds only policies with finished runs)
         return None
     plt = _plt()
-    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2))
+    fig = plt.figure(figsize=(WIDTH, 8.4 + 0.25 * len(keys)))
+    grid = fig.add_gridspec(2, 2, height_ratios=[1, 1.05], hspace=0.5, wspace=0.35)
+    flagged, spread, daily = (
+        fig.add_subplot(grid[0, 0]),
+        fig.add_subplot(grid[0, 1]),
+        fig.add_subplot(grid[1, :]),
+    )
+    block = data.block()["policies"]
+    judged = [k for k in keys if data.inputs["policies"][k]["threshold"] is not None]
+    width = 0.8 / max(len(judged), 1)
     notes = []
+    for j, key in enumerate(judged):
+        info = data.inputs["policies"][key]
+        for i, name in enumerate(FLAG_METRICS):
+            v = block[key]["metrics"][name]
+            if v["mean"] is None:
+                continue
+            y = i + (j - (len(judged) - 1) / 2) * width
+            err = None
+            if v["ci95"] and v["ci95"][0] is not None:
+                err = [[(v["mean"] - v["ci95"][0]) * 100], [(v["ci95"][1] - v["mean"]) * 100]]
+            flagged.barh(
+                y, v["mean"] * 100, height=width, color=data.colour(key), xerr=err, ecolor="#555555"
+            )
+            right = (v["ci95"][1] if v["ci95"] and v["ci95"][1] is not None else v["mean"]) * 100
+            flagged.text(right + 1.5, y, f"{v['mean']:.0%}", va="center", fontsize=9)
+        over = block[key]["metrics"]["sellers_over_threshold_share"]["mean"]
+        flag = block[key]["metrics"]["sellers_flagged_share"]["mean"]
+        if over is not None and flag is not None:
+            notes.append(
+                f"{data.label(key)} flags {flag:.0%} of its sellers at least once "
+                f"({info['evaluation']}); {over:.0%} are over {info['threshold']:.1%} on "
+                "some day's window"
+            )
+    flagged.set_yticks(
+        range(len(FLAG_METRICS)),
+        [
+            "flagged at least\nonce (platform's\nevaluation)",
+            "over the threshold\non some day's\nwindow (raw)",
+            "seller-weeks\nflagged",
+        ],
+    )
+    flagged.invert_yaxis()
+    flagged.set_xlim(0, 125)
+    flagged.set_xlabel("% of judged sellers (weeks); bars: 95% intervals")
+    flagged.set_title("The headline: sellers flagged", loc="left")
     for key in keys:
         info = data.inputs["policies"][key]
         rates = np.concatenate([r.seller_rates for r in data.runs_of(key)]) * 100
         rates = np.sort(rates[~np.isnan(rates)])
         if rates.size:
-            left.step(
+            spread.step(
                 rates,
                 np.arange(1, rates.size + 1) / rates.size,
                 where="post",
                 color=data.colour(key),
                 lw=2,
-                label=f"{data.label(key)}",
             )
         if info["threshold"] is not None:
-            left.axvline(info["threshold"] * 100, color=data.colour(key), ls="--", lw=1)
-            over = float(np.mean(rates > info["threshold"] * 100)) if rates.size else math.nan
-            notes.append(
-                f"{key}: {over:.0%} of sellers above {info['threshold']:.1%} over the "
-                "whole measured period"
-            )
-        orders = sum(r.daily_judged for r in data.runs_of(key))  # as the metric counts
-        counted = sum(r.daily_counted for r in data.runs_of(key))
+            spread.axvline(info["threshold"] * 100, color=data.colour(key), ls="--", lw=1.2)
+    spread.set_xlabel("seller's rate over the whole measured period (%)")
+    spread.set_ylabel("share of sellers (cumulative)")
+    spread.set_title("Each seller's rate; dashed: threshold", loc="left")
+    spread.set_xlim(left=0)
+    dates = data.dates()
+    for key in keys:
+        info = data.inputs["policies"][key]
+        runs = data.runs_of(key)
+        orders = np.sum([r.daily_judged for r in runs], axis=0).astype(float)
+        counted = np.sum([r.daily_counted for r in runs], axis=0).astype(float)
+        window, lag = info.get("window_days"), round(info.get("lag_days") or 0)
+        if window:
+            orders, counted = _rolling(orders, window, lag), _rolling(counted, window, lag)
+            what = f"{window}-day window" + (f", {lag} days back" if lag else "")
+        else:
+            what = "each day"
         with np.errstate(invalid="ignore", divide="ignore"):
-            daily = np.where(orders > 0, counted / orders * 100, np.nan)
-        noon = dt.datetime.combine(data.start().date(), dt.time(12))
-        days = [noon + dt.timedelta(days=i) for i in range(len(daily))]  # each day's middle
-        right.plot(
+            rate = np.where(orders > 0, counted / orders * 100, np.nan)
+        days = [dt.datetime.combine(d, dt.time(12)) for d in dates[: len(rate)]]
+        daily.plot(
             days,
-            daily,
-            "o-",
-            ms=3,
+            rate,
+            "-",
             color=data.colour(key),
             lw=2,
-            label=f"{key}: {plain(info['metric_name'])}",
+            label=f"{data.label(key)}: {plain(info['metric_name'])} ({what})",
         )
-    left.set_xlabel("seller's rate over the measured period (%), dashed: threshold")
-    left.set_ylabel("share of sellers (cumulative)")
-    left.set_title("Sellers' rates against the threshold")
-    left.legend(frameon=False, fontsize=8, loc="lower right")
-    warmup_days = data.inputs["scenario"]["warmup_hours"] / 24
-    start = data.start().date()
-    right.axvspan(
-        start,
-        start + dt.timedelta(days=warmup_days),
-        color="#eeeeee",
-        label="warm-up (not measured)",
-    )
-    for promo in data.inputs["scenario"]["promotions"]:
-        day = dt.date.fromisoformat(promo["date"])
-        right.axvspan(
-            day,
-            day + dt.timedelta(days=1),
-            color="#F0E442",
-            alpha=0.5,
-            label=f"{promo['name']} (x{promo['multiplier']:g})",
+        if info["threshold"] is not None:
+            daily.axhline(info["threshold"] * 100, color=data.colour(key), ls="--", lw=1.2)
+    mark_dates(daily, data)
+    date_axis(daily)
+    daily.set_ylabel("counted / orders in the window (%)")
+    daily.set_xlabel("day (the window ending that day); dashed: each policy's threshold")
+    daily.set_title("All sellers together, over each policy's window", loc="left")
+    daily.set_ylim(bottom=0)
+    daily.legend(frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2)
+    handles = [plt.Rectangle((0, 0), 1, 1, color=data.colour(k)) for k in judged]
+    if len(handles) > 1:
+        flagged.legend(
+            handles, [data.label(k) for k in judged], frameon=False, loc="lower right", fontsize=8
         )
-    import matplotlib.dates as mdates
-
-    right.xaxis.set_major_formatter(mdates.DateFormatter("%d %b"))
-    right.set_ylabel("counted orders / orders placed that day (%)")
-    right.set_xlabel("day the orders were placed")
-    right.set_title("Platform-wide daily rate")
-    right.legend(frameon=False, fontsize=8)
-    fig.autofmt_xdate()
-    fig.tight_layout()
     caption = (
-        "Left: each seller's rate as the policy defines it, over the measured "
-        "period, all replications. Right: the same rate for all sellers, by the day "
-        "the orders were placed. " + ("; ".join(notes) + "." if notes else "") + data.point_note()
+        "Top left: the metric the platforms act on, from their own evaluation (window, "
+        "cadence, minimum counts, threshold), with the raw reading beside it. Top right: "
+        "each seller's rate over the whole measured period, all replications. Bottom: all "
+        "judged sellers' orders together, the rate over each policy's window by the day "
+        "the window ends; a seller at this average is over the dashed threshold where the "
+        "line crosses it. " + ("; ".join(notes) + "." if notes else "") + data.point_note()
     )
-    return Figure("seller_rates", "Sellers' cancellation rates", caption, fig)
+    return Figure("seller_rates", "Sellers' cancellation rates", caption, fig, section="sellers")
 
 
 FOREST_METRICS = (
@@ -440,7 +401,7 @@ def paired_forest(data: ReportData) -> Figure | None:
         return None
     plt = _plt()
     names = list(comparisons)
-    fig, axes = plt.subplots(2, 3, figsize=(11, 1.2 + 0.45 * len(names) * 2 + 1.5))
+    fig, axes = plt.subplots(2, 3, figsize=(WIDTH, 1.2 + 0.45 * len(names) * 2 + 1.5))
     best = None
     for ax, metric in zip(axes.flat, FOREST_METRICS, strict=True):
         scale = 100 if metric.endswith("_share") else 1
@@ -463,7 +424,7 @@ def paired_forest(data: ReportData) -> Figure | None:
                 best = (name, v["mean"], lo, hi)
         ax.axvline(0, color="#777777", lw=0.8)
         ax.set_yticks(
-            range(len(names)), names if ax in axes[:, 0] else [""] * len(names), fontsize=8
+            range(len(names)), names if ax in axes[:, 0] else [""] * len(names), fontsize=9
         )
         ax.invert_yaxis()
         unit = (
@@ -473,8 +434,8 @@ def paired_forest(data: ReportData) -> Figure | None:
             if "hours_p" in metric
             else f"{data.inputs['scenario']['currency']}·h per order"
         )
-        ax.set_xlabel(unit, fontsize=8)
-        ax.set_title(metric, fontsize=9)
+        ax.set_xlabel(unit, fontsize=9)
+        ax.set_title(BY_NAME[metric].label, fontsize=10)
     fig.suptitle("Paired differences (first policy minus second), 95% intervals", fontweight="bold")
     fig.tight_layout()
     caption = (
@@ -486,61 +447,13 @@ def paired_forest(data: ReportData) -> Figure | None:
             f"Largest change in median refund time: {best[0]}, {best[1]:+.1f} h "
             f"[{best[2]:.1f}, {best[3]:.1f}]. " + caption
         )
-    return Figure("paired_differences", "Paired differences", caption + data.point_note(), fig)
-
-
-SWEEP_METRICS = (
-    "refund_issued_hours_p50",
-    "money_back_hours_p50",
-    "self_cancel_share",
-    "request_cancel_share",
-    "platform_metric_rate",
-    "sellers_flagged_share",
-)
-
-
-def sweep_lines(data: ReportData) -> Figure | None:
-    """Each key metric against the swept value, with 95% CI bands."""
-    if "points" not in data.summary:
-        return None
-    plt = _plt()
-    points = data.summary["points"]
-    labels = [", ".join(p["point"].values()) for p in points]
-    x = np.arange(len(points))
-    fig, axes = plt.subplots(2, 3, figsize=(12, 6.5))
-    for ax, metric in zip(axes.flat, SWEEP_METRICS, strict=True):
-        scale = 100 if metric.endswith("share") or metric.endswith("rate") else 1
-        for key in data.keys:
-            means, lows, highs = [], [], []
-            for p in points:
-                v = p["policies"].get(key, {}).get("metrics", {}).get(metric, {})
-                mean, ci = v.get("mean"), v.get("ci95")
-                means.append(np.nan if mean is None else mean * scale)
-                lows.append(np.nan if not ci or ci[0] is None else ci[0] * scale)
-                highs.append(np.nan if not ci or ci[1] is None else ci[1] * scale)
-            if np.all(np.isnan(means)):
-                continue
-            ax.plot(x, means, "o-", color=data.colour(key), lw=2, label=data.label(key))
-            ax.fill_between(x, lows, highs, color=data.colour(key), alpha=0.2, lw=0)
-        ax.set_xticks(x, labels, rotation=30, fontsize=8)
-        ax.set_title(metric, fontsize=9)
-        ax.set_ylabel("%" if scale == 100 else "hours", fontsize=8)
-    axes.flat[0].legend(frameon=False, fontsize=8)
-    keys = ", ".join(data.summary["sweep"]["keys"])
-    fig.suptitle(f"Sweep of {keys}: means with 95% interval bands", fontweight="bold")
-    fig.tight_layout()
-    first, last = points[0], points[-1]
-    notes = []
-    for key in data.keys:
-        a = first["policies"].get(key, {}).get("metrics", {}).get("self_cancel_share", {})
-        b = last["policies"].get(key, {}).get("metrics", {}).get("self_cancel_share", {})
-        if a.get("mean") is not None and b.get("mean") is not None:
-            notes.append(
-                f"{key}: self-cancel share {a['mean']:.2%} at {labels[0]}, "
-                f"{b['mean']:.2%} at {labels[-1]}"
-            )
-    caption = "; ".join(notes) + "." if notes else ""
-    return Figure("sweep", f"Sweep of {keys}", caption, fig)
+    return Figure(
+        "paired_differences",
+        "Paired differences",
+        caption + data.point_note(),
+        fig,
+        section="comparisons",
+    )
 
 
 BAND_METRICS = (
@@ -562,7 +475,7 @@ def uncertainty_bands(data: ReportData) -> Figure | None:
     if not keys:
         return None
     plt = _plt()
-    fig, axes = plt.subplots(2, 2, figsize=(11, 2 * (0.55 * len(keys) + 1.1) + 0.6))
+    fig, axes = plt.subplots(2, 2, figsize=(WIDTH, 2 * (0.55 * len(keys) + 1.1) + 0.6))
     ratios = []
     for ax, metric in zip(axes.flat, BAND_METRICS, strict=True):
         scale = 100 if metric.endswith(("_share", "_rate")) else 1
@@ -605,8 +518,8 @@ def uncertainty_bands(data: ReportData) -> Figure | None:
         ax.set_yticks(range(len(keys)), [data.label(k) for k in keys], fontsize=9)
         ax.set_ylim(len(keys) - 0.5, -0.5)
         unit = "%" if scale == 100 else "hours" if "hours" in metric else ""
-        ax.set_xlabel(unit, fontsize=8)
-        ax.set_title(metric, fontsize=9)
+        ax.set_xlabel(unit, fontsize=9)
+        ax.set_title(BY_NAME[metric].label, fontsize=10)
         ax.grid(axis="x", color="#eeeeee")
     ax = axes.flat[0]
     ax.plot([], [], color="#555555", lw=3, marker="o", label="replications: mean, 95% CI")
@@ -636,7 +549,13 @@ def uncertainty_bands(data: ReportData) -> Figure | None:
             f" The input band is the wider in {wider} of {len(ratios)} cases; most so for "
             f"{data.label(key)}'s {metric}, {top:.1f} times the replication interval."
         )
-    return Figure("uncertainty_bands", "Input uncertainty", caption + data.point_note(), fig)
+    return Figure(
+        "uncertainty_bands",
+        "Input uncertainty",
+        caption + data.point_note(),
+        fig,
+        section="uncertainty",
+    )
 
 
 FIGURES = (
@@ -645,10 +564,12 @@ FIGURES = (
     outcome_shares,
     seller_rates,
     paired_forest,
-    sweep_lines,
     uncertainty_bands,
 )
 
 
 def all_figures(data: ReportData) -> list[Figure]:
-    return [f for f in (make(data) for make in FIGURES) if f is not None]
+    from sim.report.study import STUDY_FIGURES
+
+    makers = (*STUDY_FIGURES, *FIGURES)
+    return [f for f in (make(data) for make in makers) if f is not None]

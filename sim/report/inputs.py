@@ -7,16 +7,26 @@ without the policy files and without simulating again.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 from sim.model.load import Study
 from sim.model.policy import Policy, Rules
+from sim.model.units import Duration
+
+if TYPE_CHECKING:
+    from sim.experiment.plan import Point
 
 
-def describe(study: Study) -> dict[str, Any]:
-    """The scenario's dates and the policies' main rules in force at its start."""
+def describe(
+    study: Study, points: Sequence[Point] = (), studies: Sequence[Study] = ()
+) -> dict[str, Any]:
+    """The scenario's dates and the policies' main rules in force at its start, the rule
+    changes within its horizon, and for a sweep (`points`, one study each) the swept
+    values as numbers with each key's current value (`study` is then the unswept one)."""
     scenario = study.scenario
     day = scenario.start.date()
+    end = (scenario.start + dt.timedelta(hours=scenario.horizon.amount)).date()
     return {
         "scenario": {
             "name": scenario.name,
@@ -32,8 +42,117 @@ def describe(study: Study) -> dict[str, Any]:
             ],
             "replay": _replay(study),
         },
-        "policies": {key: _policy(policy, day) for key, policy in study.policies.items()},
+        "policies": {
+            key: {**_policy(policy, day), "changes": _changes(policy, day, end)}
+            for key, policy in study.policies.items()
+        },
+        "sweep": _sweep(study, points, studies) if points and points[0].values else None,
+        "made": {
+            "date": dt.date.today().isoformat(),
+            "cancelsim": _version(),
+        },
     }
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("cancelsim")
+    except PackageNotFoundError:  # pragma: no cover - run from a plain source tree
+        return "unknown"
+
+
+def _changes(policy: Policy, start: dt.date, end: dt.date) -> list[dict[str, Any]]:
+    """Each effective date after the scenario's first day and up to its last, with the
+    rules it changes: their text before and after."""
+    out = []
+    dates = list(policy.versions)
+    for i, date in enumerate(dates):
+        if i == 0 or not start < date <= end:
+            continue
+        before, after = _texts(policy.versions[dates[i - 1]]), _texts(policy.versions[date])
+        rules = [
+            {
+                "rule": title,
+                "before": before.get(title, (_ABSENT, []))[0],
+                "after": after.get(title, (_ABSENT, []))[0],
+            }
+            for title in dict.fromkeys([*before, *after])
+            if before.get(title, (None,))[0] != after.get(title, (None,))[0]
+        ]
+        out.append({"date": date.isoformat(), "rules": rules})
+    return out
+
+
+def _sweep(study: Study, points: Sequence[Point], studies: Sequence[Study]) -> dict[str, Any]:
+    """Per swept key: each point's value as a number on an axis (None when it has none),
+    the axis unit, and the value in force without the sweep (`current`)."""
+    keys = [key for key, _, _ in points[0].values]
+    axes = {}
+    for key in keys:
+        values = [_number(_lookup(s, key)) for s in studies]
+        current = _number(_lookup(study, key))
+        units = {u for _, u in values if u is not None} | (
+            {current[1]} if current[1] is not None else set()
+        )
+        numeric = all(v is not None for v, _ in values) and len(units) <= 1
+        axes[key] = {
+            "values": [v for v, _ in values] if numeric else None,
+            "unit": next(iter(units), "") if numeric else None,
+            "current": current[0] if numeric else None,
+            "current_label": _label(_lookup(study, key)),
+        }
+    return {"keys": keys, "axes": axes}
+
+
+_MISSING = object()
+
+
+def _lookup(study: Study, key: str) -> Any:
+    """The validated value a `--set`/`--sweep` key names: a scenario key, or a policy's
+    (`amazon.self_cancel.window`) in force on the scenario's first day."""
+    head, *rest = key.split(".")
+    if head in study.policies:
+        node: Any = study.policies[head].at(study.scenario.start.date())
+    else:
+        node, rest = study.scenario, [head, *rest]
+    for part in rest:
+        if isinstance(node, dict):
+            node = node.get(part, node.get(_date(part), _MISSING))
+        elif isinstance(node, list | tuple) and part.isdigit() and int(part) < len(node):
+            node = node[int(part)]
+        else:
+            node = getattr(node, part, _MISSING)
+        if node is _MISSING:
+            return None
+    return node
+
+
+def _date(text: str) -> Any:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        return text
+
+
+def _number(value: Any) -> tuple[float | None, str | None]:
+    """A value as a number and its unit: `h` clock hours, `bd` business days, `` plain."""
+    if isinstance(value, bool) or value is None:
+        return None, None
+    if isinstance(value, Duration):
+        return value.amount, "bd" if value.business_days else "h"
+    if isinstance(value, int | float):
+        return float(value), ""
+    return None, None
+
+
+def _label(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, Duration):
+        return str(value)
+    return str(getattr(value, "value", value))
 
 
 def _replay(study: Study) -> dict[str, Any] | None:
@@ -70,6 +189,8 @@ def _policy(policy: Policy, day: dt.date) -> dict[str, Any]:
         "metric_name": metric.name if metric else None,
         "threshold": metric.threshold if metric else None,
         "window": str(metric.window) if metric else None,
+        "window_days": metric.window.days if metric and not metric.window.months else None,
+        "lag_days": metric.lag.amount / 24 if metric else None,
         "evaluation": metric.evaluation() if metric else None,
         "rules": rule_rows(policy, day),
     }
@@ -114,6 +235,7 @@ def _row(rules: Rules, title: str, text: str, ids: list[str]) -> dict[str, Any]:
             "id": ref,
             "title": rules.sources[ref].title,
             "url": rules.sources[ref].url,
+            "seen": rules.sources[ref].seen.isoformat(),
             "confidence": rules.sources[ref].confidence,
         }
         for ref in ids

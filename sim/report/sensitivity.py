@@ -20,7 +20,8 @@ from typing import Any
 from sim.experiment.output import write_atomic
 from sim.metrics import BY_NAME
 from sim.report.build import template
-from sim.report.figures import Figure, _colours, _plt
+from sim.report.data import _colours
+from sim.report.figures import Figure, _plt
 
 TOP = 10  # factors per tornado panel
 COLUMNS = 3  # tornado panels per row
