@@ -18,7 +18,13 @@ from sim.report.data import (
     ReportData,
     base_point,
 )
-from sim.report.study import before_after, before_after_figure, daily, sweep_effects
+from sim.report.study import (
+    before_after,
+    before_after_figure,
+    daily,
+    promotion_findings,
+    sweep_effects,
+)
 from sim.report.style import time_scale
 
 
@@ -74,7 +80,9 @@ def test_the_sweep_figure_has_a_numeric_axis_and_marks_todays_value(swept):
 def test_paired_differences_against_todays_value(swept, tmp_path):
     swept.write(tmp_path)
     html = swept.report(tmp_path).read_text(encoding="utf-8")
-    table = re.search(r"Paired differences against today(?:&#39;|')s value(.*?)</table>", html, re.S)
+    table = re.search(
+        r"Paired differences against today(?:&#39;|')s value(.*?)</table>", html, re.S
+    )
     assert table
     rows = re.findall(r"<tr><td>(\d+[mh])</td>", table.group(1))
     assert rows == ["0m", "2h"]  # every point but today's, for the policy the key touches
@@ -162,6 +170,9 @@ def test_each_promotion_is_named_and_coloured_on_its_own(root):
     volume = [p.get_height() for p in top.patches if p.get_height() > 0 and p.get_width() > 0.5]
     assert max(volume) > 5 * sorted(volume)[len(volume) // 2]
     assert "Singles' Day brought" in figure.caption
+    [finding] = promotion_findings(data)  # the biggest promotion, in the summary
+    assert finding.startswith("Singles' Day (x10) brought ")
+    assert re.search(r"brought [\d,]+ orders", finding)
 
 
 def test_outcome_colours_are_their_own():

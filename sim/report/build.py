@@ -26,6 +26,7 @@ from sim.report.study import (
     SWEEP_METRICS,
     before_after,
     before_after_findings,
+    promotion_findings,
     sweep_differences,
     sweep_findings,
 )
@@ -180,7 +181,7 @@ def findings(data: ReportData) -> list[str]:
     """The three or four results that matter, in numbers."""
     block = data.block()
     policies = block["policies"]
-    out = [*sweep_findings(data), *before_after_findings(data)]
+    out = [*sweep_findings(data), *before_after_findings(data), *promotion_findings(data)]
     medians = {
         k: v["metrics"]["money_back_hours_p50"]["mean"]
         for k, v in policies.items()

@@ -317,6 +317,55 @@ def _daily_caption(data: ReportData, volume: np.ndarray) -> str:
     )
 
 
+def promotion_findings(data: ReportData) -> list[str]:
+    """The busiest promotion's volume, and which outcome share moved most that day
+    against the other measured days, per policy."""
+    promos = [
+        (p, (dt.date.fromisoformat(p["date"]) - data.start().date()).days)
+        for p in data.promotions()
+    ]
+    promos = [(p, day) for p, day in promos if day >= data.first_measured_day()]
+    if not promos or not data.keys:
+        return []
+    promo, day = max(promos, key=lambda pd: pd[0]["multiplier"])
+    others = [
+        d for d in range(data.first_measured_day(), data.days()) if d not in {x for _, x in promos}
+    ]
+    moves: list[tuple[float, str, str, float, float]] = []
+    for key in data.keys:
+        runs = data.runs_of(key)
+        counts = np.sum([r.daily_outcomes for r in runs], axis=0)
+        if not counts.size or not others:
+            continue
+        on_day, rest = counts[day], counts[others].sum(axis=0)
+        if not on_day.sum() or not rest.sum():
+            continue
+        best = None
+        for label, members, _ in OUTCOME_GROUPS:
+            idx = [OUTCOME_INDEX[o] for o in members]
+            a, b = on_day[idx].sum() / on_day.sum(), rest[idx].sum() / rest.sum()
+            if best is None or abs(a - b) > abs(best[1] - best[2]):
+                best = (label, a, b)
+        if best:
+            moves.append((abs(best[1] - best[2]), key, *best))
+    if not moves:
+        return []
+    volume = np.mean([r.daily_orders[day] for r in data.runs_of(data.keys[0])])
+    head = f"{promo['name']} (x{promo['multiplier']:g}) brought {volume:,.0f} orders"
+    largest = max(moves)
+    if largest[0] < 0.005:
+        return [
+            head + f"; every outcome's share of that day's orders stays within "
+            f"{largest[0] * 100:.1f} points of the other measured days' under every "
+            "policy: the spike changes how many orders meet each rule, not what becomes of them."
+        ]
+    parts = [
+        f"under {data.label(key)} '{label}' {a:.1%} of the day's orders (other days {b:.1%})"
+        for _, key, label, a, b in moves
+    ]
+    return [head + "; the outcome that moves most that day: " + "; ".join(parts) + "."]
+
+
 # ---------------------------------------------------------------------- before / after
 PERIOD_METRICS: tuple[tuple[str, str], ...] = (
     *((label, "share") for label, _, _ in OUTCOME_GROUPS if label != "still open at the end"),
