@@ -257,13 +257,6 @@ def _rolling(values: np.ndarray, window: int, lag: int) -> np.ndarray:
     return out
 
 
-FLAG_METRICS = (
-    "sellers_flagged_share",
-    "sellers_over_threshold_share",
-    "seller_weeks_flagged_share",
-)
-
-
 def seller_rates(data: ReportData) -> Figure | None:
     """The headline seller metric as each platform defines it: sellers flagged by its own
     evaluation; each seller's rate against the threshold; the platform-wide rate over the
@@ -272,8 +265,8 @@ def seller_rates(data: ReportData) -> Figure | None:
     if not keys:  # (data.keys holds only policies with finished runs)
         return None
     plt = _plt()
-    fig = plt.figure(figsize=(WIDTH, 8.4 + 0.25 * len(keys)))
-    grid = fig.add_gridspec(2, 2, height_ratios=[1, 1.05], hspace=0.5, wspace=0.35)
+    fig = plt.figure(figsize=(WIDTH, 9.0 + 0.3 * len(keys)))
+    grid = fig.add_gridspec(2, 2, height_ratios=[1, 1.05], hspace=0.75, wspace=0.45)
     flagged, spread, daily = (
         fig.add_subplot(grid[0, 0]),
         fig.add_subplot(grid[0, 1]),
@@ -281,43 +274,68 @@ def seller_rates(data: ReportData) -> Figure | None:
     )
     block = data.block()["policies"]
     judged = [k for k in keys if data.inputs["policies"][k]["threshold"] is not None]
-    width = 0.8 / max(len(judged), 1)
     notes = []
-    for j, key in enumerate(judged):
+    markers = {  # the platform's reading filled, the raw and weekly readings beside it
+        "sellers_flagged_share": ("o", "flagged at least once (the platform's evaluation)"),
+        "sellers_over_threshold_share": ("D", "over the threshold on some day's window (raw)"),
+        "seller_weeks_flagged_share": ("s", "seller-weeks flagged"),
+    }
+    for row, key in enumerate(judged):
         info = data.inputs["policies"][key]
-        for i, name in enumerate(FLAG_METRICS):
-            v = block[key]["metrics"][name]
+        metrics = block[key]["metrics"]
+        colour = data.colour(key)
+        for name, (marker, _) in markers.items():
+            v = metrics[name]
             if v["mean"] is None:
                 continue
-            y = i + (j - (len(judged) - 1) / 2) * width
-            err = None
-            if v["ci95"] and v["ci95"][0] is not None:
-                err = [[(v["mean"] - v["ci95"][0]) * 100], [(v["ci95"][1] - v["mean"]) * 100]]
-            flagged.barh(
-                y, v["mean"] * 100, height=width, color=data.colour(key), xerr=err, ecolor="#555555"
+            headline = name == "sellers_flagged_share"
+            if headline and v["ci95"] and v["ci95"][0] is not None:
+                flagged.plot([c * 100 for c in v["ci95"]], [row, row], color=colour, lw=2.5)
+            flagged.plot(
+                v["mean"] * 100,
+                row,
+                marker,
+                ms=8 if headline else 6,
+                color=colour,
+                markerfacecolor=colour if headline else "white",
+                markeredgewidth=1.5,
+                zorder=3,
             )
-            right = (v["ci95"][1] if v["ci95"] and v["ci95"][1] is not None else v["mean"]) * 100
-            flagged.text(right + 1.5, y, f"{v['mean']:.0%}", va="center", fontsize=9)
-        over = block[key]["metrics"]["sellers_over_threshold_share"]["mean"]
-        flag = block[key]["metrics"]["sellers_flagged_share"]["mean"]
+        v = metrics["sellers_flagged_share"]
+        if v["mean"] is not None:
+            right = v["ci95"][1] if v["ci95"] and v["ci95"][1] is not None else v["mean"]
+            flagged.text(right * 100 + 2, row, f"{v['mean']:.0%}", va="center", fontsize=9)
+        over, flag = metrics["sellers_over_threshold_share"]["mean"], v["mean"]
         if over is not None and flag is not None:
             notes.append(
                 f"{data.label(key)} flags {flag:.0%} of its sellers at least once "
                 f"({info['evaluation']}); {over:.0%} are over {info['threshold']:.1%} on "
                 "some day's window"
             )
-    flagged.set_yticks(
-        range(len(FLAG_METRICS)),
-        [
-            "flagged at least\nonce (platform's\nevaluation)",
-            "over the threshold\non some day's\nwindow (raw)",
-            "seller-weeks\nflagged",
-        ],
-    )
-    flagged.invert_yaxis()
-    flagged.set_xlim(0, 125)
-    flagged.set_xlabel("% of judged sellers (weeks); bars: 95% intervals")
+    flagged.set_yticks(range(len(judged)), [data.label(k) for k in judged])
+    flagged.set_ylim(len(judged) - 0.5, -0.5)
+    flagged.set_xlim(0, 112)
+    flagged.grid(axis="x", color="#eeeeee")
+    flagged.set_xlabel("% of judged sellers (seller-weeks); line: 95% interval")
     flagged.set_title("The headline: sellers flagged", loc="left")
+    flagged.legend(
+        handles=[
+            plt.Line2D(
+                [],
+                [],
+                ls="",
+                marker=m,
+                color="#555555",
+                markerfacecolor="#555555" if n == "sellers_flagged_share" else "white",
+                label=label,
+            )
+            for n, (m, label) in markers.items()
+        ],
+        frameon=False,
+        loc="upper center",
+        bbox_to_anchor=(0.5, -0.16),
+        fontsize=8,
+    )
     for key in keys:
         info = data.inputs["policies"][key]
         rates = np.concatenate([r.seller_rates for r in data.runs_of(key)]) * 100
@@ -368,11 +386,6 @@ def seller_rates(data: ReportData) -> Figure | None:
     daily.set_title("All sellers together, over each policy's window", loc="left")
     daily.set_ylim(bottom=0)
     daily.legend(frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2)
-    handles = [plt.Rectangle((0, 0), 1, 1, color=data.colour(k)) for k in judged]
-    if len(handles) > 1:
-        flagged.legend(
-            handles, [data.label(k) for k in judged], frameon=False, loc="lower right", fontsize=8
-        )
     caption = (
         "Top left: the metric the platforms act on, from their own evaluation (window, "
         "cadence, minimum counts, threshold), with the raw reading beside it. Top right: "
