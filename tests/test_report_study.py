@@ -204,3 +204,23 @@ def test_a_sweep_without_todays_value_says_so():
     inputs["sweep"]["axes"]["k"]["current"] = 2.0
     assert base_point(summary, inputs) == (1, True)
     assert base_point({"policies": {}}, {"sweep": None}) == (0, False)
+
+
+def test_without_a_cjk_font_figures_drop_the_characters_and_the_report_says_so(
+    swept, tmp_path, monkeypatch
+):
+    import sim.report.build as build
+    import sim.report.style as style
+
+    monkeypatch.setattr(style, "has_cjk_font", lambda: False)
+    monkeypatch.setattr(build, "has_cjk_font", lambda: False)
+    from sim.report.data import plain
+
+    assert plain("退款率 (refund rate)") == "refund rate"
+    swept.write(tmp_path)
+    html = swept.report(tmp_path).read_text(encoding="utf-8")
+    assert "no CJK font was found" in html and "fonts-noto-cjk" in html
+    monkeypatch.undo()
+    assert plain("退款率 (refund rate)") == (
+        "退款率 (refund rate)" if style.has_cjk_font() else "refund rate"
+    )

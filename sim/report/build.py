@@ -21,6 +21,7 @@ from sim.experiment.output import write_atomic
 from sim.metrics import BY_NAME, CATALOGUE
 from sim.report.data import ReportData
 from sim.report.figures import Figure, all_figures
+from sim.report.style import has_cjk_font
 from sim.report.study import (
     PERIOD_METRICS,
     SWEEP_METRICS,
@@ -111,6 +112,7 @@ def build_report(
         points=summary.get("points") or [],
         base=data.base,
         base_is_current=data.base_is_current,
+        cjk_font=has_cjk_font(),
         sweep_metrics=SWEEP_METRICS,
         period_metrics=PERIOD_METRICS,
     )
