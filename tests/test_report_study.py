@@ -24,6 +24,7 @@ from sim.report.study import (
     daily,
     promotion_findings,
     sweep_effects,
+    sweep_findings,
 )
 from sim.report.style import time_scale
 
@@ -224,3 +225,92 @@ def test_without_a_cjk_font_figures_drop_the_characters_and_the_report_says_so(
     assert plain("退款率 (refund rate)") == (
         "退款率 (refund rate)" if style.has_cjk_font() else "refund rate"
     )
+
+
+def test_a_two_key_sweep_in_any_order_reports_each_key_alone(root):
+    """Values given out of order are drawn along the axis; each finding moves one key
+    from today's value, the others held at theirs (two keys changed at once would not
+    say which did what)."""
+    results = run(
+        root / "scenarios" / "quick.yaml",
+        replications=2,
+        overrides=["horizon=4d", "warmup=1d"],
+        sweep=["amazon.self_cancel.window=2h,30m,0m", "buyers.cancel_intent=0.1,0.06"],
+    )
+    data = _data(results)
+    assert data.base_is_current
+    assert data.summary["points"][data.base]["point"] == {
+        "amazon.self_cancel.window": "30m",
+        "buyers.cancel_intent": "0.06",
+    }
+    figure = sweep_effects(data)
+    for ax in figure.figure.axes:
+        for line in ax.get_lines():
+            x = [float(v) for v in line.get_xdata()]
+            assert x == sorted(x)
+    findings = sweep_findings(data)
+    heads = [f.split(" instead of ")[0] for f in findings]
+    assert "Under Amazon, amazon.self_cancel.window = 0m" in heads
+    assert "Under Amazon, amazon.self_cancel.window = 2h" in heads
+    assert any("buyers.cancel_intent = 0.1" in h for h in heads)
+    assert all(h.count(" = ") == 1 for h in heads)
+
+
+def test_a_sweep_of_a_dated_value_and_a_sweep_that_replaces_the_dates(root):
+    path = root / "scenarios" / "amazon-autocancel-2020.yaml"
+    dated = run(
+        path,
+        replications=1,
+        overrides=["sellers.count=40"],
+        sweep=["amazon.auto_cancel.after.2020-09-30=5 business days,7 business days"],
+    )
+    axis = dated.inputs["sweep"]["axes"]["amazon.auto_cancel.after.2020-09-30"]
+    assert (axis["values"], axis["unit"], axis["current"]) == ([5.0, 7.0], "bd", 7.0)
+    assert _data(dated).base == 1
+    [change] = dated.inputs["policies"]["amazon"]["changes"]
+    assert "7 business days" in change["rules"][0]["after"]
+    flat = run(
+        path,
+        replications=1,
+        overrides=["sellers.count=40"],
+        sweep=["amazon.auto_cancel.after=5 business days,7 business days"],
+    )
+    axis = flat.inputs["sweep"]["axes"]["amazon.auto_cancel.after"]
+    assert axis["values"] == [5.0, 7.0] and axis["current"] is None  # today is 30d then 7 bd
+    assert flat.inputs["policies"]["amazon"]["changes"] == []  # no run plays a change
+    assert not before_after(_data(flat))
+
+
+def test_a_change_at_the_horizons_end_is_not_played(root):
+    results = run(
+        root / "scenarios" / "amazon-autocancel-2020.yaml",
+        replications=1,
+        overrides=["horizon=16d", "sellers.count=40"],  # ends at 2020-09-30 00:00
+    )
+    assert results.inputs["policies"]["amazon"]["changes"] == []
+
+
+def test_a_results_folder_from_before_the_daily_counts_still_rebuilds(swept, tmp_path):
+    import json
+
+    from sim.report import rebuild
+
+    swept.write(tmp_path)
+    for path in (tmp_path / "runs").glob("*.json"):
+        stored = json.loads(path.read_text())
+        for name in ("daily_outcomes", "daily_refunds", "daily_money_back"):
+            del stored["result"][name]
+        path.write_text(json.dumps(stored))
+    html = rebuild(tmp_path).read_text(encoding="utf-8")
+    assert '<h2 id="sweep">' in html
+
+
+def test_the_daily_window_counts_the_days_there_are():
+    import numpy as np
+
+    from sim.report.figures import _rolling
+
+    days = np.array([1, 2, 3, 4, 5])
+    assert _rolling(days, 3, 0).tolist() == [1, 3, 6, 9, 12]
+    assert np.isnan(_rolling(days, 3, 2)[:2]).all()
+    assert _rolling(days, 3, 2)[2:].tolist() == [1, 3, 6]

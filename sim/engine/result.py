@@ -82,11 +82,13 @@ class RunResult:
             seller_rates=np.array([math.nan if x is None else x for x in data["seller_rates"]]),
             bands=data["bands"],
             outcome_counts=data["outcome_counts"],
-            daily_outcomes=np.array(data["daily_outcomes"], dtype=np.int64).reshape(
-                len(data["daily_outcomes"]), len(OUTCOMES)
+            # (a results folder written before these were recorded has none: the report
+            # then leaves out its daily and before/after figures)
+            daily_outcomes=np.array(data.get("daily_outcomes", []), dtype=np.int64).reshape(
+                len(data.get("daily_outcomes", [])), len(OUTCOMES)
             ),
-            daily_refunds=np.array(data["daily_refunds"], dtype=np.int64),
-            daily_money_back=np.array(data["daily_money_back"], dtype=float),
+            daily_refunds=np.array(data.get("daily_refunds", []), dtype=np.int64),
+            daily_money_back=np.array(data.get("daily_money_back", []), dtype=float),
             events=data["events"],
             wall_seconds=data["wall_seconds"],
         )

@@ -21,7 +21,6 @@ from sim.experiment.output import write_atomic
 from sim.metrics import BY_NAME, CATALOGUE
 from sim.report.data import ReportData
 from sim.report.figures import Figure, all_figures
-from sim.report.style import has_cjk_font
 from sim.report.study import (
     PERIOD_METRICS,
     SWEEP_METRICS,
@@ -31,6 +30,7 @@ from sim.report.study import (
     sweep_differences,
     sweep_findings,
 )
+from sim.report.style import has_cjk_font
 
 TABLE_METRICS = [m.name for m in CATALOGUE if m.name != "orders"]
 COMPARED = (

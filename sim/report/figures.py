@@ -247,13 +247,14 @@ def outcome_shares(data: ReportData) -> Figure | None:
 
 
 def _rolling(values: np.ndarray, window: int, lag: int) -> np.ndarray:
-    """Each day's sum over the `window` days ending `lag` days before it."""
+    """Each day's sum over the `window` days ending `lag` days before it; a window that
+    would start before the first day starts on it, as the evaluation counts it."""
     cumulative = np.concatenate([[0], np.cumsum(values)])
     out = np.full(len(values), np.nan)
     for day in range(len(values)):
         end = day + 1 - lag
-        if end - window >= 0:
-            out[day] = cumulative[end] - cumulative[end - window]
+        if end > 0:
+            out[day] = cumulative[end] - cumulative[max(end - window, 0)]
     return out
 
 
@@ -299,7 +300,7 @@ def seller_rates(data: ReportData) -> Figure | None:
                 color=colour,
                 markerfacecolor=colour if headline else "white",
                 markeredgewidth=1.5,
-                zorder=3,
+                zorder=4 if headline else 3,  # the platform's reading on top
             )
         v = metrics["sellers_flagged_share"]
         if v["mean"] is not None:
@@ -391,7 +392,8 @@ def seller_rates(data: ReportData) -> Figure | None:
         "cadence, minimum counts, threshold), with the raw reading beside it. Top right: "
         "each seller's rate over the whole measured period, all replications. Bottom: all "
         "judged sellers' orders together, the rate over each policy's window by the day "
-        "the window ends; a seller at this average is over the dashed threshold where the "
+        "the window ends (in the first days, over the days there are, as the platform's "
+        "evaluation counts them); a seller at this average is over the dashed threshold where the "
         "line crosses it. " + ("; ".join(notes) + "." if notes else "") + data.point_note()
     )
     return Figure("seller_rates", "Sellers' cancellation rates", caption, fig, section="sellers")

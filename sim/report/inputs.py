@@ -26,7 +26,14 @@ def describe(
     values as numbers with each key's current value (`study` is then the unswept one)."""
     scenario = study.scenario
     day = scenario.start.date()
-    end = (scenario.start + dt.timedelta(hours=scenario.horizon.amount)).date()
+    end = scenario.start + dt.timedelta(hours=scenario.horizon.amount)
+    sweep = _sweep(study, points, studies) if points and points[0].values else None
+    played = study  # the study the report's numbers come from: a sweep's report point
+    if sweep is not None:
+        from sim.report.data import base_point
+
+        labels = {"points": [{"point": p.label} for p in points]}
+        played = studies[base_point(labels, {"sweep": sweep})[0]]
     return {
         "scenario": {
             "name": scenario.name,
@@ -43,10 +50,13 @@ def describe(
             "replay": _replay(study),
         },
         "policies": {
-            key: {**_policy(policy, day), "changes": _changes(policy, day, end)}
+            key: {
+                **_policy(policy, day),
+                "changes": _changes(played.policies[key], scenario.start, end),
+            }
             for key, policy in study.policies.items()
         },
-        "sweep": _sweep(study, points, studies) if points and points[0].values else None,
+        "sweep": sweep,
         "made": {
             "date": dt.date.today().isoformat(),
             "cancelsim": _version(),
@@ -63,13 +73,15 @@ def _version() -> str:
         return "unknown"
 
 
-def _changes(policy: Policy, start: dt.date, end: dt.date) -> list[dict[str, Any]]:
-    """Each effective date after the scenario's first day and up to its last, with the
-    rules it changes: their text before and after."""
+def _changes(policy: Policy, start: dt.datetime, end: dt.datetime) -> list[dict[str, Any]]:
+    """Each effective date after the scenario's first day whose midnight comes before the
+    horizon's end (some order plays it), with the rules it changes: their text before and
+    after."""
     out = []
     dates = list(policy.versions)
     for i, date in enumerate(dates):
-        if i == 0 or not start < date <= end:
+        midnight = dt.datetime.combine(date, dt.time(0), tzinfo=start.tzinfo)
+        if i == 0 or not start.date() < date or not midnight < end:
             continue
         before, after = _texts(policy.versions[dates[i - 1]]), _texts(policy.versions[date])
         rules = [
@@ -93,14 +105,14 @@ def _sweep(study: Study, points: Sequence[Point], studies: Sequence[Study]) -> d
     for key in keys:
         values = [_number(_lookup(s, key)) for s in studies]
         current = _number(_lookup(study, key))
-        units = {u for _, u in values if u is not None} | (
-            {current[1]} if current[1] is not None else set()
-        )
-        numeric = all(v is not None for v, _ in values) and len(units) <= 1
+        units = {u for _, u in values}
+        numeric = all(v is not None for v, _ in values) and len(units) == 1
+        unit = next(iter(units)) if numeric else None
         axes[key] = {
             "values": [v for v, _ in values] if numeric else None,
-            "unit": next(iter(units), "") if numeric else None,
-            "current": current[0] if numeric else None,
+            "unit": unit,
+            # today's value on the axis only in the axis's unit (30d is not 7 business days)
+            "current": current[0] if numeric and current[1] == unit else None,
             "current_label": _label(_lookup(study, key)),
         }
     return {"keys": keys, "axes": axes}
@@ -114,7 +126,10 @@ def _lookup(study: Study, key: str) -> Any:
     (`amazon.self_cancel.window`) in force on the scenario's first day."""
     head, *rest = key.split(".")
     if head in study.policies:
-        node: Any = study.policies[head].at(study.scenario.start.date())
+        dates = [d for d in map(_date, rest) if isinstance(d, dt.date)]
+        rest = [part for part in rest if not isinstance(_date(part), dt.date)]
+        # a dated value (`amazon.auto_cancel.after.2020-09-30`): the rules of that date
+        node: Any = study.policies[head].at(dates[-1] if dates else study.scenario.start.date())
     else:
         node, rest = study.scenario, [head, *rest]
     for part in rest:

@@ -78,9 +78,14 @@ def sweep_effects(data: ReportData) -> Figure | None:
         scale = 100 if BY_NAME[metric].unit == "share" else 1
         for key in data.keys:
             for c, combo in enumerate(combos):
-                at = [
-                    i for i, p in enumerate(points) if tuple(p["point"][k] for k in others) == combo
-                ]
+                at = sorted(  # along the axis, whatever the order of the values
+                    (
+                        i
+                        for i, p in enumerate(points)
+                        if tuple(p["point"][k] for k in others) == combo
+                    ),
+                    key=lambda i: xs[i],
+                )
                 values = [_value(points[i], key, metric) for i in at]
                 mean = np.array([v[0] for v in values]) * scale
                 if np.all(np.isnan(mean)):
@@ -188,45 +193,57 @@ def _paired(runs: list[RunResult], metric: str) -> dict[str, Any]:
 
 
 def sweep_findings(data: ReportData) -> list[str]:
-    """What moving the swept key from today's value to the ends of its range does."""
+    """What moving each swept key alone, from the report's point to the lowest and the
+    highest of its values, does (the other keys held at the report's point)."""
     table = sweep_differences(data)
     points = data.summary.get("points")
     if not table or not points:
         return []
-    today = ", ".join(f"{k} = {v}" for k, v in points[data.base]["point"].items())
+    base = points[data.base]["point"]
     where = "today's value" if data.base_is_current else "the first point"
     out = []
-    ends = {0, len(points) - 1} - {data.base}
-    for row in table["rows"]:
-        index = next(i for i, p in enumerate(points) if p["point"] == row["point"])
-        if index not in ends:
-            continue
-        there = ", ".join(f"{k} = {v}" for k, v in row["point"].items())
-        parts = []
-        for metric in (
-            "failed_cancel_share",
-            "self_cancel_share",
-            "money_back_hours_p50",
-            "platform_metric_rate",
-            "sellers_flagged_share",
-        ):
-            v = row["values"][metric]
-            if v["mean"] is None or not v["significant"]:
-                continue
-            base = points[data.base]["policies"][row["policy"]]["metrics"][metric]["mean"]
-            parts.append(_change_text(metric, base, v))
-        if parts:
-            out.append(
-                f"Under {data.label(row['policy'])}, {there} instead of {where} ({today}) "
-                "changes " + "; ".join(parts) + " (paired over replications, significant "
-                "at 95%)."
-            )
-        else:
-            out.append(
-                f"Under {data.label(row['policy'])}, {there} instead of {where} ({today}) "
-                "changes none of the headline metrics significantly."
-            )
+    for key in data.summary["sweep"]["keys"]:
+        alone = [
+            i
+            for i, p in enumerate(points)
+            if p["point"][key] != base[key]
+            and all(p["point"][k] == base[k] for k in base if k != key)
+        ]
+        axis = (data.inputs.get("sweep") or {}).get("axes", {}).get(key, {})
+        values = axis.get("values")
+        order = sorted(alone, key=lambda i: values[i]) if values else alone
+        for index in dict.fromkeys([*order[:1], *order[-1:]]):
+            label = points[index]["point"]
+            for row in table["rows"]:
+                if row["point"] == label:
+                    out.append(_finding(data, row, key, base[key], label[key], where))
     return out
+
+
+def _finding(
+    data: ReportData, row: dict[str, Any], key: str, today: str, there: str, where: str
+) -> str:
+    points = data.summary["points"]
+    parts = []
+    for metric in (
+        "failed_cancel_share",
+        "self_cancel_share",
+        "money_back_hours_p50",
+        "platform_metric_rate",
+        "sellers_flagged_share",
+    ):
+        v = row["values"][metric]
+        if v["mean"] is None or not v["significant"]:
+            continue
+        base = points[data.base]["policies"][row["policy"]]["metrics"][metric]["mean"]
+        parts.append(_change_text(metric, base, v))
+    head = f"Under {data.label(row['policy'])}, {key} = {there} instead of {where} ({today})"
+    if parts:
+        return (
+            f"{head} changes " + "; ".join(parts) + " (paired over replications, significant "
+            "at 95%)."
+        )
+    return f"{head} changes none of the headline metrics significantly."
 
 
 def _change_text(metric: str, base: float | None, v: dict[str, Any]) -> str:
@@ -342,6 +359,8 @@ def promotion_findings(data: ReportData) -> list[str]:
             continue
         best = None
         for label, members, _ in OUTCOME_GROUPS:
+            if label == "still open at the end":  # the run's end, not the promotion
+                continue
             idx = [OUTCOME_INDEX[o] for o in members]
             a, b = on_day[idx].sum() / on_day.sum(), rest[idx].sum() / rest.sum()
             if best is None or abs(a - b) > abs(best[1] - best[2]):
