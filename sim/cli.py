@@ -31,6 +31,17 @@ from sim.experiment.plan import Axis, load_points
 from sim.experiment.runner import RunFailure
 from sim.metrics import BY_NAME, CATALOGUE
 from sim.model.load import Override
+from sim.tables import FORMATS, fit_table, render_records, run_records
+
+format_option = click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(FORMATS),
+    default="table",
+    show_default=True,
+    help="How to print the results: table (fitted to the terminal), or json, csv or "
+    "markdown on stdout with nothing else there (progress and notes go to stderr).",
+)
 
 HEADLINE = (
     "refund_issued_hours_p50",
@@ -172,6 +183,7 @@ def main() -> None:
     help="Also run N points drawn from the declared ranges (a Latin hypercube) and give "
     "each result the band that this input uncertainty spans.",
 )
+@format_option
 @input_errors_exit_2
 def run_command(
     scenario: Path,
@@ -189,6 +201,7 @@ def run_command(
     no_levers: bool,
     force: bool,
     uncertainty: int | None,
+    fmt: str = "table",
 ) -> None:
     """Simulate SCENARIO under each of its policies and compare them.
 
@@ -265,9 +278,12 @@ def run_command(
                     progress=runs.done,
                 )
         results.write(folder)
-        print_tables(results)
-        print_uncertainty(results)
-        print_seller_view(results.summary)
+        if fmt == "table":
+            print_tables(results)
+            print_uncertainty(results)
+            print_seller_view(results.summary)
+        else:
+            print_records(results.summary, fmt, HEADLINE)
         written = "summary.json, runs.csv, meta.json"
         if not no_report and results.runs:
             with err_console.status("drawing the report"):
@@ -279,7 +295,7 @@ def run_command(
         raise
     finally:
         signal.signal(signal.SIGTERM, previous)
-    out_console.print(
+    (out_console if fmt == "table" else err_console).print(
         f"Results in {folder}/ ({written}); {total} runs in {results.meta['wall_seconds']:.1f} s."
     )
     report_failures(runs.failed, folder)
@@ -528,9 +544,16 @@ def _expectation_files(paths: tuple[Path, ...]) -> list[Path]:
 )
 @seed_option
 @jobs_option
+@format_option
 @input_errors_exit_2
 def diff_command(
-    old: str, new: str, scenario_path: Path, reps: int | None, seed: int | None, jobs: int
+    old: str,
+    new: str,
+    scenario_path: Path,
+    reps: int | None,
+    seed: int | None,
+    jobs: int,
+    fmt: str = "table",
 ) -> None:
     """Compare two versions of a policy: OLD and NEW are files or path@gitrev.
 
@@ -542,24 +565,60 @@ def diff_command(
 
     before, after = read_source(old), read_source(new)
     changes = rule_changes(before.doc.data, after.doc.data)
-    out_console.print(f"Rule changes, {old} -> {new}:", markup=False)
+    notes = out_console if fmt == "table" else err_console
+    notes.print(f"Rule changes, {old} -> {new}:", markup=False)
     for line in changes or ["(none)"]:
-        out_console.print(f"  {line}", markup=False, soft_wrap=True)
+        notes.print(f"  {line}", markup=False, soft_wrap=True)
     study = paired_study(before, after, scenario_path)
     reps = reps or max(study.scenario.replications, 2)
     with err_console.status("simulating both versions"):
         results = run_points(*_single_point(study), replications=reps, seed=seed, jobs=jobs)
-    moved = print_diff_table(results, old, new)
+    if fmt == "table":
+        moved = print_diff_table(results, old, new)
+    else:
+        moved = moved_metrics(results.summary)
+        print_records(
+            results.summary,
+            fmt,
+            [m.name for m in CATALOGUE],
+            {"old": old, "new": new, "rule_changes": changes, "moved": moved},
+        )
     if results.failures:
         for failure in results.failures:
             err_console.print(f"failed: {failure.describe()}", markup=False, soft_wrap=True)
         err_console.print(f"{len(results.failures)} run(s) failed; the comparison is incomplete")
         sys.exit(1)
     if moved:
-        out_console.print(f"{len(moved)} metric(s) moved significantly: {', '.join(moved)}")
+        notes.print(f"{len(moved)} metric(s) moved significantly: {', '.join(moved)}")
     else:
-        out_console.print("No metric moved significantly.")
+        notes.print("No metric moved significantly.")
     sys.exit(1 if moved else 0)
+
+
+def moved_metrics(summary: dict[str, Any]) -> list[str]:
+    """The metrics whose paired difference is significant, or defined on one side only."""
+    diff = summary["comparisons"]["new-vs-old"]
+    return [
+        m.name
+        for m in CATALOGUE
+        if diff[m.name]["significant"] or diff[m.name].get("definitions_differ")
+    ]
+
+
+def print_records(
+    summary: dict[str, Any],
+    fmt: str,
+    metrics: Any,
+    head: dict[str, Any] | None = None,
+) -> None:
+    """The results as json, csv or markdown on stdout, nothing else there."""
+    about = {
+        "scenario": summary["scenario"],
+        "replications": summary["replications"],
+        "seed": summary["seed"],
+        **(head or {}),
+    }
+    click.echo(render_records(run_records(summary, list(metrics)), fmt, about))
 
 
 def _single_point(study: Any) -> tuple[list[Any], list[Any]]:
@@ -573,26 +632,30 @@ def print_diff_table(results: Results, old: str, new: str) -> list[str]:
     summary = results.summary
     policies, diff = summary["policies"], summary["comparisons"]["new-vs-old"]
     currency = results.study.scenario.currency
-    table = Table(
-        title=f"{summary['scenario']}: {summary['replications']} replications, "
-        f"seed {summary['seed']}; new = {new}, old = {old}"
-    )
-    for column in ("metric", "unit", "old", "new", "new - old"):
-        table.add_column(column, justify="left" if column in ("metric", "unit") else "right")
+    rows = []
     moved = []
     for m in CATALOGUE:
         d = diff[m.name]
         cell = difference_cell(d, m.unit)
         if d["significant"] or d.get("definitions_differ"):  # or defined on one side only
             moved.append(m.name)
-        table.add_row(
-            m.name,
-            _unit_label(m.unit, currency),
-            format_cell(policies["old"]["metrics"][m.name], m.unit),
-            format_cell(policies["new"]["metrics"][m.name], m.unit),
-            cell,
+        rows.append(
+            [
+                m.name,
+                _unit_label(m.unit, currency),
+                format_cell(policies["old"]["metrics"][m.name], m.unit),
+                format_cell(policies["new"]["metrics"][m.name], m.unit),
+                cell,
+            ]
         )
-    out_console.print(table)
+    fit_table(
+        out_console,
+        f"{summary['scenario']}: {summary['replications']} replications, "
+        f"seed {summary['seed']}; new = {new}, old = {old}",
+        ["metric", "unit"],
+        ["old", "new", "new - old"],
+        rows,
+    )
     out_console.print("* the 95% interval of the paired difference excludes 0")
     if any(d.get("definitions_differ") for d in diff.values()):
         out_console.print(DIFFER_NOTE)
@@ -614,8 +677,22 @@ def schema_command(kind: str) -> None:
 
 
 @main.command("metrics")
-def metrics_command() -> None:
+@format_option
+def metrics_command(fmt: str = "table") -> None:
     """Print the metric catalogue: name, unit, better direction, meaning."""
+    if fmt != "table":
+        records = [
+            {
+                "metric": m.name,
+                "label": m.label,
+                "unit": m.unit,
+                "better": m.better,
+                "description": m.description,
+            }
+            for m in CATALOGUE
+        ]
+        click.echo(render_records(records, fmt))
+        return
     table = Table(title="cancelsim metrics", show_lines=False)
     for column in ("metric", "unit", "better", "description"):
         table.add_column(column, overflow="fold")
@@ -677,21 +754,24 @@ def print_table(results: Results) -> None:
     """Headline metrics as rows, policies as columns, mean ± CI half-width."""
     summary = results.summary
     currency = results.study.scenario.currency
-    table = Table(
-        title=f"{summary['scenario']}: {summary['replications']} replication(s), "
-        f"seed {summary['seed']}"
-    )
-    table.add_column("metric", min_width=max(map(len, HEADLINE)))
-    table.add_column("unit")
-    for key in summary["policies"]:
-        table.add_column(key, justify="right")
-    for name in HEADLINE:
-        unit = BY_NAME[name].unit
-        cells = [
-            format_cell(entry["metrics"][name], unit) for entry in summary["policies"].values()
+    rows = [
+        [
+            name,
+            _unit_label(BY_NAME[name].unit, currency),
+            *[
+                format_cell(entry["metrics"][name], BY_NAME[name].unit)
+                for entry in summary["policies"].values()
+            ],
         ]
-        table.add_row(name, _unit_label(unit, currency), *cells)
-    out_console.print(table)
+        for name in HEADLINE
+    ]
+    fit_table(
+        out_console,
+        f"{summary['scenario']}: {summary['replications']} replication(s), seed {summary['seed']}",
+        ["metric", "unit"],
+        list(summary["policies"]),
+        rows,
+    )
     print_notes(summary, [summary])
     print_bands(summary)
 
@@ -702,22 +782,22 @@ def print_uncertainty(results: Results) -> None:
     if not block:
         return
     currency = results.study.scenario.currency
-    table = Table(
-        title=f"input uncertainty: {block['points']} points of the declared ranges "
-        f"(Latin hypercube), {len(block['factors'])} factors"
-    )
-    table.add_column("metric", min_width=max(map(len, COMPARED)))
-    table.add_column("unit")
-    for key in block["policies"]:
-        table.add_column(key, justify="right")
+    rows = []
     for name in COMPARED:
         unit = BY_NAME[name].unit
         cells = []
         for key, bands in block["policies"].items():
             here = results.summary["policies"][key]["metrics"][name]
             cells.append(f"{format_cell(here, unit)}\n{band_cell(bands[name], unit)}")
-        table.add_row(name, _unit_label(unit, currency), *cells)
-    out_console.print(table)
+        rows.append([name, _unit_label(unit, currency), *cells])
+    fit_table(
+        out_console,
+        f"input uncertainty: {block['points']} points of the declared ranges "
+        f"(Latin hypercube), {len(block['factors'])} factors",
+        ["metric", "unit"],
+        list(block["policies"]),
+        rows,
+    )
     out_console.print(
         "each cell: the base run (mean ± replication interval), then \\[5th, 95th "
         "percentile] over the points drawn from the declared ranges"
@@ -751,16 +831,18 @@ def print_bands(summary: dict[str, Any]) -> None:
     if not judged:
         return
     labels = list(next(iter(judged.values())))
-    table = Table(title="sellers flagged, by size (measured orders a week)")
-    table.add_column("size band")
-    table.add_column("sellers", justify="right")
-    for key in judged:
-        table.add_column(f"{key} (%)", justify="right")
+    rows = []
     for label in labels:
         first = next(iter(judged.values()))[label]
         cells = [format_cell(bands[label]["flagged_share"], "share") for bands in judged.values()]
-        table.add_row(label, f"{first['sellers']:.1f}", *cells)
-    out_console.print(table)
+        rows.append([label, f"{first['sellers']:.1f}", *cells])
+    fit_table(
+        out_console,
+        "sellers flagged, by size (measured orders a week)",
+        ["size band", "sellers"],
+        [f"{key} (%)" for key in judged],
+        rows,
+    )
 
 
 def print_notes(summary: dict[str, Any], blocks: list[dict[str, Any]]) -> None:
@@ -799,18 +881,24 @@ def print_comparisons(results: Results) -> None:
     if not comparisons or results.summary["replications"] < 2:
         return
     currency = results.study.scenario.currency
-    table = Table(title="paired differences (row policy minus column's reference)")
-    table.add_column("metric", min_width=max(map(len, COMPARED)))
-    table.add_column("unit")
-    for name in comparisons:
-        table.add_column(name, justify="right")
-    for metric in COMPARED:
-        unit = BY_NAME[metric].unit
-        cells = []
-        for values in comparisons.values():
-            cells.append(difference_cell(values[metric], unit))
-        table.add_row(metric, _unit_label(unit, currency), *cells)
-    out_console.print(table)
+    rows = [
+        [
+            metric,
+            _unit_label(BY_NAME[metric].unit, currency),
+            *[
+                difference_cell(values[metric], BY_NAME[metric].unit)
+                for values in comparisons.values()
+            ],
+        ]
+        for metric in COMPARED
+    ]
+    fit_table(
+        out_console,
+        "paired differences (first policy minus second)",
+        ["metric", "unit"],
+        list(comparisons),
+        rows,
+    )
     out_console.print("* the 95% interval of the paired difference excludes 0")
     if any(v[m].get("definitions_differ") for v in comparisons.values() for m in COMPARED):
         out_console.print(DIFFER_NOTE)
@@ -867,8 +955,8 @@ def print_sweep_table(results: Results) -> None:
     """One row per sweep point and policy; key metrics as columns."""
     summary = results.summary
     keys = summary["sweep"]["keys"]
-    table = Table(
-        title=f"{summary['scenario']}: sweep of {', '.join(keys)}; "
+    title = (
+        f"{summary['scenario']}: sweep of {', '.join(keys)}; "
         f"{summary['replications']} replication(s), seed {summary['seed']}"
         + (
             ""
@@ -877,18 +965,22 @@ def print_sweep_table(results: Results) -> None:
         )
     )
     several = len(summary["points"][0]["policies"]) > 1
-    for key in keys:
-        table.add_column(key.split(".")[-1], no_wrap=True)
-    if several:
-        table.add_column("policy", no_wrap=True)
+    headers = []
     for metric in SWEPT:
         label = "%" if BY_NAME[metric].unit == "share" else BY_NAME[metric].unit
-        table.add_column(f"{SHORT.get(metric, metric)} ({label})", justify="right", overflow="fold")
+        headers.append(f"{SHORT.get(metric, metric)} ({label})")
+    rows = []
     for point in summary["points"]:
         for key, entry in point["policies"].items():
             cells = [format_cell(entry["metrics"][m], BY_NAME[m].unit) for m in SWEPT]
-            table.add_row(*[point["point"][k] for k in keys], *([key] if several else []), *cells)
-    out_console.print(table)
+            rows.append([*[point["point"][k] for k in keys], *([key] if several else []), *cells])
+    fit_table(
+        out_console,
+        title,
+        [*keys, *(["policy"] if several else [])],
+        headers,
+        rows,
+    )
     out_console.print(
         "back p50, p90: money_back_hours_p50, _p90; self-cancel, on request, failed: "
         "self_cancel_share, request_cancel_share, failed_cancel_share; seller rate: "

@@ -1,0 +1,153 @@
+"""Terminal tables fit the terminal without cutting anything, and `--format` gives the
+same results as JSON, CSV or Markdown with nothing else on stdout."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+from rich.console import Console
+
+from sim.cli import main
+from sim.metrics import CATALOGUE
+from sim.tables import fit_table
+
+
+@pytest.fixture(scope="module")
+def summary(root, tmp_path_factory):
+    out = tmp_path_factory.mktemp("tables") / "results"
+    result = CliRunner().invoke(
+        main,
+        [
+            "run",
+            str(root / "scenarios" / "quick.yaml"),
+            "--reps",
+            "2",
+            "--out",
+            str(out),
+            "--no-report",
+            "--set",
+            "horizon=3d",
+            "--set",
+            "warmup=1d",
+            "--format",
+            "json",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    return json.loads((out / "summary.json").read_text()), result
+
+
+def _printed(width: int, labels, columns, rows) -> str:
+    buffer = io.StringIO()
+    console = Console(file=buffer, width=width, highlight=False)
+    fit_table(console, "title", labels, columns, rows)
+    return buffer.getvalue()
+
+
+ROWS = [
+    ["sellers_over_threshold_share", "%", "23.85 [0.00, 100.00]", "5.60 ± 3.68", "n/a"],
+    ["buyer_money_hours_held", "USD*h/order", "239.6 [0, 666]", "86.3 [0, 274.3]", "200 ± 12"],
+]
+
+
+@pytest.mark.parametrize("width", [40, 60, 80, 100, 160])
+def test_a_table_fits_and_cuts_nothing(width):
+    text = _printed(width, ["metric", "unit"], ["amazon", "taobao", "jd"], ROWS)
+    assert "…" not in text
+    assert max(len(line) for line in text.splitlines()) <= width
+    flat = text.replace("\n", " ")
+    for name in ("amazon", "taobao", "jd", "buyer_money_hours_held", "23.85", "274.3]"):
+        assert name in flat or name in text.replace(" ", ""), (width, name)
+
+
+def test_a_wide_table_keeps_every_value():
+    columns = [f"policy-{i}" for i in range(10)]
+    rows = [["money_back_hours_p50", "h", *[f"{i}.5 ± 0.{i}" for i in range(10)]]]
+    text = _printed(80, ["metric", "unit"], columns, rows)
+    assert "…" not in text and max(len(line) for line in text.splitlines()) <= 80
+    for i in range(10):
+        assert f"policy-{i}" in text and f"{i}.5" in text
+    assert "(columns 1-" in text  # split into groups, each with the metric again
+    assert text.count("money_back_hours_p50") >= 2
+
+
+def test_run_json_holds_the_summary(summary):
+    data, result = summary
+    printed = json.loads(result.stdout)  # nothing but the JSON on stdout
+    assert printed["scenario"] == data["scenario"] and printed["seed"] == data["seed"]
+    record = next(
+        r
+        for r in printed["records"]
+        if r["kind"] == "policy" and r["name"] == "amazon" and r["metric"] == "failed_cancel_share"
+    )
+    value = data["policies"]["amazon"]["metrics"]["failed_cancel_share"]
+    assert (
+        record["mean"] == value["mean"] and [record["ci_low"], record["ci_high"]] == value["ci95"]
+    )
+    assert any(r["kind"] == "comparison" for r in printed["records"])
+
+
+def test_run_csv_and_markdown(root, tmp_path, summary):
+    data, _ = summary
+    args = [
+        "run",
+        str(root / "scenarios" / "quick.yaml"),
+        "--reps",
+        "2",
+        "--out",
+        str(tmp_path / "r"),
+        "--no-report",
+        "--set",
+        "horizon=3d",
+        "--set",
+        "warmup=1d",
+    ]
+    result = CliRunner().invoke(main, [*args, "--format", "csv"])
+    assert result.exit_code == 0
+    table = pd.read_csv(io.StringIO(result.stdout))
+    assert list(table.columns[:4]) == ["kind", "name", "metric", "unit"]
+    row = table[(table.name == "taobao") & (table.metric == "money_back_hours_p50")].iloc[0]
+    assert row["mean"] == pytest.approx(
+        data["policies"]["taobao"]["metrics"]["money_back_hours_p50"]["mean"]
+    )
+    result = CliRunner().invoke(main, [*args, "--format", "markdown"])
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("| kind | name | metric |") and set(lines[1]) <= {"|", "-"}
+    assert all(line.startswith("|") and line.endswith("|") for line in lines)
+
+
+def test_metrics_in_every_format():
+    result = CliRunner().invoke(main, ["metrics", "--format", "csv"])
+    table = pd.read_csv(io.StringIO(result.stdout))
+    assert list(table.metric) == [m.name for m in CATALOGUE]
+    assert list(table.label) == [m.label for m in CATALOGUE]
+    data = json.loads(CliRunner().invoke(main, ["metrics", "--format", "json"]).stdout)
+    assert len(data["records"]) == len(CATALOGUE)
+
+
+def test_diff_json_keeps_its_exit_status(root, tmp_path):
+    edited = tmp_path / "amazon.yaml"
+    text = (root / "policies" / "amazon.yaml").read_text(encoding="utf-8")
+    edited.write_text(text, encoding="utf-8")
+    result = CliRunner().invoke(
+        main,
+        [
+            "diff",
+            str(root / "policies" / "amazon.yaml"),
+            str(edited),
+            "--scenario",
+            str(root / "scenarios" / "quick.yaml"),
+            "--reps",
+            "2",
+            "--format",
+            "json",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["moved"] == [] and data["rule_changes"] == []
+    assert {r["name"] for r in data["records"]} == {"old", "new", "new-vs-old"}
