@@ -711,27 +711,31 @@ def print_seller_view(summary: dict[str, Any]) -> None:
     view = summary.get("seller_view")
     if not view:
         return
-    projected = Table(title="the seller's own view, projected under each policy")
-    projected.add_column("policy")
-    projected.add_column("platform metric, %", justify="right")
-    projected.add_column("flagged in a given week, %", justify="right")
-    for policy, entry in view["policies"].items():
-        cells = [format_cell(entry[m], "share") for m in VIEW_METRICS]
-        projected.add_row(policy, *cells)
-    out_console.print(projected)
+    fit_table(
+        out_console,
+        "the seller's own view, projected under each policy",
+        ["policy"],
+        ["platform metric, %", "flagged in a given week, %"],
+        [
+            [policy, *[format_cell(entry[m], "share") for m in VIEW_METRICS]]
+            for policy, entry in view["policies"].items()
+        ],
+    )
     if not first_levers(view):
         return
-    levers = Table(title="the seller's levers: change, lever minus as-is (paired)")
-    levers.add_column("policy")
-    levers.add_column("lever")
-    levers.add_column("metric, points", justify="right")
-    levers.add_column("weeks flagged, points", justify="right")
+    rows = []
     for policy, entry in view["policies"].items():
         for key, lever in entry["levers"].items():
             mark = " *" if key == entry["moves_most"] else ""
             cells = [format_cell(lever[m], "share") for m in VIEW_METRICS]
-            levers.add_row(policy, lever["label"] + mark, *cells)
-    out_console.print(levers)
+            rows.append([policy, lever["label"] + mark, *cells])
+    fit_table(
+        out_console,
+        "the seller's levers: change, lever minus as-is (paired)",
+        ["policy", "lever"],
+        ["metric, points", "weeks flagged, points"],
+        rows,
+    )
     if any(entry["moves_most"] for entry in view["policies"].values()):
         out_console.print(
             "* lowers the platform metric most, among the levers that lower it significantly.",

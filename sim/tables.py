@@ -184,6 +184,24 @@ def run_records(summary: dict[str, Any], metrics: Sequence[str]) -> list[dict[st
                         **({"definitions_differ": True} if v.get("definitions_differ") else {}),
                     }
                 )
+    view = summary.get("seller_view") or {}
+    for key, entry in view.get("policies", {}).items():  # a one-seller scenario's own view
+        for kind, name, values in [
+            ("seller_view", key, entry),
+            *[("lever", f"{key}: {lever}", v) for lever, v in entry["levers"].items()],
+        ]:
+            for m in ("platform_metric_rate", "seller_weeks_flagged_share"):
+                if m in values:
+                    records.append(
+                        {
+                            "kind": kind,
+                            "name": name,
+                            "metric": m,
+                            "unit": BY_NAME[m].unit,
+                            **value_row(values[m]),
+                            "significant": None,
+                        }
+                    )
     return records
 
 

@@ -151,3 +151,35 @@ def test_diff_json_keeps_its_exit_status(root, tmp_path):
     data = json.loads(result.stdout)
     assert data["moved"] == [] and data["rule_changes"] == []
     assert {r["name"] for r in data["records"]} == {"old", "new", "new-vs-old"}
+
+
+def test_a_one_sellers_view_is_in_the_records():
+    from sim.tables import run_records
+
+    value = {"mean": 0.01, "ci95": [0.0, 0.02]}
+    none = {"mean": None, "ci95": None}
+    summary = {
+        "policies": {},
+        "comparisons": {},
+        "seller_view": {
+            "policies": {
+                "amazon": {
+                    "platform_metric_rate": value,
+                    "seller_weeks_flagged_share": none,
+                    "levers": {
+                        "fewer_stockouts": {
+                            "platform_metric_rate": {"mean": -0.005, "ci95": [-0.01, -0.001]},
+                            "seller_weeks_flagged_share": none,
+                        }
+                    },
+                }
+            }
+        },
+    }
+    records = run_records(summary, ["platform_metric_rate"])
+    assert [(r["kind"], r["name"], r["metric"], r["mean"]) for r in records] == [
+        ("seller_view", "amazon", "platform_metric_rate", 0.01),
+        ("seller_view", "amazon", "seller_weeks_flagged_share", None),
+        ("lever", "amazon: fewer_stockouts", "platform_metric_rate", -0.005),
+        ("lever", "amazon: fewer_stockouts", "seller_weeks_flagged_share", None),
+    ]
