@@ -58,6 +58,7 @@ def refund_cdf(data: ReportData) -> Figure | None:
     floor = 1 / 60  # instant refunds are drawn at one minute: a log axis has no zero
     upper = np.maximum(np.concatenate([[floor], EDGES[1:], [EDGES[-1] * 10]]), floor)
     notes = []
+    medians: dict[str, float] = {}
     for key in data.keys:
         back = data.pooled_hist(key).sum(axis=0)
         issued = data.pooled_hist(key, "issued").sum(axis=0)
@@ -78,6 +79,7 @@ def refund_cdf(data: ReportData) -> Figure | None:
         for q, value, marker in ((0.5, p50, "o"), (0.9, p90, "s")):
             ax.plot(max(value, floor), q, marker, color=colour, ms=7, markeredgecolor="white")
         issued_p50 = quantile_from_hist(issued, 0.5)
+        medians[key] = p50
         notes.append(
             f"{data.label(key)}: refund issued in a median {_fmt_hours(issued_p50)}, "
             f"money back in a median {_fmt_hours(p50)}, 90% within {_fmt_hours(p90)}"
@@ -97,8 +99,18 @@ def refund_cdf(data: ReportData) -> Figure | None:
     ax.legend(frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=3)
     ax.set_title("When the refund is issued, and when the money is back", loc="left")
     fig.tight_layout()
+    if len(notes) > 4:  # many policies: the ends of the range, the rest is in the table
+        fast = min(medians, key=medians.__getitem__)
+        slow = max(medians, key=medians.__getitem__)
+        notes = [
+            f"money back in a median {_fmt_hours(medians[fast])} under {data.label(fast)}, "
+            f"the fastest, to {_fmt_hours(medians[slow])} under {data.label(slow)}, the "
+            "slowest (every policy's medians and 90th percentiles are in the metrics table)"
+        ]
     caption = (
-        "; ".join(notes) + ". Dashed: the platform issues the refund (or voids the charge); "
+        "; ".join(notes)[:1].upper()
+        + "; ".join(notes)[1:]
+        + ". Dashed: the platform issues the refund (or voids the charge); "
         "solid: the money is back with the buyer, after the payment rail or the bank's "
         "release of a card authorisation. Circles mark the median of money back, squares "
         "its 90th percentile; instant refunds are drawn at 1 minute." + data.point_note()
