@@ -327,13 +327,13 @@ def test_the_input_uncertainty_section_only_when_asked(uncertain_run):
     with_band = folder / "with"
     results.write(with_band)
     html = results.report(with_band).read_text(encoding="utf-8")
-    assert "<h2>Input uncertainty</h2>" in html
+    assert '<h2 id="uncertainty">Input uncertainty</h2>' in html
     assert (with_band / "plots" / "uncertainty_bands.png").read_bytes()[:4] == b"\x89PNG"
     block = results.summary["uncertainty"]
     band = block["policies"]["amazon"]["failed_cancel_share"]["band90"]
     assert f"{band[0] * 100:.2f} to {band[1] * 100:.2f}" in html
     assert re.search(r"(holds|sign changes|zero at every point)</td>", html)
-    section = html.split("<h2>Input uncertainty</h2>", 1)[1].split("<h2>", 1)[0]
+    section = html.split('<h2 id="uncertainty">Input uncertainty</h2>', 1)[1].split("<h2", 1)[0]
     assert "<code>buyers.cancel_intent</code> 0.02 to 0.12" in section
     assert "<script>" not in html
 
