@@ -325,8 +325,19 @@ def seller_rates(data: ReportData) -> Figure | None:
                 f"({info['evaluation']}); {over:.0%} are over {info['threshold']:.1%} on "
                 "some day's window"
             )
+    if not judged:
+        flagged.text(
+            0.5,
+            0.5,
+            "No policy here sets a threshold,\nso none flags sellers",
+            ha="center",
+            va="center",
+            transform=flagged.transAxes,
+            color="#555555",
+        )
+        flagged.set_yticks([])
     flagged.set_yticks(range(len(judged)), [data.label(k) for k in judged])
-    flagged.set_ylim(len(judged) - 0.5, -0.5)
+    flagged.set_ylim(max(len(judged), 1) - 0.5, -0.5)
     flagged.set_xlim(0, 112)
     flagged.grid(axis="x", color="#eeeeee")
     flagged.set_xlabel("% of judged sellers (seller-weeks); line: 95% interval")
