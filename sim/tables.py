@@ -39,7 +39,8 @@ def fit_table(
         _print(console, title, labels, columns, rows, range(len(columns)), compact=False)
         return
     labels, rows = _stacked(labels, rows)
-    if len(labels) > 1 and _width(labels, columns[:2], _pick(rows, labels, [0, 1]), True) > width:
+    k = min(2, len(columns))
+    if len(labels) > 1 and _width(labels, columns[:k], _pick(rows, labels, range(k)), True) > width:
         # several label columns (a sweep's keys, the policy): one, a line for each
         labels, rows = (
             ["point"],
@@ -74,7 +75,7 @@ def fit_table(
 
 
 def _pick(
-    rows: Sequence[Sequence[str]], labels: Sequence[str], group: Sequence[int]
+    rows: Sequence[Sequence[str]], labels: Sequence[str], group: Sequence[int] | range
 ) -> list[list[str]]:
     return [[*row[: len(labels)], *[row[len(labels) + j] for j in group]] for row in rows]
 
@@ -138,7 +139,8 @@ def _widest(header: str, cells: Sequence[str]) -> int:
 
 # ---------------------------------------------------------------------- other formats
 def value_row(value: dict[str, Any] | None) -> dict[str, Any]:
-    """mean, ci_low, ci_high of a summary value (None where undefined)."""
+    """mean, ci_low, ci_high of a summary value (None where undefined), and `flat` where
+    few refunds lie near a median or percentile (the tables' ~)."""
     value = value or {}
     mean, ci = value.get("mean"), value.get("ci95")
     if isinstance(mean, float) and math.isnan(mean):
@@ -147,6 +149,7 @@ def value_row(value: dict[str, Any] | None) -> dict[str, Any]:
         "mean": mean,
         "ci_low": ci[0] if ci else None,
         "ci_high": ci[1] if ci else None,
+        **({"flat": True} if value.get("flat") else {}),
     }
 
 
@@ -192,16 +195,52 @@ def run_records(summary: dict[str, Any], metrics: Sequence[str]) -> list[dict[st
         ]:
             for m in ("platform_metric_rate", "seller_weeks_flagged_share"):
                 if m in values:
+                    row = value_row(values[m])
+                    lever = kind == "lever" and row["ci_low"] is not None
                     records.append(
                         {
                             "kind": kind,
                             "name": name,
                             "metric": m,
                             "unit": BY_NAME[m].unit,
-                            **value_row(values[m]),
-                            "significant": None,
+                            **row,
+                            "significant": (row["ci_low"] > 0 or row["ci_high"] < 0)
+                            if lever
+                            else None,
                         }
                     )
+    uncertain = summary.get("uncertainty") or {}
+    for key, bands in uncertain.get("policies", {}).items():  # run --uncertainty N
+        for m in metrics:
+            band = (bands.get(m) or {}).get("band90")
+            if band:
+                records.append(
+                    {
+                        "kind": "input_band90",
+                        "name": key,
+                        "metric": m,
+                        "unit": BY_NAME[m].unit,
+                        "mean": None,
+                        "ci_low": band[0],
+                        "ci_high": band[1],
+                        "significant": None,
+                    }
+                )
+    for block in blocks:  # sellers flagged by size band
+        point = dict(block.get("point") or {})
+        for key, entry in block["policies"].items():
+            for label, band in (entry.get("bands") or {}).items():
+                records.append(
+                    {
+                        **point,
+                        "kind": "size_band",
+                        "name": f"{key}: {label}",
+                        "metric": "sellers_flagged_share",
+                        "unit": "share",
+                        **value_row(band.get("flagged_share")),
+                        "significant": None,
+                    }
+                )
     return records
 
 
@@ -211,7 +250,9 @@ def render_records(
     """`json` (with `head` fields), `csv` (a header row, then one row per record) or
     `markdown` (a pipe table)."""
     if fmt == "json":
-        return json.dumps({**(head or {}), "records": records}, indent=2, ensure_ascii=False)
+        return json.dumps(
+            {**(head or {}), "records": records}, indent=2, ensure_ascii=False, allow_nan=False
+        )
     fields: list[str] = []
     for record in records:
         for name in record:
@@ -238,5 +279,5 @@ def _md(value: Any) -> str:
     if value is None:
         return ""
     if isinstance(value, float):
-        return f"{value:.6g}"
+        return repr(value)  # every digit, as summary.json has it
     return str(value).replace("|", "\\|").replace("\n", " ")

@@ -150,7 +150,11 @@ def test_diff_json_keeps_its_exit_status(root, tmp_path):
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
     assert data["moved"] == [] and data["rule_changes"] == []
-    assert {r["name"] for r in data["records"]} == {"old", "new", "new-vs-old"}
+    assert {r["name"] for r in data["records"] if r["kind"] != "size_band"} == {
+        "old",
+        "new",
+        "new-vs-old",
+    }
 
 
 def test_a_one_sellers_view_is_in_the_records():
@@ -177,9 +181,43 @@ def test_a_one_sellers_view_is_in_the_records():
         },
     }
     records = run_records(summary, ["platform_metric_rate"])
-    assert [(r["kind"], r["name"], r["metric"], r["mean"]) for r in records] == [
-        ("seller_view", "amazon", "platform_metric_rate", 0.01),
-        ("seller_view", "amazon", "seller_weeks_flagged_share", None),
-        ("lever", "amazon: fewer_stockouts", "platform_metric_rate", -0.005),
-        ("lever", "amazon: fewer_stockouts", "seller_weeks_flagged_share", None),
+    assert [(r["kind"], r["name"], r["metric"], r["mean"], r["significant"]) for r in records] == [
+        ("seller_view", "amazon", "platform_metric_rate", 0.01, None),
+        ("seller_view", "amazon", "seller_weeks_flagged_share", None, None),
+        ("lever", "amazon: fewer_stockouts", "platform_metric_rate", -0.005, True),
+        ("lever", "amazon: fewer_stockouts", "seller_weeks_flagged_share", None, None),
     ]
+
+
+def test_one_value_column_at_any_width():
+    rows = [["a-long-size-band-label", "88.7", "35.05 ± 25.62"]]
+    for width in (20, 30, 40):
+        text = _printed(width, ["size band", "sellers"], ["amazon (%)"], rows)
+        assert "…" not in text and "35.05" in text
+
+
+def test_input_bands_size_bands_and_flat_values_are_records():
+    from sim.tables import render_records, run_records
+
+    summary = {
+        "policies": {
+            "amazon": {
+                "metrics": {
+                    "money_back_hours_p50": {"mean": 2.0, "ci95": [1.0, 3.0], "flat": [1, 9]}
+                },
+                "bands": {"under 10 orders a week": {"flagged_share": {"mean": 0.2, "ci95": None}}},
+            }
+        },
+        "comparisons": {},
+        "uncertainty": {"policies": {"amazon": {"money_back_hours_p50": {"band90": [1.5, 4.0]}}}},
+    }
+    records = run_records(summary, ["money_back_hours_p50"])
+    kinds = {r["kind"]: r for r in records}
+    assert kinds["policy"]["flat"] is True
+    assert (kinds["input_band90"]["ci_low"], kinds["input_band90"]["ci_high"]) == (1.5, 4.0)
+    assert kinds["size_band"]["name"] == "amazon: under 10 orders a week"
+    assert kinds["size_band"]["mean"] == 0.2
+    text = render_records(records, "markdown")
+    assert "| 2.0 |" in text and "| 1.5 | 4.0 |" in text
+    with pytest.raises(ValueError):  # never NaN in JSON
+        render_records([{"mean": float("nan")}], "json")
