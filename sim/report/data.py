@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from sim.engine.recorder import EDGES, OUTCOME_INDEX, OUTCOMES
+from sim.engine.recorder import EDGES, OUTCOME_INDEX
 from sim.engine.result import RunResult
 from sim.model.policy import Outcome
 
@@ -208,19 +208,3 @@ def _is_current(axis: dict[str, Any], index: int, label: str) -> bool:
     if axis.get("values") is not None and axis.get("current") is not None:
         return math.isclose(axis["values"][index], axis["current"], rel_tol=1e-9, abs_tol=1e-12)
     return axis.get("current_label") is not None and str(label) == axis["current_label"]
-
-
-def outcome_group_of() -> dict[Outcome, int]:
-    """Each outcome's group in OUTCOME_GROUPS (shipped normally belongs to none)."""
-    return {o: g for g, (_, outcomes, _) in enumerate(OUTCOME_GROUPS) for o in outcomes}
-
-
-__all__ = [
-    "OUTCOMES",
-    "OUTCOME_GROUPS",
-    "PROMOTION_COLOURS",
-    "ReportData",
-    "RuleChange",
-    "base_point",
-    "plain",
-]

@@ -47,9 +47,6 @@ class Figure:
     section: str = "refunds"
 
 
-_fmt_hours = hours_text
-
-
 def refund_cdf(data: ReportData) -> Figure | None:
     """Empirical CDFs of refund times per policy on both clocks (issued dashed, money back
     solid), log time axis, medians and 90th percentiles of money back marked."""
@@ -81,8 +78,8 @@ def refund_cdf(data: ReportData) -> Figure | None:
         issued_p50 = quantile_from_hist(issued, 0.5)
         medians[key] = p50
         notes.append(
-            f"{data.label(key)}: refund issued in a median {_fmt_hours(issued_p50)}, "
-            f"money back in a median {_fmt_hours(p50)}, 90% within {_fmt_hours(p90)}"
+            f"{data.label(key)}: refund issued in a median {hours_text(issued_p50)}, "
+            f"money back in a median {hours_text(p50)}, 90% within {hours_text(p90)}"
         )
     ax.plot([], [], color="#555555", lw=2.2, label="money back with the buyer")
     ax.plot([], [], color="#555555", lw=1.4, ls="--", label="refund issued by the platform")
@@ -103,8 +100,8 @@ def refund_cdf(data: ReportData) -> Figure | None:
         fast = min(medians, key=medians.__getitem__)
         slow = max(medians, key=medians.__getitem__)
         notes = [
-            f"money back in a median {_fmt_hours(medians[fast])} under {data.label(fast)}, "
-            f"the fastest, to {_fmt_hours(medians[slow])} under {data.label(slow)}, the "
+            f"money back in a median {hours_text(medians[fast])} under {data.label(fast)}, "
+            f"the fastest, to {hours_text(medians[slow])} under {data.label(slow)}, the "
             "slowest (every policy's medians and 90th percentiles are in the metrics table)"
         ]
     caption = (
@@ -161,7 +158,7 @@ def refund_breakdown(data: ReportData) -> Figure | None:
             ax.text(
                 max(p90, 1 / 60) * 1.15,
                 i,
-                f"{_fmt_hours(p50)} / {_fmt_hours(p90)}",
+                f"{hours_text(p50)} / {hours_text(p90)}",
                 va="center",
                 fontsize=9,
             )
@@ -189,8 +186,8 @@ def refund_breakdown(data: ReportData) -> Figure | None:
         if slowest[2] > fastest[2]:
             caption = (
                 f"The payment rail sets the pace: {data.label(fastest[0])} refunds to "
-                f"{fastest[1]} in a median {_fmt_hours(fastest[2])}, "
-                f"{data.label(slowest[0])} to {slowest[1]} in {_fmt_hours(slowest[2])}. " + caption
+                f"{fastest[1]} in a median {hours_text(fastest[2])}, "
+                f"{data.label(slowest[0])} to {slowest[1]} in {hours_text(slowest[2])}. " + caption
             )
     return Figure(
         "refund_time_breakdown",
