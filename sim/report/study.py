@@ -13,6 +13,7 @@ import numpy as np
 
 from sim.engine.recorder import OUTCOME_INDEX
 from sim.engine.result import RunResult
+from sim.experiment.compare import paired
 from sim.experiment.stats import mean_ci
 from sim.metrics import BY_NAME
 from sim.report.data import OUTCOME_GROUPS, ReportData, RuleChange
@@ -172,24 +173,12 @@ def sweep_differences(data: ReportData) -> dict[str, Any] | None:
         for key in data.keys:
             runs = [replace(r, policy="point") for r in data.runs_of(key, i)]
             runs += [replace(r, policy="base") for r in data.runs_of(key)]
-            values = {m: _paired(runs, m) for m in SWEEP_METRICS}
+            every = paired(runs, "point", "base")
+            values = {m: every[m] for m in SWEEP_METRICS}
             if all(v["mean"] in (None, 0) and v["ci95"] in (None, [0, 0]) for v in values.values()):
                 continue  # the swept key does not touch this policy
             rows.append({"point": point["point"], "policy": key, "values": values})
     return {"metrics": list(SWEEP_METRICS), "rows": rows} if rows else None
-
-
-def _paired(runs: list[RunResult], metric: str) -> dict[str, Any]:
-    by = {(r.policy, r.replication): r.metrics[metric] for r in runs}
-    reps = sorted({rep for _, rep in by})
-    both = [r for r in reps if ("point", r) in by and ("base", r) in by]
-    diffs = [by[("point", r)] - by[("base", r)] for r in both]
-    mean, ci = mean_ci(diffs)
-    return {
-        "mean": None if math.isnan(mean) else mean,
-        "ci95": ci,
-        "significant": ci is not None and (ci[0] > 0 or ci[1] < 0),
-    }
 
 
 def sweep_findings(data: ReportData) -> list[str]:
