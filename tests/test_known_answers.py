@@ -1179,3 +1179,22 @@ def test_an_order_only_late_auto_cancelled_is_the_seller_s_fault(root, tmp_path)
     )
     assert {row["outcome"] for row in rows} == {"auto_cancelled"}
     assert result.metrics["seller_fault_cancel_share"] == 1.0
+
+
+def test_a_stored_run_from_before_the_daily_counts_reads_as_empty_days(root, tmp_path):
+    """A results folder written before runs recorded outcomes by day: its runs read back
+    with empty daily arrays of the right types and shapes (the report then leaves out the
+    daily figures), not a KeyError."""
+    import json
+
+    from sim.engine.recorder import OUTCOMES
+
+    _, result, _ = world(root, tmp_path)
+    data = json.loads(json.dumps(result.to_dict()))
+    for name in ("daily_outcomes", "daily_refunds", "daily_money_back"):
+        del data[name]
+    again = RunResult.from_dict(data)
+    assert again.daily_outcomes.shape == (0, len(OUTCOMES))
+    assert again.daily_outcomes.dtype == np.int64
+    assert again.daily_refunds.shape == (0,) and again.daily_refunds.dtype == np.int64
+    assert again.daily_money_back.shape == (0,) and again.daily_money_back.dtype == np.float64
