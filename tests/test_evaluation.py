@@ -294,3 +294,26 @@ def test_a_share_of_nothing_is_undefined():
 
     assert math.isnan(_share(0, 0))
     assert _share(1, 4) == 0.25
+
+
+def test_window_starts_of_no_evaluation_day_are_integer_indexes():
+    """A run without a month's end has no monthly evaluation: its (empty) window starts
+    are still integer indexes, usable to slice the counts."""
+    for window in (Window(months=3), Window(days=7)):
+        starts = window_starts(dt.date(2026, 3, 2), np.array([], dtype=np.int64), window)
+        assert starts.dtype == np.int64 and starts.shape == (0,)
+        assert windowed(np.ones((2, 5), dtype=np.int64), starts, starts).shape == (2, 0)
+
+
+def test_window_counts_are_whole_numbers():
+    from sim.engine.evaluation import Evaluation, _windows
+
+    orders = np.array([[3, 1, 2, 4]], dtype=np.int64)
+    counted = np.array([[1, 0, 1, 0]], dtype=np.int64)
+    rule = Evaluation(Window(days=2), "daily", Minimum(), 0.25, 0)
+    w_orders, w_counted, over = _windows(
+        orders, counted, np.arange(4), ((0, rule),), dt.date(2026, 3, 2), minimum=False
+    )
+    assert w_counted.dtype == np.int64 and w_orders.dtype == np.int64
+    assert w_counted.tolist() == [[1, 1, 1, 1]] and w_orders.tolist() == [[3, 4, 3, 6]]
+    assert over.tolist() == [[True, False, True, False]]
