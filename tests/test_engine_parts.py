@@ -859,3 +859,16 @@ def test_a_recorded_close_is_no_seller_fault_unless_said():
     rec.close(Outcome.SELLER_CANCELLED, True, 100, 0, 0, counted=True)
     rec.close(Outcome.AUTO_CANCELLED, True, 100, 0, 0, counted=True, seller_fault=True)
     assert rec.seller_fault == 1
+
+
+def test_the_daily_counts_must_add_up(worked):
+    """The recorder refuses daily counts that disagree with its totals, saying which."""
+    worked.daily_outcomes[0, 0] += 1
+    with pytest.raises(InvariantError, match="daily outcome counts do not add up"):
+        worked.check()
+    worked.daily_outcomes[0, 0] -= 1
+    worked.daily_refunds[1] += 1
+    with pytest.raises(InvariantError, match="daily refund counts do not add up"):
+        worked.check()
+    worked.daily_refunds[1] -= 1
+    worked.check()
