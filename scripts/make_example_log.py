@@ -43,7 +43,7 @@ def main() -> None:
         " payment_mix: {credit_card: 0.7, debit_card: 0.3}}]"
     )
     study = sim.load(
-        ROOT / "scenarios" / "quick.yaml",
+        ROOT / "sim" / "builtin" / "scenarios" / "quick.yaml",
         ["sellers.count=1", "horizon=56d", "orders.rate_per_hour=2.5", "seed=2026", policies],
     )
     with tempfile.TemporaryDirectory() as folder:

@@ -1,7 +1,7 @@
 """Sensitivity analysis and uncertainty bands over a study's declared ranges (Python API).
 
 import sim
-s = sim.sensitivity("scenarios/quick.yaml", method="oat")
+s = sim.sensitivity("builtin:quick", method="oat")
 s.effects_frame()                 # metric, target, factor, effect, interval, rank
 s.summary["findings"]             # which comparisons hold over every point tried
 

@@ -1,7 +1,7 @@
 """The Python API for notebooks and scripts: load a study, run it, get tables.
 
 import sim
-results = sim.run("scenarios/quick.yaml", replications=2)
+results = sim.run("builtin:quick", replications=2)
 results.summary_frame()          # policies x metrics (means)
 results.comparisons_frame()      # paired differences with their intervals
 """

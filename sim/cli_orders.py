@@ -10,6 +10,7 @@ from typing import Any
 import click
 
 from sim.errors import InputError
+from sim.model.builtin import builtin_path
 from sim.orderlog.formats import FORMATS
 
 SHOWN_PROBLEMS = 20
@@ -199,7 +200,7 @@ def _print_summary(summary: Any, out: Path, strict: bool, console: Any, errors: 
 
 
 def _bundled_baseline() -> Path:
-    return Path(__file__).resolve().parent.parent / "scenarios" / "baseline.yaml"
+    return builtin_path("baseline", "scenario")
 
 
 @click.command("calibrate")

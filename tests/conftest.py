@@ -37,7 +37,7 @@ def root() -> Path:
 def quick_study():
     from sim.model.load import load_study
 
-    return load_study(ROOT / "scenarios" / "quick.yaml")
+    return load_study(ROOT / "sim" / "builtin" / "scenarios" / "quick.yaml")
 
 
 pytest_plugins = ["pytester"]  # the cancelsim plugin's own tests run pytest in-process

@@ -40,7 +40,7 @@ from sim.errors import InputError
 from sim.model.load import Override, load_study
 
 ROOT = Path(__file__).resolve().parent.parent
-QUICK = ROOT / "scenarios" / "quick.yaml"
+QUICK = ROOT / "sim" / "builtin" / "scenarios" / "quick.yaml"
 DAILY = np.array(
     [0.80, 0.45, 0.25, 0.15, 0.12, 0.15, 0.30, 0.60, 0.90, 1.10, 1.20, 1.25]
     + [1.35, 1.25, 1.15, 1.15, 1.15, 1.20, 1.30, 1.50, 1.75, 1.95, 1.80, 1.18]
@@ -983,7 +983,9 @@ def test_a_log_across_a_change_of_clocks_keeps_every_order_in_the_horizon(tmp_pa
             log[column] = ""
     log[list(NAMES)].to_csv(tmp_path / "log.csv", index=False)
     out = tmp_path / "s.yaml"
-    run_calibration(tmp_path / "log.csv", out, ROOT / "scenarios" / "quick.yaml")
+    run_calibration(
+        tmp_path / "log.csv", out, ROOT / "sim" / "builtin" / "scenarios" / "quick.yaml"
+    )
     text = out.read_text()
     assert "start: 2026-10-01T00:00:00+02:00" in text and "horizon: 1465h" in text
     replayed = tmp_path / "r.yaml"

@@ -25,7 +25,7 @@ BAD = Path("tests/fixtures/bad_tests")
 
 def copy_of_the_project(root: Path, tmp_path: Path) -> Path:
     """Policies, scenarios and expectation files in a folder the test may edit."""
-    for folder in ("policies", "scenarios", "tests/policies"):
+    for folder in ("sim/builtin/policies", "sim/builtin/scenarios", "tests/policies"):
         shutil.copytree(root / folder, tmp_path / folder)
     return tmp_path
 
@@ -47,7 +47,7 @@ def test_the_bundled_expectations_pass(root, monkeypatch):
 @pytest.mark.slow
 def test_a_four_hour_amazon_window_fails_naming_the_moved_metrics(root, tmp_path, monkeypatch):
     copy = copy_of_the_project(root, tmp_path)
-    edit(copy / "policies" / "amazon.yaml", "  window: 30m ", "  window: 4h  ")
+    edit(copy / "sim" / "builtin" / "policies" / "amazon.yaml", "  window: 30m ", "  window: 4h  ")
     monkeypatch.chdir(copy)
     result = CliRunner().invoke(main, ["test", "tests/policies/amazon.yaml", "--jobs", "1"])
     assert result.exit_code == 1
@@ -65,7 +65,7 @@ def test_a_four_hour_amazon_window_fails_naming_the_moved_metrics(root, tmp_path
 def test_removing_taobaos_24_hour_rule_fails(root, tmp_path, monkeypatch):
     copy = copy_of_the_project(root, tmp_path)
     edit(
-        copy / "policies" / "taobao.yaml",
+        copy / "sim" / "builtin" / "policies" / "taobao.yaml",
         "  platform_approves_after: 24h ",
         "  platform_approves_after: null",
     )
@@ -97,7 +97,7 @@ def test_the_pytest_plugin_reports_a_broken_file_without_a_traceback(root, tmp_p
     edit(
         folder / "typo.yaml",
         "../../../scenarios/quick.yaml",
-        str(root / "scenarios" / "quick.yaml"),
+        str(root / "sim" / "builtin" / "scenarios" / "quick.yaml"),
     )
     command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(folder)]
     opt_out = subprocess.run(command, capture_output=True, text=True, cwd=tmp_path, check=False)
@@ -123,18 +123,24 @@ def test_k_expressions():
 
 
 def diff_on_quick(root, monkeypatch, new, reps: int):
-    """`cancelsim diff policies/amazon.yaml NEW` on the quick scenario, from the root."""
+    """`cancelsim diff` of the bundled amazon.yaml and NEW on the quick scenario, from the root."""
     monkeypatch.chdir(root)
     return CliRunner().invoke(
         main,
-        ["diff", "policies/amazon.yaml", str(new), "--scenario", "scenarios/quick.yaml"]
+        [
+            "diff",
+            "sim/builtin/policies/amazon.yaml",
+            str(new),
+            "--scenario",
+            "sim/builtin/scenarios/quick.yaml",
+        ]
         + ["--reps", str(reps), "--jobs", "1"],
     )
 
 
 def test_diff_lists_the_rule_change_and_exits_1(root, tmp_path, monkeypatch):
     changed = tmp_path / "amazon.yaml"
-    shutil.copy(root / "policies" / "amazon.yaml", changed)
+    shutil.copy(root / "sim" / "builtin" / "policies" / "amazon.yaml", changed)
     edit(changed, "  window: 30m ", "  window: 4h  ")
     result = diff_on_quick(root, monkeypatch, changed, reps=3)
     assert result.exit_code == 1, result.output
@@ -147,7 +153,7 @@ def test_diff_of_an_edited_seller_metric_shows_its_effect(root, tmp_path, monkey
     a changed definition, and counts as a move; the rate itself does not depend on the
     threshold, so it keeps a plain difference (zero here)."""
     changed = tmp_path / "amazon.yaml"
-    shutil.copy(root / "policies" / "amazon.yaml", changed)
+    shutil.copy(root / "sim" / "builtin" / "policies" / "amazon.yaml", changed)
     edit(changed, "  threshold: 0.025 ", "  threshold: 0.005 ")
     result = diff_on_quick(root, monkeypatch, changed, reps=3)
     assert result.exit_code == 1, result.output
@@ -163,8 +169,8 @@ def test_diff_of_an_edited_seller_metric_shows_its_effect(root, tmp_path, monkey
 
 def test_diff_against_git_finds_nothing_when_nothing_changed(root, tmp_path):
     repo = tmp_path / "repo"
-    shutil.copytree(root / "policies", repo / "policies")
-    shutil.copytree(root / "scenarios", repo / "scenarios")
+    shutil.copytree(root / "sim" / "builtin" / "policies", repo / "policies")
+    shutil.copytree(root / "sim" / "builtin" / "scenarios", repo / "scenarios")
     git = ["git", "-c", "user.email=t@t", "-c", "user.name=t"]
     subprocess.run([*git, "init", "-q", str(repo)], check=True)
     subprocess.run([*git, "-C", str(repo), "add", "."], check=True)
@@ -193,10 +199,17 @@ def test_diff_against_git_finds_nothing_when_nothing_changed(root, tmp_path):
 def test_diff_of_a_revision_that_git_does_not_have(root, monkeypatch):
     monkeypatch.chdir(root)
     result = CliRunner().invoke(
-        main, ["diff", "policies/amazon.yaml@no-such-rev", "policies/amazon.yaml"]
+        main,
+        [
+            "diff",
+            "sim/builtin/policies/amazon.yaml@no-such-rev",
+            "sim/builtin/policies/amazon.yaml",
+        ],
     )
     assert result.exit_code == 2
-    assert result.stderr.startswith("policies/amazon.yaml@no-such-rev: cannot read it from git")
+    assert result.stderr.startswith(
+        "sim/builtin/policies/amazon.yaml@no-such-rev: cannot read it from git"
+    )
 
 
 @pytest.mark.slow
@@ -204,7 +217,9 @@ def test_auto_cancel_timing_switches_on_2020_09_30(root, tmp_path):
     import pandas as pd
 
     sim.run(
-        str(root / "scenarios" / "amazon-autocancel-2020.yaml"), replications=1, trace_dir=tmp_path
+        str(root / "sim" / "builtin" / "scenarios" / "amazon-autocancel-2020.yaml"),
+        replications=1,
+        trace_dir=tmp_path,
     )
     trace = pd.read_csv(tmp_path / "amazon-r0.csv")
     auto = trace[trace.outcome == "auto_cancelled"]
@@ -219,15 +234,19 @@ def test_auto_cancel_timing_switches_on_2020_09_30(root, tmp_path):
 
 @pytest.mark.parametrize("kind", ["policy", "scenario", "test"])
 def test_shipped_schemas_match_the_models(root, kind):
-    shipped = json.loads((root / "schemas" / f"{kind}.schema.json").read_text())
+    shipped = json.loads((root / "sim" / "builtin" / "schemas" / f"{kind}.schema.json").read_text())
     assert shipped == json_schema(kind), (
-        f"run: cancelsim schema {kind} > schemas/{kind}.schema.json"
+        f"run: cancelsim schema {kind} > sim/builtin/schemas/{kind}.schema.json"
     )
     jsonschema.Draft7Validator.check_schema(shipped)
 
 
 def bundled_files(root: Path) -> list[tuple[Path, str]]:
-    kinds = [("policies", "policy"), ("scenarios", "scenario"), ("tests/policies", "test")]
+    kinds = [
+        ("sim/builtin/policies", "policy"),
+        ("sim/builtin/scenarios", "scenario"),
+        ("tests/policies", "test"),
+    ]
     files = [(p, kind) for folder, kind in kinds for p in sorted((root / folder).glob("*.yaml"))]
     files += [
         (root / "benchmarks" / "reference.yaml", "scenario"),
@@ -252,7 +271,9 @@ def test_every_bundled_yaml_names_its_schema_and_follows_it(root):
         first = path.read_text(encoding="utf-8").splitlines()[0]
         assert first.startswith("# yaml-language-server: $schema="), path
         target = (path.parent / first.split("=", 1)[1]).resolve()
-        assert target == (root / "schemas" / f"{kind}.schema.json").resolve(), path
+        assert target == (root / "sim" / "builtin" / "schemas" / f"{kind}.schema.json").resolve(), (
+            path
+        )
         validator = jsonschema.Draft7Validator(json_schema(kind))
         data = plain(read_document(path).data)
         errors = list(validator.iter_errors(data))
@@ -276,7 +297,7 @@ def test_k_that_matches_nothing_exits_5(root, monkeypatch):
 
 def test_diff_with_failed_runs_is_not_a_pass(root, tmp_path, monkeypatch):
     broken = tmp_path / "taobao.yaml"
-    shutil.copy(root / "policies" / "taobao.yaml", broken)
+    shutil.copy(root / "sim" / "builtin" / "policies" / "taobao.yaml", broken)
     lines = broken.read_text(encoding="utf-8").splitlines()
     at = lines.index("    bank_card:") + 1  # its delay, in block or flow style: replaced
     assert lines[at].strip().startswith("delay:")
@@ -292,10 +313,10 @@ def test_diff_with_failed_runs_is_not_a_pass(root, tmp_path, monkeypatch):
         main,
         [
             "diff",
-            "policies/taobao.yaml",
+            "sim/builtin/policies/taobao.yaml",
             str(broken),
             "--scenario",
-            "scenarios/quick.yaml",
+            "sim/builtin/scenarios/quick.yaml",
             "--reps",
             "2",
             "--jobs",
@@ -309,7 +330,7 @@ def test_diff_with_failed_runs_is_not_a_pass(root, tmp_path, monkeypatch):
 def test_an_expectation_file_on_a_sweep_scenario_plays_one_point(root, tmp_path):
     path = tmp_path / "sweep.yaml"
     path.write_text(
-        f"name: on a sweep scenario\nscenario: {root / 'scenarios' / 'window-sweep.yaml'}\n"
+        "name: on a sweep scenario\nscenario: builtin:window-sweep\n"
         "policies: [amazon]\nset: [horizon=3d, warmup=1d]\nreplications: 2\ncases:\n"
         "  - name: some self-cancels\n    policy: amazon\n    expect:\n"
         "      self_cancel_share: {min: 0.001}\n"
@@ -319,8 +340,8 @@ def test_an_expectation_file_on_a_sweep_scenario_plays_one_point(root, tmp_path)
 
 
 def test_a_policy_file_named_like_a_comparison_is_refused(root, tmp_path):
-    shutil.copytree(root / "policies", tmp_path / "policies")
-    shutil.copytree(root / "scenarios", tmp_path / "scenarios")
+    shutil.copytree(root / "sim" / "builtin" / "policies", tmp_path / "policies")
+    shutil.copytree(root / "sim" / "builtin" / "scenarios", tmp_path / "scenarios")
     shutil.copy(tmp_path / "policies" / "jd.yaml", tmp_path / "policies" / "a-vs-b.yaml")
     # quick.yaml plays baseline.yaml's policies; a file without key: goes by its stem
     edit(tmp_path / "scenarios" / "baseline.yaml", "../policies/jd.yaml", "../policies/a-vs-b.yaml")
@@ -440,17 +461,20 @@ def test_rule_changes_list_changed_added_and_removed_keys():
 def test_a_policy_source_from_a_file_or_a_revision(root, tmp_path, monkeypatch):
     from sim.checks.diff import read_source
 
-    plain = read_source(str(root / "policies" / "jd.yaml"))
-    assert (plain.label, plain.key) == (str(root / "policies" / "jd.yaml"), "jd")
+    plain = read_source(str(root / "sim" / "builtin" / "policies" / "jd.yaml"))
+    assert (plain.label, plain.key) == (
+        str(root / "sim" / "builtin" / "policies" / "jd.yaml"),
+        "jd",
+    )
     assert plain.policy.platform == "jd" and plain.doc.data["platform"] == "jd"
     assert plain.policy.key == "jd"
     odd = tmp_path / "odd@name.yaml"  # an existing path with @ is a path, not a revision
-    shutil.copy(root / "policies" / "jd.yaml", odd)
+    shutil.copy(root / "sim" / "builtin" / "policies" / "jd.yaml", odd)
     assert read_source(str(odd)).key == "odd@name"  # no key: in the file: its stem
     keyed = tmp_path / "keyed.yaml"  # a key: in the file is the key, whatever the file's name
     keyed.write_text("key: jd-self\n" + odd.read_text(encoding="utf-8"), encoding="utf-8")
     assert read_source(str(keyed)).key == read_source(str(keyed)).policy.key == "jd-self"
-    for spec in ("policies/jd.yaml@", "policies/jd.yaml@-p"):
+    for spec in ("sim/builtin/policies/jd.yaml@", "sim/builtin/policies/jd.yaml@-p"):
         with pytest.raises(sim.InputError) as caught:
             read_source(spec)
         assert str(caught.value) == (
@@ -458,15 +482,17 @@ def test_a_policy_source_from_a_file_or_a_revision(root, tmp_path, monkeypatch):
             "not be empty or start with -)"
         )
     monkeypatch.setenv("PATH", str(tmp_path / "nothing"))
-    with pytest.raises(sim.InputError, match=r"^policies/jd.yaml@HEAD: git is not installed$"):
-        read_source("policies/jd.yaml@HEAD")
+    with pytest.raises(
+        sim.InputError, match=r"^sim/builtin/policies/jd.yaml@HEAD: git is not installed$"
+    ):
+        read_source("sim/builtin/policies/jd.yaml@HEAD")
 
 
 def test_a_revision_outside_a_repository_says_so(root, tmp_path):
     from sim.checks.diff import read_source
 
     outside = tmp_path / "jd.yaml"
-    shutil.copy(root / "policies" / "jd.yaml", outside)
+    shutil.copy(root / "sim" / "builtin" / "policies" / "jd.yaml", outside)
     with pytest.raises(sim.InputError) as caught:
         read_source(f"{outside}@HEAD")
     text = str(caught.value)
@@ -479,7 +505,7 @@ def test_a_revision_is_read_from_git(root, tmp_path):
 
     repo = tmp_path / "repo"
     (repo / "p").mkdir(parents=True)
-    shutil.copy(root / "policies" / "jd.yaml", repo / "p" / "jd.yaml")
+    shutil.copy(root / "sim" / "builtin" / "policies" / "jd.yaml", repo / "p" / "jd.yaml")
     git = ["git", "-c", "user.email=t@t", "-c", "user.name=t", "-C", str(repo)]
     subprocess.run([*git, "init", "-q"], check=True)
     subprocess.run([*git, "add", "."], check=True)
@@ -498,9 +524,9 @@ def test_a_revision_is_read_from_git(root, tmp_path):
 def test_the_paired_study_plays_both_versions_with_the_old_mix(root, tmp_path):
     from sim.checks.diff import paired_study, read_source
 
-    old = read_source(str(root / "policies" / "taobao.yaml"))
-    new = read_source(str(root / "policies" / "taobao.yaml"))
-    study = paired_study(old, new, root / "scenarios" / "quick.yaml")
+    old = read_source(str(root / "sim" / "builtin" / "policies" / "taobao.yaml"))
+    new = read_source(str(root / "sim" / "builtin" / "policies" / "taobao.yaml"))
+    study = paired_study(old, new, root / "sim" / "builtin" / "scenarios" / "quick.yaml")
     runs = study.scenario.policies
     assert [r.key for r in runs] == ["old", "new"]
     assert [r.file for r in runs] == [old.label, new.label]
@@ -511,23 +537,26 @@ def test_the_paired_study_plays_both_versions_with_the_old_mix(root, tmp_path):
     assert study.policies["old"].versions == old.policy.versions
     assert study.policies["new"].versions == new.policy.versions
     assert study.policy_paths == {"old": old.label, "new": new.label}
-    assert study.path == str(root / "scenarios" / "quick.yaml")
+    assert study.path == str(root / "sim" / "builtin" / "scenarios" / "quick.yaml")
     # the scenario's policy is found by OLD's key, else NEW's, else by the platform
     other = tmp_path / "zzz.yaml"
-    shutil.copy(root / "policies" / "taobao.yaml", other)
+    shutil.copy(root / "sim" / "builtin" / "policies" / "taobao.yaml", other)
     zzz = read_source(str(other))
     for pair in ((zzz, new), (zzz, zzz)):
-        study = paired_study(*pair, root / "scenarios" / "quick.yaml")
+        study = paired_study(*pair, root / "sim" / "builtin" / "scenarios" / "quick.yaml")
         assert [r.payment_mix for r in study.scenario.policies] == [taobao_mix, taobao_mix]
     edit(other, "\nplatform: taobao", "\nplatform: zzz")
     lone = tmp_path / "yyy.yaml"
     shutil.copy(other, lone)
     with pytest.raises(sim.InputError) as caught:
         paired_study(
-            read_source(str(other)), read_source(str(lone)), root / "scenarios" / "quick.yaml"
+            read_source(str(other)),
+            read_source(str(lone)),
+            root / "sim" / "builtin" / "scenarios" / "quick.yaml",
         )
     assert str(caught.value) == (
-        f"{root / 'scenarios' / 'quick.yaml'}: the scenario plays no policy with the key 'zzz' "
+        f"{root / 'sim' / 'builtin' / 'scenarios' / 'quick.yaml'}: the scenario plays no policy "
+        "with the key 'zzz' "
         "or 'yyy', nor one of platform 'zzz', to take the buyers' payment mix from (its "
         "policies: amazon, taobao, jd); give --scenario, or key: in the policy file"
     )
@@ -537,13 +566,13 @@ def test_a_new_version_that_does_not_fit_the_scenario_is_refused(root, tmp_path)
     from sim.checks.diff import paired_study, read_source
 
     changed = tmp_path / "taobao.yaml"
-    shutil.copy(root / "policies" / "taobao.yaml", changed)
+    shutil.copy(root / "sim" / "builtin" / "policies" / "taobao.yaml", changed)
     edit(changed, "    alipay_balance:\n", "    alipay_wallet:\n")
     with pytest.raises(sim.InputError, match="alipay_balance"):
         paired_study(
-            read_source(str(root / "policies" / "taobao.yaml")),
+            read_source(str(root / "sim" / "builtin" / "policies" / "taobao.yaml")),
             read_source(str(changed)),
-            root / "scenarios" / "quick.yaml",
+            root / "sim" / "builtin" / "scenarios" / "quick.yaml",
         )
 
 
@@ -552,7 +581,7 @@ def test_a_case_whose_runs_failed_says_so(root, tmp_path, monkeypatch):
     metric undefined for the policy."""
     path = tmp_path / "failing.yaml"
     path.write_text(
-        f"name: failing runs\nscenario: {root / 'scenarios' / 'quick.yaml'}\n"
+        "name: failing runs\nscenario: builtin:quick\n"
         "policies: [taobao, amazon]\n"
         "set: [horizon=2d, warmup=1d, 'taobao.refunds.rails.bank_card.delay=900 business days']\n"
         "replications: 2\ncases:\n"
@@ -657,7 +686,7 @@ def test_rule_changes_of_nested_removed_keys_and_of_a_section_replaced_by_a_valu
 def _git_repo(root: Path, repo: Path, where: str = "p") -> Path:
     """A repository with jd.yaml committed under `where`; returns the file."""
     (repo / where).mkdir(parents=True)
-    shutil.copy(root / "policies" / "jd.yaml", repo / where / "jd.yaml")
+    shutil.copy(root / "sim" / "builtin" / "policies" / "jd.yaml", repo / where / "jd.yaml")
     git = ["git", "-c", "user.email=t@t", "-c", "user.name=t", "-C", str(repo)]
     subprocess.run([*git, "init", "-q"], check=True)
     subprocess.run([*git, "add", "."], check=True)
@@ -723,8 +752,10 @@ def test_git_messages_that_are_not_utf8_are_still_shown(root, tmp_path):
 def test_a_paired_study_of_a_sweep_scenario_plays_one_point(root):
     from sim.checks.diff import paired_study, read_source
 
-    amazon = read_source(str(root / "policies" / "amazon.yaml"))
-    study = paired_study(amazon, amazon, root / "scenarios" / "window-sweep.yaml")
+    amazon = read_source(str(root / "sim" / "builtin" / "policies" / "amazon.yaml"))
+    study = paired_study(
+        amazon, amazon, root / "sim" / "builtin" / "scenarios" / "window-sweep.yaml"
+    )
     assert study.scenario.sweep == {}
     assert [r.key for r in study.scenario.policies] == ["old", "new"]
     assert [r.file for r in study.scenario.policies] == [amazon.label, amazon.label]
@@ -734,16 +765,20 @@ def test_an_old_version_that_does_not_fit_the_scenario_is_refused(root, tmp_path
     from sim.checks.diff import paired_study, read_source
 
     changed = tmp_path / "taobao.yaml"
-    shutil.copy(root / "policies" / "taobao.yaml", changed)
+    shutil.copy(root / "sim" / "builtin" / "policies" / "taobao.yaml", changed)
     edit(changed, "    alipay_balance:\n", "    alipay_wallet:\n")
-    scenario = root / "scenarios" / "quick.yaml"
-    base = root / "scenarios" / "baseline.yaml"  # quick.yaml's policies are baseline's
+    scenario = root / "sim" / "builtin" / "scenarios" / "quick.yaml"
+    base = (
+        root / "sim" / "builtin" / "scenarios" / "baseline.yaml"
+    )  # quick.yaml's policies are baseline's
     line = next(
         i for i, text in enumerate(base.read_text().splitlines(), 1) if "alipay_balance:" in text
     )
     with pytest.raises(sim.InputError) as caught:
         paired_study(
-            read_source(str(changed)), read_source(str(root / "policies" / "taobao.yaml")), scenario
+            read_source(str(changed)),
+            read_source(str(root / "sim" / "builtin" / "policies" / "taobao.yaml")),
+            scenario,
         )
     assert str(caught.value) == (
         f"{base}:{line}:7: policies[1].payment_mix.alipay_balance: payment method "
@@ -759,7 +794,7 @@ def _expectation_file(
     """A file on the quick scenario shortened to two days (one measured)."""
     path = folder / "checks.yaml"
     path.write_text(
-        f"name: small\nscenario: {root / 'scenarios' / 'quick.yaml'}\npolicies: {policies}\n"
+        f"name: small\nscenario: builtin:quick\npolicies: {policies}\n"
         f"set: [horizon=2d, warmup=1d]\nreplications: {reps}\nseed: {seed}\ncases:\n{cases}",
         encoding="utf-8",
     )
@@ -856,7 +891,7 @@ def test_policies_missing_from_the_scenario_or_the_files_list_are_refused(root, 
 def test_an_expectation_on_a_difference_across_definitions_fails_and_says_why(root, tmp_path):
     spec = tmp_path / "across.yaml"
     spec.write_text(
-        f"name: across\nscenario: {root / 'scenarios' / 'quick.yaml'}\n"
+        "name: across\nscenario: builtin:quick\n"
         "policies: [taobao, amazon]\nset: [horizon=3d, warmup=1d]\nreplications: 2\n"
         "cases:\n  - name: refund rates\n    compare: [taobao, amazon]\n"
         "    expect:\n      platform_metric_rate: {max: 1}\n"
@@ -875,7 +910,7 @@ def test_an_expectation_on_a_difference_across_definitions_fails_and_says_why(ro
 
 def test_diff_that_removes_the_seller_metric_is_a_move(root, tmp_path, monkeypatch):
     changed = tmp_path / "amazon.yaml"
-    text = (root / "policies" / "amazon.yaml").read_text(encoding="utf-8")
+    text = (root / "sim" / "builtin" / "policies" / "amazon.yaml").read_text(encoding="utf-8")
     changed.write_text(text[: text.index("seller_metric:")], encoding="utf-8")
     result = diff_on_quick(root, monkeypatch, changed, reps=2)
     assert result.exit_code == 1, result.output

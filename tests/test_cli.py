@@ -20,7 +20,7 @@ from sim.metrics import NAMES
 @pytest.mark.slow
 def test_run_writes_a_deterministic_results_folder(root, tmp_path):
     runner = CliRunner()
-    scenario = str(root / "scenarios" / "quick.yaml")
+    scenario = str(root / "sim" / "builtin" / "scenarios" / "quick.yaml")
     first, second = tmp_path / "a", tmp_path / "b"
     for out in (first, second):
         result = runner.invoke(
@@ -51,7 +51,7 @@ def test_set_changes_a_policy_and_the_scenario(root, tmp_path):
             "run",
             "--jobs",
             "1",
-            str(root / "scenarios" / "quick.yaml"),
+            str(root / "sim" / "builtin" / "scenarios" / "quick.yaml"),
             "--reps",
             "1",
             "--out",
@@ -77,7 +77,7 @@ def test_bad_set_is_an_input_error(root, tmp_path):
             "run",
             "--jobs",
             "1",
-            str(root / "scenarios" / "quick.yaml"),
+            str(root / "sim" / "builtin" / "scenarios" / "quick.yaml"),
             "--out",
             str(tmp_path / "o"),
             "--set",
@@ -90,8 +90,8 @@ def test_bad_set_is_an_input_error(root, tmp_path):
 
 
 def test_validate_accepts_the_bundled_files(root):
-    files = [str(p) for p in sorted((root / "policies").glob("*.yaml"))]
-    files += [str(p) for p in sorted((root / "scenarios").glob("*.yaml"))]
+    files = [str(p) for p in sorted((root / "sim" / "builtin" / "policies").glob("*.yaml"))]
+    files += [str(p) for p in sorted((root / "sim" / "builtin" / "scenarios").glob("*.yaml"))]
     result = CliRunner().invoke(main, ["validate", *files])
     assert result.exit_code == 0, result.output
     assert result.output.count(": valid ") == len(files)
@@ -130,7 +130,13 @@ def test_help_explains_every_command():
 def test_python_dash_m_works(root, tmp_path):
     env = {**os.environ, "COLUMNS": "120"}
     done = subprocess.run(
-        [sys.executable, "-m", "sim", "validate", str(root / "policies" / "amazon.yaml")],
+        [
+            sys.executable,
+            "-m",
+            "sim",
+            "validate",
+            str(root / "sim" / "builtin" / "policies" / "amazon.yaml"),
+        ],
         capture_output=True,
         text=True,
         env=env,
@@ -148,7 +154,7 @@ def test_a_bad_set_value_names_the_option(root, tmp_path):
             "run",
             "--jobs",
             "1",
-            str(root / "scenarios" / "quick.yaml"),
+            str(root / "sim" / "builtin" / "scenarios" / "quick.yaml"),
             "--out",
             str(tmp_path / "o"),
             "--set",
@@ -189,7 +195,7 @@ def test_trace_streams_one_row_per_order(root, tmp_path, monkeypatch):
             "run",
             "--jobs",
             "1",
-            str(root / "scenarios" / "quick.yaml"),
+            str(root / "sim" / "builtin" / "scenarios" / "quick.yaml"),
             "--reps",
             "1",
             "--out",
@@ -227,7 +233,7 @@ def test_a_parquet_trace_holds_the_same_rows_as_the_csv_trace(root, tmp_path, mo
                 "run",
                 "--jobs",
                 "1",
-                str(root / "scenarios" / "quick.yaml"),
+                str(root / "sim" / "builtin" / "scenarios" / "quick.yaml"),
                 "--reps",
                 "1",
                 "--out",
@@ -276,7 +282,7 @@ def test_run_gives_back_the_callers_sigterm_handler(root, tmp_path):
                 "run",
                 "--jobs",
                 "1",
-                str(root / "scenarios" / "quick.yaml"),
+                str(root / "sim" / "builtin" / "scenarios" / "quick.yaml"),
                 "--out",
                 str(tmp_path / "o"),
                 "--reps",
@@ -317,8 +323,8 @@ def test_a_cell_shows_a_cut_interval_by_its_ends_and_marks_a_flat_quantile(value
 
 
 def run_quick(root, tmp_path, *args: str):
-    """`cancelsim run scenarios/quick.yaml --jobs 1 --out TMP/o ARGS...`."""
-    scenario = str(root / "scenarios" / "quick.yaml")
+    """`cancelsim run sim/builtin/scenarios/quick.yaml --jobs 1 --out TMP/o ARGS...`."""
+    scenario = str(root / "sim" / "builtin" / "scenarios" / "quick.yaml")
     return CliRunner().invoke(
         main, ["run", "--jobs", "1", scenario, "--out", str(tmp_path / "o"), *args]
     )
@@ -371,10 +377,10 @@ def test_set_of_a_whole_policy_is_an_input_error(root, tmp_path):
 def test_a_policy_file_named_like_a_scenario_key_is_refused(root, tmp_path):
     """A policy goes by its key: (else its file's stem); a key that is also a scenario key
     is refused, and the same file under another key: is played."""
-    shutil.copytree(root / "policies", tmp_path / "policies")
-    shutil.copytree(root / "scenarios", tmp_path / "scenarios")
+    shutil.copytree(root / "sim" / "builtin" / "policies", tmp_path / "policies")
+    shutil.copytree(root / "sim" / "builtin" / "scenarios", tmp_path / "scenarios")
     seed = tmp_path / "policies" / "seed.yaml"
-    shutil.copy(root / "policies" / "amazon.yaml", seed)
+    shutil.copy(root / "sim" / "builtin" / "policies" / "amazon.yaml", seed)
     baseline = tmp_path / "scenarios" / "baseline.yaml"  # quick.yaml plays baseline's policies
     text = baseline.read_text(encoding="utf-8")
     assert "../policies/amazon.yaml" in text

@@ -17,7 +17,7 @@ from sim.errors import InputError
 from sim.model.load import Override, load_study
 from sim.model.policy import Outcome
 
-QUICK = "scenarios/quick.yaml"
+QUICK = "sim/builtin/scenarios/quick.yaml"
 
 
 def study_with(root, *settings_: str, path: str = QUICK):

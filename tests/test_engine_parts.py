@@ -37,7 +37,7 @@ from sim.model.units import Duration
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def study_with(*settings: str, path: str = "scenarios/quick.yaml"):
+def study_with(*settings: str, path: str = "sim/builtin/scenarios/quick.yaml"):
     return load_study(ROOT / path, [Override.parse(s) for s in settings])
 
 
@@ -807,7 +807,7 @@ def test_orders_the_platform_fulfils_are_answered_by_the_platform(root):
     """Platform rules: the seller never decides; FBA buyers cancel alone until packing,
     with no time limit; a platform delay on requests, where the policy gives one."""
     study = load_study(
-        root / "scenarios/quick.yaml",
+        root / "sim/builtin/scenarios/quick.yaml",
         [Override.parse("amazon.platform_fulfilment.approves_after=1h")],
     )
     amazon = study.policies["amazon"]
@@ -831,7 +831,7 @@ def test_a_platform_delay_opens_requests_where_the_policy_had_none(root):
     """A policy without cancel requests whose platform approves its own orders' requests
     after a delay: those requests are open until shipment."""
     study = load_study(
-        root / "scenarios/quick.yaml",
+        root / "sim/builtin/scenarios/quick.yaml",
         [
             Override.parse("amazon.cancel_request=null"),
             Override.parse("amazon.platform_fulfilment.approves_after=2h"),
@@ -845,7 +845,7 @@ def test_a_platform_delay_opens_requests_where_the_policy_had_none(root):
     assert platform.cancel_request.platform_approves_after == Duration(2.0)
     # where the policy has requests, the platform keeps their stage limit
     packed = load_study(
-        root / "scenarios/quick.yaml",
+        root / "sim/builtin/scenarios/quick.yaml",
         [
             Override.parse("amazon.cancel_request.until=packed"),
             Override.parse("amazon.platform_fulfilment.approves_after=2h"),

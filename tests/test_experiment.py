@@ -23,7 +23,7 @@ SMALL = ["horizon=3d", "warmup=1d"]
 
 @pytest.fixture(scope="module")
 def quick(root):
-    return str(root / "scenarios" / "quick.yaml")
+    return str(root / "sim" / "builtin" / "scenarios" / "quick.yaml")
 
 
 def summary_bytes(results: sim.Results, folder) -> bytes:
@@ -85,7 +85,7 @@ def test_a_failing_run_is_recorded_and_the_others_finish(root, tmp_path):
         main,
         [
             "run",
-            str(root / "scenarios" / "quick.yaml"),
+            str(root / "sim" / "builtin" / "scenarios" / "quick.yaml"),
             "--out",
             str(tmp_path / "o"),
             "--reps",
@@ -185,7 +185,7 @@ def test_the_window_sweep_scenario_runs_and_prints_a_table(root, tmp_path):
             "run",
             "--jobs",
             "1",
-            str(root / "scenarios" / "window-sweep.yaml"),
+            str(root / "sim" / "builtin" / "scenarios" / "window-sweep.yaml"),
             "--out",
             str(tmp_path / "o"),
             "--reps",
@@ -1066,9 +1066,9 @@ def test_metrics_defined_differently_are_marked_not_compared(root):
     from sim.model.policy import FLAGGED, RATE, RAW, Outcome
 
     assert set(RATE + RAW + FLAGGED) == PLATFORM_DEFINED
-    amazon = load_policy(root / "policies" / "amazon.yaml")
-    taobao = load_policy(root / "policies" / "taobao.yaml")
-    jd = load_policy(root / "policies" / "jd.yaml")
+    amazon = load_policy(root / "sim" / "builtin" / "policies" / "amazon.yaml")
+    taobao = load_policy(root / "sim" / "builtin" / "policies" / "taobao.yaml")
+    jd = load_policy(root / "sim" / "builtin" / "policies" / "jd.yaml")
     policies = {"amazon": amazon, "taobao": taobao, "jd": jd}
     assert differing(policies, "taobao", "amazon") == dict.fromkeys(
         PLATFORM_DEFINED, "definitions_differ"
@@ -1162,8 +1162,10 @@ def test_a_metric_only_one_policy_of_a_platform_defines_is_not_an_edit(root):
     from sim.metrics import PLATFORM_DEFINED
     from sim.model.load import load_policy
 
-    jd = load_policy(root / "policies" / "jd.yaml")  # no seller metric
-    pop = load_policy(root / "policies" / "jd-pop.yaml")  # the same platform, with one
+    jd = load_policy(root / "sim" / "builtin" / "policies" / "jd.yaml")  # no seller metric
+    pop = load_policy(
+        root / "sim" / "builtin" / "policies" / "jd-pop.yaml"
+    )  # the same platform, with one
     assert jd.platform == pop.platform
     assert differing({"jd": jd, "pop": pop}, "pop", "jd") == dict.fromkeys(
         PLATFORM_DEFINED, "definitions_differ"

@@ -45,7 +45,7 @@ def test_a_scenario_too_large_for_memory_is_refused_with_an_estimate(tmp_path, m
 
     monkeypatch.setattr(budget, "physical_memory", lambda: 2**30)  # a 1 GiB machine
     monkeypatch.setattr("sim.cli.run_points", _must_not_run)
-    scenario = str(ROOT / "scenarios" / "baseline.yaml")
+    scenario = str(ROOT / "sim" / "builtin" / "scenarios" / "baseline.yaml")
     result = CliRunner().invoke(
         main,
         [
@@ -79,7 +79,7 @@ def test_force_runs_it_anyway(tmp_path, monkeypatch):
             "run",
             "--jobs",
             "1",
-            str(ROOT / "scenarios" / "quick.yaml"),
+            str(ROOT / "sim" / "builtin" / "scenarios" / "quick.yaml"),
             "--out",
             str(tmp_path / "o"),
             "--reps",
@@ -95,7 +95,7 @@ def test_force_runs_it_anyway(tmp_path, monkeypatch):
 def test_the_estimate_grows_with_the_rate():
     from sim.experiment.budget import estimate
 
-    small = load_study(ROOT / "scenarios" / "quick.yaml").scenario
+    small = load_study(ROOT / "sim" / "builtin" / "scenarios" / "quick.yaml").scenario
     big = small.model_copy(
         update={"orders": small.orders.model_copy(update={"rate_per_hour": 1e6})}
     )
@@ -111,7 +111,7 @@ def test_out_refuses_a_folder_of_other_files(tmp_path):
             "run",
             "--jobs",
             "1",
-            str(ROOT / "scenarios" / "quick.yaml"),
+            str(ROOT / "sim" / "builtin" / "scenarios" / "quick.yaml"),
             "--out",
             str(tmp_path),
             *SMALL,
@@ -133,7 +133,7 @@ def test_out_that_cannot_be_created(tmp_path):
             "run",
             "--jobs",
             "1",
-            str(ROOT / "scenarios" / "quick.yaml"),
+            str(ROOT / "sim" / "builtin" / "scenarios" / "quick.yaml"),
             "--out",
             str(tmp_path / "a-file" / "results"),
             *SMALL,
@@ -154,7 +154,7 @@ def test_a_full_disk_gives_a_clear_message(tmp_path, monkeypatch):
         main,
         [
             "run",
-            str(ROOT / "scenarios" / "quick.yaml"),
+            str(ROOT / "sim" / "builtin" / "scenarios" / "quick.yaml"),
             "--out",
             str(tmp_path / "o"),
             "--reps",
@@ -193,7 +193,7 @@ def _run(out: Path, *extra: str) -> subprocess.Popen:
             "-m",
             "sim",
             "run",
-            str(ROOT / "scenarios" / "quick.yaml"),
+            str(ROOT / "sim" / "builtin" / "scenarios" / "quick.yaml"),
             "--out",
             str(out),
             "--jobs",
@@ -247,7 +247,7 @@ def test_sigterm_mid_run_stops_cleanly_and_resumes_to_the_same_summary(tmp_path,
 
 # ----------------------------------------------------------------- invariants
 def test_an_order_given_two_outcomes_is_an_internal_error_naming_it():
-    study = load_study(ROOT / "scenarios" / "quick.yaml")
+    study = load_study(ROOT / "sim" / "builtin" / "scenarios" / "quick.yaml")
     scenario, policy = study.scenario, study.policies["amazon"]
     calendar = BusinessCalendar("US", scenario.start.date(), 800)
     run = scenario.policies[0]
@@ -274,17 +274,19 @@ def test_metric_bounds_are_checked():
 
 def test_scenario_paths_are_relative_to_the_scenario_file(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    study = sim.load(str(ROOT / "scenarios" / "quick.yaml"))
-    assert Path(study.policy_paths["amazon"]) == ROOT / "policies" / "amazon.yaml"
+    study = sim.load(str(ROOT / "sim" / "builtin" / "scenarios" / "quick.yaml"))
+    assert (
+        Path(study.policy_paths["amazon"]) == ROOT / "sim" / "builtin" / "policies" / "amazon.yaml"
+    )
 
 
 # ----------------------------------------------------------------- fuzzing
 FUZZ_FILES = [
-    "policies/amazon.yaml",
-    "policies/taobao.yaml",
-    "policies/jd.yaml",
-    "policies/jd-pop.yaml",
-    "scenarios/quick.yaml",
+    "sim/builtin/policies/amazon.yaml",
+    "sim/builtin/policies/taobao.yaml",
+    "sim/builtin/policies/jd.yaml",
+    "sim/builtin/policies/jd-pop.yaml",
+    "sim/builtin/scenarios/quick.yaml",
     "tests/policies/amazon.yaml",
 ]
 TOKENS = [
@@ -324,7 +326,7 @@ TOKENS = [
     "[[[[[[[[",
 ]
 _PROJECT = Path(tempfile.mkdtemp(prefix="cancelsim-fuzz-"))
-for _folder in ("policies", "scenarios", "tests/policies"):
+for _folder in ("sim/builtin/policies", "sim/builtin/scenarios", "tests/policies"):
     shutil.copytree(ROOT / _folder, _PROJECT / _folder)
 
 
@@ -451,7 +453,12 @@ def test_a_device_is_not_read(tmp_path):
 def test_a_git_revision_may_not_be_an_option(root, monkeypatch):
     monkeypatch.chdir(root)
     result = CliRunner().invoke(
-        main, ["diff", "policies/amazon.yaml@--output=/tmp/x", "policies/amazon.yaml"]
+        main,
+        [
+            "diff",
+            "sim/builtin/policies/amazon.yaml@--output=/tmp/x",
+            "sim/builtin/policies/amazon.yaml",
+        ],
     )
     assert result.exit_code == 2 and "may not be empty or start with -" in result.stderr
 
@@ -543,7 +550,7 @@ def _flat_market(rate: str, drain: str):
         "sellers.types.dropshipper.never_ships=0.01",
     )
     return load_study(
-        ROOT / "scenarios" / "quick.yaml", [Override.parse(s) for s in settings]
+        ROOT / "sim" / "builtin" / "scenarios" / "quick.yaml", [Override.parse(s) for s in settings]
     ).scenario
 
 
@@ -562,7 +569,7 @@ def test_the_memory_estimate_by_hand():
 def test_too_big_compares_with_half_of_the_memory(monkeypatch):
     import sim.experiment.budget as budget
 
-    scenario = load_study(ROOT / "scenarios" / "quick.yaml").scenario
+    scenario = load_study(ROOT / "sim" / "builtin" / "scenarios" / "quick.yaml").scenario
     need = budget.estimate(scenario).bytes_per_run
     monkeypatch.setattr(budget, "physical_memory", lambda: 2 * need * 3)
     assert budget.too_big(scenario, 3) is None  # exactly half: still fits

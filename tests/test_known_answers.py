@@ -21,7 +21,7 @@ from sim.engine.recorder import EDGES, bin_of
 from sim.engine.result import RunResult
 from sim.model.load import Override, load_study, read_scenario
 
-QUICK = "scenarios/quick.yaml"
+QUICK = "sim/builtin/scenarios/quick.yaml"
 TOL = 1e-6
 
 # One kind of seller: 1 h to pack at any of many stations, one carrier pickup at 17:00,

@@ -79,7 +79,9 @@ def test_only_a_one_seller_scenario_is_a_seller_s_view(quick_study) -> None:
 
 @pytest.mark.slow
 def test_a_one_seller_run_reports_its_view_and_fewer_stockouts_lower_its_metric(root) -> None:
-    study = api.load(root / "scenarios" / "quick.yaml", ["sellers.count=1", TWO])
+    study = api.load(
+        root / "sim" / "builtin" / "scenarios" / "quick.yaml", ["sellers.count=1", TWO]
+    )
     results = api.run(study, replications=4)
     seller = api.seller_view(results)
     assert seller is not None and results.summary["seller_view"] is seller
@@ -98,7 +100,7 @@ def test_cli_prints_the_seller_s_view(root, tmp_path) -> None:
         main,
         [
             "run",
-            str(root / "scenarios" / "quick.yaml"),
+            str(root / "sim" / "builtin" / "scenarios" / "quick.yaml"),
             "--set",
             "sellers.count=1",
             "--set",

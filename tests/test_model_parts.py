@@ -248,7 +248,9 @@ def test_a_scenario_span_or_market_time_in_business_days_is_refused(root, key):
     from sim.model.load import Override, load_study
 
     with pytest.raises(InputError) as caught:
-        load_study(root / "scenarios/quick.yaml", [Override.parse(f"{key}=2 business days")])
+        load_study(
+            root / "sim/builtin/scenarios/quick.yaml", [Override.parse(f"{key}=2 business days")]
+        )
     # a market time is a distribution: a plain value is its fixed distribution's value
     where = f"{key}.value" if key == "delivery.transit" else key
     assert (

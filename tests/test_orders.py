@@ -29,7 +29,7 @@ TYPES = (
 def scenario(root):
     amazon = "policies=[{file: ../policies/amazon.yaml, payment_mix: {credit_card: 1}}]"
     study = load_study(  # without JD, which needs a platform-fulfilled type
-        root / "scenarios/quick.yaml", [Override.parse(amazon), Override.parse(TYPES)]
+        root / "sim/builtin/scenarios/quick.yaml", [Override.parse(amazon), Override.parse(TYPES)]
     )
     return study.scenario.model_copy(
         update={"sellers": study.scenario.sellers.model_copy(update={"count": 10})}
@@ -199,7 +199,8 @@ def test_a_block_of_orders_gets_the_rules_in_force_when_each_was_placed(root):
     from sim.model.units import Duration
 
     study = load_study(
-        root / "scenarios/quick.yaml", [Override.parse("start=2020-09-25T00:00:00-07:00")]
+        root / "sim/builtin/scenarios/quick.yaml",
+        [Override.parse("start=2020-09-25T00:00:00-07:00")],
     )
     cal = BusinessCalendar("US", dt.date(2020, 9, 25), 200)
     mix = {"credit_card": 0.6, "debit_card": 0.3, "gift_card": 0.1}
@@ -232,7 +233,7 @@ def test_a_payment_uniform_above_a_mix_summing_just_below_one_takes_the_last_met
     from sim.engine.rules import compile_policy
     from sim.model.calendar import BusinessCalendar
 
-    study = load_study(root / "scenarios/quick.yaml")
+    study = load_study(root / "sim/builtin/scenarios/quick.yaml")
     cal = BusinessCalendar("US", dt.date(2026, 3, 2), 200)
     mix = {"credit_card": 0.6, "debit_card": 0.3, "gift_card": 0.1}
     compiled = compile_policy("amazon", study.policies["amazon"], cal, tuple(mix), 1.0, 24 * 30)

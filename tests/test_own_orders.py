@@ -38,7 +38,7 @@ def test_the_three_commands_on_the_example_export(tmp_path: Path) -> None:
         "--out",
         str(scenario),
         "--base",
-        str(ROOT / "scenarios" / "quick.yaml"),
+        str(ROOT / "sim" / "builtin" / "scenarios" / "quick.yaml"),
         "--hold",
         "30m",
     )

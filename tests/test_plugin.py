@@ -40,7 +40,7 @@ cases:
 def project(pytester: pytest.Pytester) -> pytest.Pytester:
     pytester.makeini("[pytest]\ncancelsim_expectations =\n    checks/*.yaml\n")
     (pytester.path / "checks").mkdir()
-    scenario = ROOT / "scenarios" / "quick.yaml"
+    scenario = ROOT / "sim" / "builtin" / "scenarios" / "quick.yaml"
     (pytester.path / "checks" / "jd.yaml").write_text(CASES.format(scenario=scenario))
     (pytester.path / "elsewhere.yaml").write_text(CASES.format(scenario=scenario))
     return pytester
@@ -70,7 +70,9 @@ def test_keywords_of_files_and_cases_select_items(project):
 
 
 def test_without_patterns_the_plugin_collects_nothing(pytester):
-    (pytester.path / "jd.yaml").write_text(CASES.format(scenario=ROOT / "scenarios/quick.yaml"))
+    (pytester.path / "jd.yaml").write_text(
+        CASES.format(scenario=ROOT / "sim/builtin/scenarios/quick.yaml")
+    )
     result = pytester.runpytest_inprocess("-p", "no:cacheprovider")
     assert result.ret == pytest.ExitCode.NO_TESTS_COLLECTED
     help_text = pytester.runpytest_inprocess("--help").stdout.str()

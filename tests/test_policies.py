@@ -15,7 +15,7 @@ NAMES = ["amazon", "taobao", "jd", "jd-pop"]
 
 @pytest.fixture(scope="module", params=NAMES)
 def policy(request, root):
-    return load_policy(root / "policies" / f"{request.param}.yaml")
+    return load_policy(root / "sim" / "builtin" / "policies" / f"{request.param}.yaml")
 
 
 def test_every_rule_section_names_known_sources(policy):
@@ -51,7 +51,7 @@ def test_every_policy_maps_every_seller_cause(policy):
 
 
 def test_amazon_numbers_match_its_sources(root):
-    amazon = load_policy(root / "policies" / "amazon.yaml")
+    amazon = load_policy(root / "sim" / "builtin" / "policies" / "amazon.yaml")
     today = dt.date(2026, 11, 26)
     now = amazon.at(today)
     assert now.self_cancel.window == Duration(0.5)
@@ -77,7 +77,7 @@ def test_amazon_numbers_match_its_sources(root):
 
 
 def test_taobao_numbers_match_its_sources(root):
-    taobao = load_policy(root / "policies" / "taobao.yaml")
+    taobao = load_policy(root / "sim" / "builtin" / "policies" / "taobao.yaml")
     today = dt.date(2026, 11, 26)
     now = taobao.at(today)
     assert now.cancel_request.platform_approves_after == Duration(24.0)
@@ -92,7 +92,7 @@ def test_taobao_numbers_match_its_sources(root):
 
 
 def test_jd_numbers_match_its_sources(root):
-    jd = load_policy(root / "policies" / "jd.yaml")
+    jd = load_policy(root / "sim" / "builtin" / "policies" / "jd.yaml")
     today = dt.date(2026, 11, 26)
     now = jd.at(today)
     request = now.cancel_request

@@ -32,10 +32,10 @@ def scenario_text(orders: str, count: int) -> str:
 
     from sim.model.load import read_scenario
 
-    data = read_scenario(ROOT / "scenarios" / "quick.yaml").data
+    data = read_scenario(ROOT / "sim" / "builtin" / "scenarios" / "quick.yaml").data
     data.pop("extends", None)
     for run in data["policies"]:
-        run["file"] = str((ROOT / "scenarios" / run["file"]).resolve())
+        run["file"] = str((ROOT / "sim" / "builtin" / "scenarios" / run["file"]).resolve())
     data["orders"] = yaml.safe_load(orders)["orders"]
     assert data["sellers"]["count"] == 40
     data["sellers"]["count"] = count

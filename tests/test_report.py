@@ -52,7 +52,7 @@ def report_folder(root, tmp_path_factory) -> Path:
         main,
         [
             "run",
-            str(root / "scenarios" / "quick.yaml"),
+            str(root / "sim" / "builtin" / "scenarios" / "quick.yaml"),
             "--out",
             str(out),
             "--reps",
@@ -191,7 +191,7 @@ def test_report_of_a_folder_that_holds_no_results(tmp_path):
 def test_user_text_is_escaped(root, tmp_path):
     hostile = "<script>alert(1)</script> & <b>"
     results = sim.run(
-        str(root / "scenarios" / "quick.yaml"),
+        str(root / "sim" / "builtin" / "scenarios" / "quick.yaml"),
         replications=1,
         overrides=[
             *SMALL,
@@ -212,7 +212,7 @@ def test_only_web_addresses_become_links():
 
 def test_a_sweep_report_has_the_sweep_figure(root, tmp_path):
     results = sim.run(
-        str(root / "scenarios" / "quick.yaml"),
+        str(root / "sim" / "builtin" / "scenarios" / "quick.yaml"),
         replications=2,
         overrides=SMALL,
         sweep=["amazon.self_cancel.window=0m,1h"],
@@ -228,7 +228,7 @@ def test_a_report_with_a_policy_whose_runs_all_failed(root, tmp_path):
         main,
         [
             "run",
-            str(root / "scenarios" / "quick.yaml"),
+            str(root / "sim" / "builtin" / "scenarios" / "quick.yaml"),
             "--out",
             str(tmp_path / "o"),
             "--reps",
@@ -253,7 +253,7 @@ def test_the_rules_table_says_who_fulfils_and_when_message_cancels_count(root):
     from sim.report.inputs import _policy
 
     def rules(name, day):
-        policy = load_policy(root / "policies" / f"{name}.yaml")
+        policy = load_policy(root / "sim" / "builtin" / "policies" / f"{name}.yaml")
         return {row["rule"]: row["value"] for row in _policy(policy, day)["rules"]}
 
     amazon = rules("amazon", dt.date(2026, 3, 2))

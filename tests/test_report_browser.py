@@ -313,7 +313,7 @@ def browser() -> str:
 @pytest.fixture(scope="module", params=SCENARIOS)
 def report(request, browser, root, tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp(request.param) / "results"
-    scenario = root / "scenarios" / f"{request.param}.yaml"
+    scenario = root / "sim" / "builtin" / "scenarios" / f"{request.param}.yaml"
     result = CliRunner().invoke(main, ["run", str(scenario), "--out", str(out), "--reps", "2"])
     assert result.exit_code == 0, result.output
     return out / "report.html"

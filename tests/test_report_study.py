@@ -36,7 +36,7 @@ def _data(results) -> ReportData:
 @pytest.fixture(scope="module")
 def swept(root):
     return run(
-        root / "scenarios" / "quick.yaml",
+        root / "sim" / "builtin" / "scenarios" / "quick.yaml",
         replications=2,
         overrides=["horizon=4d", "warmup=1d"],
         sweep=["amazon.self_cancel.window=0m,30m,2h"],
@@ -93,7 +93,9 @@ def test_paired_differences_against_todays_value(swept, tmp_path):
 
 @pytest.fixture(scope="module")
 def dated(root):
-    return run(root / "scenarios" / "amazon-autocancel-2020.yaml", replications=2)
+    return run(
+        root / "sim" / "builtin" / "scenarios" / "amazon-autocancel-2020.yaml", replications=2
+    )
 
 
 def test_a_rule_change_inside_the_scenario_is_split_before_and_after(dated):
@@ -145,7 +147,7 @@ def test_the_rule_change_is_marked_on_every_time_axis(dated):
 
 def test_each_promotion_is_named_and_coloured_on_its_own(root):
     results = run(
-        root / "scenarios" / "singles-day.yaml",
+        root / "sim" / "builtin" / "scenarios" / "singles-day.yaml",
         replications=2,
         overrides=["sellers.count=60"],
     )
@@ -232,7 +234,7 @@ def test_a_two_key_sweep_in_any_order_reports_each_key_alone(root):
     from today's value, the others held at theirs (two keys changed at once would not
     say which did what)."""
     results = run(
-        root / "scenarios" / "quick.yaml",
+        root / "sim" / "builtin" / "scenarios" / "quick.yaml",
         replications=2,
         overrides=["horizon=4d", "warmup=1d"],
         sweep=["amazon.self_cancel.window=2h,30m,0m", "buyers.cancel_intent=0.1,0.06"],
@@ -257,7 +259,7 @@ def test_a_two_key_sweep_in_any_order_reports_each_key_alone(root):
 
 
 def test_a_sweep_of_a_dated_value_and_a_sweep_that_replaces_the_dates(root):
-    path = root / "scenarios" / "amazon-autocancel-2020.yaml"
+    path = root / "sim" / "builtin" / "scenarios" / "amazon-autocancel-2020.yaml"
     dated = run(
         path,
         replications=1,
@@ -283,7 +285,7 @@ def test_a_sweep_of_a_dated_value_and_a_sweep_that_replaces_the_dates(root):
 
 def test_a_change_at_the_horizons_end_is_not_played(root):
     results = run(
-        root / "scenarios" / "amazon-autocancel-2020.yaml",
+        root / "sim" / "builtin" / "scenarios" / "amazon-autocancel-2020.yaml",
         replications=1,
         overrides=["horizon=16d", "sellers.count=40"],  # ends at 2020-09-30 00:00
     )

@@ -31,7 +31,7 @@ DAY = dt.date(2026, 3, 2)
 def world(tmp_path: Path, root: Path) -> Path:
     """A copy of the bundled policies and scenarios to edit."""
     for folder in ("policies", "scenarios"):
-        shutil.copytree(root / folder, tmp_path / folder)
+        shutil.copytree(root / "sim" / "builtin" / folder, tmp_path / folder)
     return tmp_path
 
 
@@ -126,7 +126,7 @@ def test_the_report_says_since_when_a_rule_holds_and_what_it_becomes(world, root
 
 
 def test_every_section_of_the_bundled_policies_describes_itself(root):
-    for path in sorted((root / "policies").glob("*.yaml")):
+    for path in sorted((root / "sim" / "builtin" / "policies").glob("*.yaml")):
         policy = load_policy(path)
         rules = policy.at(DAY)
         for title, text, sources in rules.rows():
@@ -204,7 +204,7 @@ def test_each_value_without_one_on_the_first_day_is_named_with_its_own_first_dat
 
 def test_set_reaches_a_dated_value_by_its_date(root):
     study = load_study(
-        root / "scenarios" / "quick.yaml",
+        root / "sim" / "builtin" / "scenarios" / "quick.yaml",
         [Override.parse("amazon.auto_cancel.after.2020-09-30=5 business days")],
     )
     amazon = study.policies["amazon"]
@@ -213,7 +213,7 @@ def test_set_reaches_a_dated_value_by_its_date(root):
 
 
 def test_the_engine_reads_each_version_in_force_over_the_run(root):
-    policy = load_policy(root / "policies" / "amazon.yaml")
+    policy = load_policy(root / "sim" / "builtin" / "policies" / "amazon.yaml")
     calendar = BusinessCalendar("US", dt.date(2020, 9, 20), 400)
     compiled = compile_policy("amazon", policy, calendar, ("credit_card",), 1.0, 24 * 20)
     assert [v.auto_cancel.after for v in compiled.versions] == [
@@ -231,7 +231,7 @@ def test_a_dated_threshold_is_evaluated_as_in_force_each_day(root):
 
     def days_over(value: str) -> float:
         study = load_study(
-            root / "scenarios" / "quick.yaml",
+            root / "sim" / "builtin" / "scenarios" / "quick.yaml",
             [Override.parse(f"amazon.seller_metric.threshold={value}")],
         )
         result = simulate(RunSpec("amazon", study.policies["amazon"], study.scenario, 0, 7))
@@ -512,7 +512,7 @@ def test_a_bad_extends_is_one_line(world, content, message):
 
 def test_the_bundled_scenarios_extend_the_baseline(root):
     for name in ("quick", "singles-day", "window-sweep"):
-        text = (root / "scenarios" / f"{name}.yaml").read_text(encoding="utf-8")
+        text = (root / "sim" / "builtin" / "scenarios" / f"{name}.yaml").read_text(encoding="utf-8")
         assert "\nextends: baseline.yaml" in text
         assert len(text.splitlines()) < 80
 
@@ -566,7 +566,7 @@ def test_a_new_platform_is_a_yaml_file(tmp_path, root):
     (tmp_path / "study.yaml").write_text(
         textwrap.dedent(
             f"""\
-            extends: {root / "scenarios" / "quick.yaml"}
+            extends: {root / "sim" / "builtin" / "scenarios" / "quick.yaml"}
             name: toy-study
             replications: 1
             exchange_rates: {{EUR: 1.1}}
@@ -632,7 +632,7 @@ def test_ten_policies_get_ten_colours(root):
     from sim.model.load import load_study
     from sim.report.data import _colours
 
-    study = load_study(root / "scenarios" / "global.yaml")
+    study = load_study(root / "sim" / "builtin" / "scenarios" / "global.yaml")
     info = {k: {"platform": p.platform} for k, p in study.policies.items()}
     colours = _colours(info)
     assert len(colours) == 10 and len(set(colours.values())) == 10
@@ -648,7 +648,7 @@ def test_a_toy_platform_without_requests_plays_in_process(tmp_path, root):
     policy = tmp_path / "toy.yaml"
     policy.write_text(TOY_POLICY, encoding="utf-8")
     (tmp_path / "study.yaml").write_text(
-        f"extends: {root / 'scenarios' / 'quick.yaml'}\nexchange_rates: {{EUR: 1.1}}\n"
+        "extends: builtin:quick\nexchange_rates: {EUR: 1.1}\n"
         "policies: [{file: toy.yaml, payment_mix: {wallet: 1.0}}]\n",
         encoding="utf-8",
     )
@@ -663,7 +663,7 @@ def test_a_request_succeeds_only_before_its_stage(root):
     cancel during the 30-minute hold does so alone, so no request ever succeeds; one
     released order may not request at all."""
     study = load_study(
-        root / "scenarios" / "quick.yaml",
+        root / "sim" / "builtin" / "scenarios" / "quick.yaml",
         [Override.parse(s) for s in (*SHORT, "amazon.cancel_request.until=released")],
     )
     result = simulate(RunSpec("amazon", study.policies["amazon"], study.scenario, 0, 7))
@@ -735,7 +735,7 @@ def test_one_business_day_reads_in_the_singular():
 def test_an_expectation_file_drops_a_baseline_it_does_not_play(root):
     from sim.checks.runner import _only
 
-    study = load_study(root / "scenarios" / "global.yaml")
+    study = load_study(root / "sim" / "builtin" / "scenarios" / "global.yaml")
     assert study.scenario.baseline == "amazon"
     alone = _only(None, study, ["taobao"])  # type: ignore[arg-type]
     assert alone.scenario.baseline is None and list(alone.policies) == ["taobao"]
@@ -765,7 +765,7 @@ def test_a_revision_whose_name_has_a_dot_keeps_the_file_stem(tmp_path, root):
 
     repo = tmp_path / "repo"
     repo.mkdir()
-    shutil.copy(root / "policies" / "jd.yaml", repo / "jd.yaml")
+    shutil.copy(root / "sim" / "builtin" / "policies" / "jd.yaml", repo / "jd.yaml")
     git = ["git", "-c", "user.email=t@t", "-c", "user.name=t", "-C", str(repo)]
     subprocess.run([*git, "init", "-q"], check=True)
     subprocess.run([*git, "add", "."], check=True)
@@ -794,7 +794,7 @@ def test_an_extending_sweep_replaces_the_base_sweep(world):
 
 
 def test_set_on_a_dated_version_holds_its_range_and_may_add_a_date(root):
-    path = root / "scenarios" / "amazon-autocancel-2020.yaml"
+    path = root / "sim" / "builtin" / "scenarios" / "amazon-autocancel-2020.yaml"
     free = [f.key for f in load_study(path).factors]
     assert "amazon.auto_cancel.after.2024-09-16" in free
     held = load_study(path, [Override.parse("amazon.auto_cancel.after.2024-09-16=5 business days")])
@@ -822,7 +822,7 @@ def test_the_evaluation_schedule_starts_each_version_on_its_local_day(root):
     index of that date, whatever the start's hour."""
     from sim.engine.simulate import evaluation_schedule
 
-    policy = load_policy(root / "policies" / "amazon.yaml")
+    policy = load_policy(root / "sim" / "builtin" / "policies" / "amazon.yaml")
     calendar = BusinessCalendar("US", dt.date(2020, 8, 1), 400, 12.0)
     compiled = compile_policy("amazon", policy, calendar, ("credit_card",), 1.0, 24 * 120)
     schedule = evaluation_schedule(compiled)

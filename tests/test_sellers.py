@@ -34,7 +34,7 @@ AMAZON_ONLY = (
 
 def _scenario(root, *settings: str):
     overrides = [Override.parse(s) for s in (AMAZON_ONLY, *settings)]
-    return load_study(root / "scenarios/quick.yaml", overrides).scenario
+    return load_study(root / "sim/builtin/scenarios/quick.yaml", overrides).scenario
 
 
 def _picks(scenario, people: Population, u: np.ndarray) -> np.ndarray:
@@ -99,7 +99,7 @@ def _market(study, key: str, replication: int):
 
 
 def test_every_policy_of_a_replication_sees_the_same_sellers(root):
-    study = load_study(root / "scenarios/quick.yaml")
+    study = load_study(root / "sim/builtin/scenarios/quick.yaml")
     assert study.scenario.sellers.types["home"].popularity.dist == "lognormal"
     markets = {key: _market(study, key, 0) for key in study.policies}
     assert len(markets) == 3
@@ -196,7 +196,7 @@ def test_a_fixed_popularity_run_does_not_depend_on_the_seller_draws(root, monkey
     from sim.engine import RunSpec, simulate
 
     study = load_study(
-        root / "scenarios/quick.yaml",
+        root / "sim/builtin/scenarios/quick.yaml",
         [
             Override.parse(s)
             for s in (
@@ -329,7 +329,7 @@ FOUR_KINDS = {"home": 17.9, "professional": 32.1, "dropshipper": 7.1, "warehouse
 def test_bundled_scenarios_keep_the_kinds_expected_order_shares(root, name, expected):
     """Sigma 1.2 per kind: each kind's expected share of orders is share x median over
     the sum, as the scenarios' comments work out."""
-    scenario = load_study(root / "scenarios" / f"{name}.yaml").scenario
+    scenario = load_study(root / "sim" / "builtin" / "scenarios" / f"{name}.yaml").scenario
     types = scenario.sellers.types
     weight = {k: t.share * t.popularity.mean() for k, t in types.items()}
     total = sum(weight.values())

@@ -38,9 +38,11 @@ def scenario(tmp_path: Path, replace: dict[str, str] | None = None, name: str = 
         declared(doc)
         return yaml.safe_dump(doc.data, sort_keys=False, allow_unicode=True, width=1000)
 
-    text = plain(ROOT / "scenarios" / "quick.yaml", read_scenario)
+    text = plain(ROOT / "sim" / "builtin" / "scenarios" / "quick.yaml", read_scenario)
     for policy in ("amazon", "taobao", "jd"):
-        (tmp_path / f"{policy}.yaml").write_text(plain(ROOT / "policies" / f"{policy}.yaml"))
+        (tmp_path / f"{policy}.yaml").write_text(
+            plain(ROOT / "sim" / "builtin" / "policies" / f"{policy}.yaml")
+        )
         text = text.replace(f"../policies/{policy}.yaml", str(tmp_path / f"{policy}.yaml"))
     for old, new in (replace or {}).items():
         assert old in text, old
@@ -394,7 +396,7 @@ def test_a_policy_diff_reads_declared_ranges_as_their_values(tmp_path):
 
     from sim.checks.diff import read_source
 
-    text = (ROOT / "policies" / "taobao.yaml").read_text(encoding="utf-8")
+    text = (ROOT / "sim" / "builtin" / "policies" / "taobao.yaml").read_text(encoding="utf-8")
     line = re.compile(r"success: [^#\n]*")  # interception success, declared or not
 
     def write(name: str, value: str) -> str:

@@ -275,10 +275,10 @@ def _scenario(root: Path, folder: Path) -> Path:
 
     from sim.model.load import read_scenario
 
-    data = read_scenario(root / "scenarios" / "quick.yaml").data
+    data = read_scenario(root / "sim" / "builtin" / "scenarios" / "quick.yaml").data
     data.pop("extends", None)
     for entry in data["policies"]:
-        entry["file"] = str((root / "scenarios" / entry["file"]).resolve())
+        entry["file"] = str((root / "sim" / "builtin" / "scenarios" / entry["file"]).resolve())
     data["horizon"], data["warmup"] = "3d", "1d"
     data["buyers"]["cancel_intent"] = {"value": 0.06, "range": [0.02, 0.12], "why": HOSTILE}
     data["buyers"]["good_record"] = {"value": 0.8, "range": [0.5, 1.0], "why": "a guess"}

@@ -23,7 +23,7 @@ def summary(root, tmp_path_factory):
         main,
         [
             "run",
-            str(root / "scenarios" / "quick.yaml"),
+            str(root / "sim" / "builtin" / "scenarios" / "quick.yaml"),
             "--reps",
             "2",
             "--out",
@@ -95,7 +95,7 @@ def test_run_csv_and_markdown(root, tmp_path, summary):
     data, _ = summary
     args = [
         "run",
-        str(root / "scenarios" / "quick.yaml"),
+        str(root / "sim" / "builtin" / "scenarios" / "quick.yaml"),
         "--reps",
         "2",
         "--out",
@@ -131,16 +131,16 @@ def test_metrics_in_every_format():
 
 def test_diff_json_keeps_its_exit_status(root, tmp_path):
     edited = tmp_path / "amazon.yaml"
-    text = (root / "policies" / "amazon.yaml").read_text(encoding="utf-8")
+    text = (root / "sim" / "builtin" / "policies" / "amazon.yaml").read_text(encoding="utf-8")
     edited.write_text(text, encoding="utf-8")
     result = CliRunner().invoke(
         main,
         [
             "diff",
-            str(root / "policies" / "amazon.yaml"),
+            str(root / "sim" / "builtin" / "policies" / "amazon.yaml"),
             str(edited),
             "--scenario",
-            str(root / "scenarios" / "quick.yaml"),
+            str(root / "sim" / "builtin" / "scenarios" / "quick.yaml"),
             "--reps",
             "2",
             "--format",

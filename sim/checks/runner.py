@@ -11,7 +11,6 @@ every verdict deterministic.
 from __future__ import annotations
 
 import difflib
-import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -20,6 +19,7 @@ from sim.checks.expectations import Case, Expectation, ExpectationFile, Margin
 from sim.errors import InputError
 from sim.experiment.compare import differing, paired
 from sim.model.base import validate
+from sim.model.builtin import resolve
 from sim.model.yamlfile import Document, read_document
 
 
@@ -71,7 +71,10 @@ def run_file(loaded: LoadedFile, jobs: int = 1) -> Any:
     """Play the file's scenario once for all its cases."""
     import sim
 
-    scenario = Path(os.path.normpath(loaded.path.parent / loaded.spec.scenario))
+    try:
+        scenario = resolve(loaded.spec.scenario, loaded.path.parent, "scenario")
+    except InputError as exc:
+        raise InputError([loaded.doc.problem(("scenario",), exc.problems[0].message)]) from None
     if not scenario.is_file():
         raise InputError(
             [loaded.doc.problem(("scenario",), f"scenario file {str(scenario)!r} not found")]

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from sim.errors import InputError
+from sim.model.builtin import is_builtin, resolve
 from sim.model.yamlfile import Document, Path_, read_document
 
 MAX_DEPTH = 8
@@ -33,7 +34,10 @@ def extended(doc: Document, path: Path, chain: tuple[Path, ...] = ()) -> Documen
         )
     if "\0" in name:
         raise InputError([doc.problem(("extends",), "a file name may not hold a NUL character")])
-    base_path = Path(os.path.normpath(path.parent / name))
+    try:
+        base_path = resolve(name, path.parent, "scenario")
+    except InputError as exc:
+        raise InputError([doc.problem(("extends",), exc.problems[0].message)]) from None
     here = (*chain, Path(os.path.abspath(path)))
     if Path(os.path.abspath(base_path)) in here:
         cycle = " -> ".join(p.name for p in (*here, base_path))
@@ -62,7 +66,7 @@ def _rebase(base: Document, base_folder: Path, folder: Path) -> None:
     data = base.data
 
     def moved(file: str) -> str:
-        if os.path.isabs(file):
+        if os.path.isabs(file) or is_builtin(file):
             return file
         return os.path.relpath(os.path.normpath(base_folder / file), folder)
 

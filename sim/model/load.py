@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -12,6 +11,7 @@ from typing import Any
 
 from sim.errors import InputError, Problem
 from sim.model.base import validate
+from sim.model.builtin import resolve
 from sim.model.calendar import known_calendars
 from sim.model.dated import histories, is_history, snapshot, version_dates
 from sim.model.policy import FIXED, Cause, Policy, Rules
@@ -332,7 +332,12 @@ def _policy_files(doc: Document, base: Path) -> PolicyFiles:
     for index, run in enumerate(runs):
         if not (isinstance(run, dict) and isinstance(run.get("file"), str) and run["file"]):
             continue
-        file = Path(os.path.normpath(base / run["file"]))
+        try:
+            file = resolve(run["file"], base, "policy")
+        except InputError as exc:
+            message = exc.problems[0].message
+            found.problems.append(doc.problem(("policies", index, "file"), message))
+            continue
         policy_doc: Document | None = None
         try:
             policy_doc = read_document(file)
