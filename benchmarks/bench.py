@@ -2,6 +2,10 @@
 
     python benchmarks/bench.py --quick       # ~100,000 orders a round, 5 rounds
     python benchmarks/bench.py               # + scaling table and parallel efficiency
+    python benchmarks/bench.py --quick --reference OTHER.py   # another reference script
+
+The reference is benchmarks/reference_model.py unless --reference names another script
+with the same command line (`--hours H --seed S`) and report lines.
 
 Both models run in their own subprocess, alternately, on the same number of orders and
 the same seeds, several rounds in one invocation. The reference's own "sim loop wall" is
@@ -27,8 +31,7 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-ROOT = HERE.parent
-DEFAULT_REFERENCE = ROOT.parent / "shared" / "bench" / "naive_reference.py"
+DEFAULT_REFERENCE = HERE / "reference_model.py"
 SHARES = ("shipped", "self_cancel", "request_cancel", "seller_cancel")
 Z_LIMIT = 4.0  # |z| above this, for any share, is a real disagreement, not sampling error
 
@@ -43,6 +46,14 @@ def run_reference(script: Path, hours: float, seed: int) -> dict:
     out = _run(
         [sys.executable, "-c", wrapper, str(script), "--hours", str(hours), "--seed", str(seed)]
     )
+    return {
+        **parse_reference(out),
+        "peak_rss_mb": int(_find(r"peak_rss_kb (\d+)", out)) / 1024,
+    }
+
+
+def parse_reference(out: str) -> dict:
+    """Orders, loop time, events and outcome counts from a reference script's report."""
     number = r"([0-9.]+)"
     counts = {
         "shipped": _find(rf"share shipped\s*: {number}\s+\((\d+)\)", out, 2),
@@ -55,7 +66,6 @@ def run_reference(script: Path, hours: float, seed: int) -> dict:
         "seconds": float(_find(r"sim loop wall \(s\)\s*: ([0-9.]+)", out)),
         "events": int(_find(r"simpy events processed : (\d+)", out)),
         "counts": {k: int(v) for k, v in counts.items()},
-        "peak_rss_mb": int(_find(r"peak_rss_kb (\d+)", out)) / 1024,
     }
 
 
@@ -249,7 +259,7 @@ def main() -> None:
         "--reference",
         type=Path,
         default=DEFAULT_REFERENCE,
-        help="path of naive_reference.py [default: %(default)s]",
+        help="the reference model's script [default: %(default)s]",
     )
     parser.add_argument("--orders", type=int, default=100_000, help="orders per round")
     parser.add_argument("--rounds", type=int, default=5)
