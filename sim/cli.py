@@ -24,13 +24,15 @@ from sim.api import Results, run_points, seller_view
 from sim.engine.trace import parquet_available
 from sim.errors import InputError
 from sim.experiment.budget import too_big
-from sim.experiment.executors import default_jobs
+from sim.experiment.executors import check_cluster, default_jobs
 from sim.experiment.levers import LEVERS, VIEW_METRICS, is_seller_view
 from sim.experiment.output import open_results_folder
 from sim.experiment.plan import Axis, load_points
 from sim.experiment.runner import RunFailure
 from sim.metrics import BY_NAME, CATALOGUE
+from sim.model.builtin import located
 from sim.model.load import Override
+from sim.project import default_scenario, results_root
 from sim.tables import FORMATS, fit_table, render_records, run_records
 
 format_option = click.option(
@@ -108,18 +110,20 @@ seed_option = click.option(
 def main() -> None:
     """Compare marketplace cancellation and refund rules by simulation.
 
-    Policies (the rules of Amazon, Taobao, JD...) are YAML files in policies/; a scenario
-    (the market: orders, sellers, buyers) names the policies to compare. Every policy
-    sees the same orders and buyers (common random numbers).
+    Policies (the rules of Amazon, Taobao, JD...) are YAML files; a scenario (the market:
+    orders, sellers, buyers) names the policies to compare. Every policy sees the same
+    orders and buyers (common random numbers). The bundled files go by builtin:NAME
+    (builtin:baseline, builtin:amazon); `cancelsim init DIR` starts a study of your own.
     """
 
 
 @main.command("run")
-@click.argument("scenario", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("scenario", required=False)
 @click.option(
     "--out",
     type=click.Path(file_okay=False, path_type=Path),
-    help="Results folder [default: results/<scenario name>].",
+    help="Results folder [default: results/<scenario name> beside the study's scenario; "
+    "for a bundled scenario, in the current folder].",
 )
 @click.option(
     "--reps", type=click.IntRange(1, 10_000), help="Replications [default: the scenario's]."
@@ -186,7 +190,7 @@ def main() -> None:
 @format_option
 @input_errors_exit_2
 def run_command(
-    scenario: Path,
+    scenario: str | None,
     out: Path | None,
     reps: int | None,
     seed: int | None,
@@ -205,9 +209,14 @@ def run_command(
 ) -> None:
     """Simulate SCENARIO under each of its policies and compare them.
 
-    Finished runs are kept in OUT/runs/: the same command again resumes an interrupted
-    experiment, re-running only what is missing.
+    SCENARIO is a file or a bundled scenario (builtin:quick); without it, the scenario.yaml
+    of the study this folder is in (see `cancelsim init`), else builtin:baseline. Finished
+    runs are kept in OUT/runs/: the same command again resumes an interrupted experiment,
+    re-running only what is missing.
     """
+    if scenario is None:
+        scenario = default_scenario(Path.cwd())
+        err_console.print(f"Playing {scenario} (no SCENARIO given).", markup=False)
     if trace and trace_format == "parquet" and not parquet_available():
         raise click.UsageError("--trace-format parquet needs pyarrow: pip install pyarrow")
     points, studies = load_points(
@@ -235,7 +244,9 @@ def run_command(
             message = too_big(study.scenario, min(jobs, total))
             if message:
                 raise InputError.single(str(scenario), message)
-    folder = open_results_folder(out or Path("results") / safe_name(studies[0].scenario.name))
+    check_cluster(executor, scheduler)  # no Dask, a bad or silent scheduler: exit 2, no files
+    default_out = results_root(located(scenario)) / "results" / safe_name(studies[0].scenario.name)
+    folder = open_results_folder(out or default_out)
     runs = RunProgress("runs", total)
     # From here on SIGTERM stops like Ctrl-C; the caller's handler comes back afterwards
     # (the command may run inside another program, a test runner or a notebook).
@@ -252,7 +263,8 @@ def run_command(
                 scheduler=scheduler,
                 out=folder,
                 progress=runs.done,
-                trace_dir=folder / "trace" if trace else None,
+                # absolute: a Dask worker writes the traces, from a working folder of its own
+                trace_dir=folder.absolute() / "trace" if trace else None,
                 trace_format=trace_format,
             )
             if one_seller and results.runs:
@@ -412,34 +424,57 @@ def _progress_bar() -> Any:
 
 
 @main.command("validate")
-@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
-def validate_command(files: tuple[Path, ...]) -> None:
-    """Check policy and scenario FILES; exit 0 if all are valid, 2 otherwise."""
-    from sim.model.load import load_policy, load_study
-    from sim.model.uncertain import declared
+@click.argument("files", nargs=-1, required=True)
+def validate_command(files: tuple[str, ...]) -> None:
+    """Check FILES: policies, scenarios and expectation files, each told by its keys.
+
+    A file may be a bundled one (builtin:amazon). Exit 0 if all are valid, 2 otherwise.
+    """
+    from sim.model.builtin import located
+    from sim.model.kinds import KIND_NAMES, kind_of
     from sim.model.yamlfile import read_document
 
     failed = False
     for file in files:
         try:
-            doc = read_document(file)
-            is_scenario = isinstance(doc.data, dict) and bool(
-                {"policies", "extends"} & set(doc.data)
-            )
-            if is_scenario:
-                factors = len(load_study(file).factors)
-            else:
-                load_policy(file)
-                factors = len(declared(read_document(file))[0])
-            ranges = f" ({factors} declared ranges)" if factors else ""
-            out_console.print(
-                f"{file}: valid {'scenario' if is_scenario else 'policy'}{ranges}", markup=False
-            )
+            path = located(file)
+            kind = kind_of(read_document(path).data) or _kind_by_shape(read_document(path).data)
+            what = _validated(path, kind)
+            name = KIND_NAMES[kind].split(" (")[0].removeprefix("a ").removeprefix("an ")
+            out_console.print(f"{file}: valid {name}{what}", markup=False)
         except InputError as exc:
             failed = True
             for problem in exc.problems:
                 err_console.print(str(problem), markup=False, soft_wrap=True)
     sys.exit(2 if failed else 0)
+
+
+def _kind_by_shape(data: Any) -> str:
+    """A file whose keys tell no kind: a scenario if it names policies or a base."""
+    if isinstance(data, dict) and {"policies", "extends"} & set(data):
+        return "scenario"
+    return "policy"
+
+
+def _validated(path: Path, kind: str) -> str:
+    """Validate a file as `kind` (raising its problems); what it holds, for the line."""
+    from sim.model.load import load_policy, load_study
+    from sim.model.uncertain import declared
+    from sim.model.yamlfile import read_document
+
+    if kind == "expectation":
+        from sim.checks.runner import load_file, study_of
+
+        loaded = load_file(path)
+        study_of(loaded)  # its scenario, set: and policies too
+        cases = len(loaded.spec.cases)
+        return f" ({cases} case{'s' * (cases != 1)}, on {loaded.spec.scenario})"
+    if kind == "scenario":
+        factors = len(load_study(path).factors)
+    else:
+        load_policy(path)
+        factors = len(declared(read_document(path))[0])
+    return f" ({factors} declared ranges)" if factors else ""
 
 
 @main.command("report")
@@ -465,13 +500,25 @@ def report_command(folder: Path) -> None:
 @jobs_option
 @input_errors_exit_2
 def test_command(paths: tuple[Path, ...], expression: str | None, jobs: int) -> None:
-    """Run policy regression tests (expectation files; default: tests/policies/).
+    """Run policy regression tests: the expectation files PATHS (files or folders).
 
-    Exit status 0 when every case passes, 1 when one fails, 2 on a bad file.
+    Without PATHS: the tests/policies/ folder of the study or project this folder is in
+    (found by going up, as git finds its repository). Exit status 0 when every case
+    passes, 1 when one fails, 2 on a bad file.
     """
     from sim.checks.runner import judge, load_file, matches, run_file
+    from sim.project import EXPECTATIONS, expectation_folder
 
-    files = _expectation_files(paths or (Path("tests/policies"),))
+    if not paths:
+        found = expectation_folder(Path.cwd())
+        if found is None:
+            raise InputError.single(
+                str(EXPECTATIONS),
+                "no such folder here or in any folder above; give the expectation files, "
+                "or run inside a study (cancelsim init DIR makes one)",
+            )
+        paths = (Path(os.path.relpath(found)),)
+    files = _expectation_files(paths)
     loaded, problems = [], []
     for file in files:  # report the problems of every file, not only the first bad one
         try:
@@ -534,10 +581,8 @@ def _expectation_files(paths: tuple[Path, ...]) -> list[Path]:
 @click.option(
     "--scenario",
     "scenario_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=Path("scenarios/baseline.yaml"),
-    show_default=True,
-    help="The market to play both versions in.",
+    help="The market to play both versions in [default: the scenario.yaml of the study "
+    "NEW is in, else of the study this folder is in, else builtin:baseline].",
 )
 @click.option(
     "--reps", type=click.IntRange(2, 10_000), help="Replications [default: the scenario's]."
@@ -549,7 +594,7 @@ def _expectation_files(paths: tuple[Path, ...]) -> list[Path]:
 def diff_command(
     old: str,
     new: str,
-    scenario_path: Path,
+    scenario_path: str | None,
     reps: int | None,
     seed: int | None,
     jobs: int,
@@ -569,7 +614,10 @@ def diff_command(
     notes.print(f"Rule changes, {old} -> {new}:", markup=False)
     for line in changes or ["(none)"]:
         notes.print(f"  {line}", markup=False, soft_wrap=True)
-    study = paired_study(before, after, scenario_path)
+    from sim.project import scenario_for_policy
+
+    market = located(scenario_path or scenario_for_policy(new, Path.cwd()), "scenario")
+    study = paired_study(before, after, market)
     reps = reps or max(study.scenario.replications, 2)
     with err_console.status("simulating both versions"):
         results = run_points(*_single_point(study), replications=reps, seed=seed, jobs=jobs)
@@ -663,6 +711,44 @@ def print_diff_table(results: Results, old: str, new: str) -> list[str]:
         out_console.print(CHANGED_NOTE)
     print_notes(summary, [summary])
     return moved
+
+
+@main.command("init")
+@click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
+@click.option(
+    "--from",
+    "base",
+    default="baseline",
+    show_default=True,
+    metavar="NAME",
+    help="The bundled scenario to start from (see `cancelsim init --list`).",
+)
+@click.option("--list", "show", is_flag=True, help="List the bundled scenarios and policies.")
+@jobs_option
+@input_errors_exit_2
+def init_command(folder: Path, base: str, show: bool, jobs: int) -> None:
+    """Start a study in FOLDER (new or empty): a scenario that extends a bundled one, copies
+    of its policies to edit, regression tests and a README.
+
+    The tests pin what the study gives today: they are measured once, now, on a small
+    version of it (a few seconds).
+    """
+    from sim.init_study import init_study
+    from sim.model.builtin import names
+
+    if show:
+        out_console.print(f"scenarios: {', '.join(names('scenario'))}", markup=False)
+        out_console.print(f"policies: {', '.join(names('policy'))}", markup=False)
+        return
+    with err_console.status("measuring the study for its regression tests"):
+        made = init_study(folder, base, jobs=jobs)
+    out_console.print(
+        f"A study in {folder}/ from builtin:{base}: scenario.yaml, "
+        f"{len(made.policies)} policies in policies/, tests/policies/{made.expectations.name}, "
+        f"README.md. Next: cd {folder} && cancelsim run",
+        markup=False,
+        soft_wrap=True,
+    )
 
 
 @main.command("schema")

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from sim.errors import InputError
+from sim.model.builtin import located
 from sim.model.load import (
     Study,
     fit_problems,
@@ -50,6 +51,8 @@ def read_source(spec: str) -> PolicySource:
                 "policies/amazon.yaml@HEAD~1 (a revision may not be empty "
                 "or start with -)",
             )
+    if rev is None:
+        path = str(located(path, "policy"))
     doc = read_document(path) if rev is None else parse_document(_git_show(path, rev), spec)
     _, declaration_problems = declared(doc)  # ranges do not change what a run computes
     if declaration_problems:

@@ -19,7 +19,8 @@ from sim.checks.expectations import Case, Expectation, ExpectationFile, Margin
 from sim.errors import InputError
 from sim.experiment.compare import differing, paired
 from sim.model.base import validate
-from sim.model.builtin import resolve
+from sim.model.builtin import located, resolve
+from sim.model.kinds import check_kind
 from sim.model.yamlfile import Document, read_document
 
 
@@ -61,7 +62,9 @@ class LoadedFile:
 
 
 def load_file(path: str | Path) -> LoadedFile:
+    path = located(path)
     doc = read_document(path)
+    check_kind(doc.file, doc.data, "expectation")
     spec: ExpectationFile = validate(ExpectationFile, doc)
     lines = [doc.value_at[("cases", i)][0] for i in range(len(spec.cases))]
     return LoadedFile(Path(path), spec, lines, doc)
@@ -69,6 +72,15 @@ def load_file(path: str | Path) -> LoadedFile:
 
 def run_file(loaded: LoadedFile, jobs: int = 1) -> Any:
     """Play the file's scenario once for all its cases."""
+    import sim
+
+    study = study_of(loaded)
+    return sim.run(study, replications=loaded.spec.replications, seed=loaded.spec.seed, jobs=jobs)
+
+
+def study_of(loaded: LoadedFile) -> Any:
+    """The study the file's cases are judged on: its scenario with its `set:`, one point,
+    its policies (every problem of them raised, before anything runs)."""
     import sim
 
     try:
@@ -85,7 +97,7 @@ def run_file(loaded: LoadedFile, jobs: int = 1) -> Any:
     if loaded.spec.policies:
         study = _only(loaded, study, loaded.spec.policies)
     _check_policies(loaded, list(study.policies))
-    return sim.run(study, replications=loaded.spec.replications, seed=loaded.spec.seed, jobs=jobs)
+    return study
 
 
 def _only(loaded: LoadedFile, study: Any, keys: list[str]) -> Any:

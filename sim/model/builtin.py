@@ -46,6 +46,13 @@ def builtin_path(name: str, kind: str | None = None) -> Path:
     raise InputError.single(name, f"no {what} of that name; bundled: {known}")
 
 
+def located(path: str | Path, kind: str | None = None) -> Path:
+    """A file a user names: `builtin:NAME` as its bundled file, any other name as is."""
+    if is_builtin(str(path)):
+        return builtin_path(str(path), kind)
+    return Path(path)
+
+
 def resolve(name: str, folder: Path, kind: str) -> Path:
     """A file named in a file of `folder`: `builtin:NAME`, or a path relative to it."""
     if is_builtin(name):

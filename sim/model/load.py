@@ -11,9 +11,10 @@ from typing import Any
 
 from sim.errors import InputError, Problem
 from sim.model.base import validate
-from sim.model.builtin import resolve
+from sim.model.builtin import located, resolve
 from sim.model.calendar import known_calendars
 from sim.model.dated import histories, is_history, snapshot, version_dates
+from sim.model.kinds import check_kind
 from sim.model.policy import FIXED, Cause, Policy, Rules
 from sim.model.scenario import Scenario
 from sim.model.uncertain import (
@@ -68,8 +69,8 @@ class Study:
 
 
 def load_policy(path: str | Path, overrides: list[Override] = ()) -> Policy:  # type: ignore[assignment]
-    """Read and validate one policy file."""
-    return _policy(read_document(path), overrides, None, "")[0]
+    """Read and validate one policy file (a path, or `builtin:NAME`)."""
+    return _policy(read_document(located(path, "policy")), overrides, None, "")[0]
 
 
 def policy_key(doc: Document, stem: str | None = None) -> str:
@@ -109,6 +110,7 @@ def validate_policy(doc: Document) -> Policy:
     Each version is the file as it read on that day (`dated.snapshot`), validated with
     the positions of the values it holds; a problem found in several versions is
     reported once."""
+    check_kind(doc.file, doc.data, "policy")
     dated, problems = histories(doc, FIXED)
     if problems:
         raise InputError(problems)
@@ -144,7 +146,10 @@ def read_scenario(path: str | Path) -> Document:
     """A scenario file, with the scenario it `extends:` merged under it."""
     from sim.model.extends import extended
 
-    return extended(read_document(path), Path(path))
+    path = located(path, "scenario")
+    doc = read_document(path)
+    check_kind(doc.file, doc.data, "scenario")
+    return extended(doc, path)
 
 
 def load_study(
@@ -156,8 +161,9 @@ def load_study(
 
     `values` gives declared ranges a value each (by factor key, in the factor's unit): a
     point of a sensitivity analysis. Without it, every range is checked against what its
-    key allows.
+    key allows. `path` may name a bundled scenario: `builtin:baseline`.
     """
+    path = located(path, "scenario")
     doc = read_scenario(path)
     factors, declaration_problems = declared(doc)
     # The scenario's own keys first: `--set policies=[...]` decides which policy files
