@@ -26,6 +26,8 @@ from sim.cli import (
 from sim.errors import InputError
 from sim.experiment.output import open_results_folder
 from sim.metrics import BY_NAME
+from sim.model.builtin import located
+from sim.project import results_root
 
 SHOWN_FACTORS = 8  # rows per metric table in the terminal; effects.csv has them all
 
@@ -36,7 +38,7 @@ def _names(values: tuple[str, ...]) -> list[str]:
 
 
 @click.command("sensitivity")
-@click.argument("scenario", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("scenario")
 @click.option(
     "--method",
     type=click.Choice(["morris", "oat", "sobol"]),
@@ -113,7 +115,7 @@ def _names(values: tuple[str, ...]) -> list[str]:
 @click.option("--list", "list_only", is_flag=True, help="List the declared ranges and stop.")
 @input_errors_exit_2
 def sensitivity_command(
-    scenario: Path,
+    scenario: str,
     method: str,
     metrics: tuple[str, ...],
     factors: tuple[str, ...],
@@ -149,8 +151,9 @@ def sensitivity_command(
     chosen_metrics = _names(metrics) or list(DEFAULT_METRICS)
     per_point = reps or (study.scenario.replications if method == "oat" else 1)
     total = planned_runs(study, chosen, method, per_point, trajectories, samples, keep)
+    root = results_root(located(scenario, "scenario"))
     folder = open_results_folder(
-        out or Path("results") / f"{safe_name(study.scenario.name)}-sensitivity"
+        out or root / "results" / f"{safe_name(study.scenario.name)}-sensitivity"
     )
     runs = RunProgress(f"{method} runs", total)
     previous = signal.signal(signal.SIGTERM, _terminate)

@@ -10,7 +10,7 @@ from typing import Any
 import click
 
 from sim.errors import InputError
-from sim.model.builtin import builtin_path
+from sim.model.builtin import builtin_path, located
 from sim.orderlog.formats import FORMATS
 
 SHOWN_PROBLEMS = 20
@@ -215,7 +215,7 @@ def _bundled_baseline() -> Path:
     "--base",
     type=click.Path(dir_okay=False, path_type=Path),
     help="Scenario whose policies and assumptions fill what a log cannot tell "
-    "[default: the bundled scenarios/baseline.yaml].",
+    "[default: builtin:baseline, the bundled baseline].",
 )
 @click.option(
     "--hold",
@@ -264,7 +264,14 @@ def calibrate_command(
         folder = figure_dir or out.with_name(out.stem + "-fit")
         try:
             with err_console.status("fitting"):
-                fit = run_calibration(orders, out, base or _bundled_baseline(), folder, hold, seed)
+                fit = run_calibration(
+                    orders,
+                    out,
+                    located(base, "scenario") if base else _bundled_baseline(),
+                    folder,
+                    hold,
+                    seed,
+                )
         except OSError as error:
             err_console.print(
                 f"{error.filename or out}: cannot write: {error.strerror or error}",

@@ -28,6 +28,7 @@ from sim.calibrate.yamltext import (
 )
 from sim.calibrate.yamltext import number as yaml_number
 from sim.errors import InputError
+from sim.model.builtin import resolve
 from sim.model.extends import MAX_DEPTH
 
 if TYPE_CHECKING:
@@ -125,7 +126,6 @@ def _run(fit: Calibration) -> list[str]:
 def _section(fit: Calibration, key: str) -> list[str]:
     """The base's text of a top-level key, with its comments; from the scenario the base
     extends (and so on) where the base does not write that key itself."""
-    import os
 
     from sim.model.load import read_scenario
     from sim.model.yamlfile import parse_document, read_document
@@ -142,7 +142,7 @@ def _section(fit: Calibration, key: str) -> list[str]:
         base = read_document(path).data.get("extends")
         if not isinstance(base, str):
             return []
-        path = Path(os.path.normpath(path.parent / base))
+        path = resolve(base, path.parent, "scenario")
     return []
 
 

@@ -123,6 +123,8 @@ def rerooted(block: list[str], base_dir: Path, out_dir: Path) -> list[str]:
     """Lines with every `file: PATH` made relative to `out_dir` instead of `base_dir`."""
 
     def move(match: re.Match[str]) -> str:
+        if match.group(3).startswith("builtin:"):  # a bundled file: found from anywhere
+            return match.group(0)
         target = (base_dir / match.group(3)).resolve()
         folder = out_dir.resolve()
         try:
