@@ -17,6 +17,7 @@ from pathlib import Path
 
 from sim.engine.result import RunResult
 from sim.engine.simulate import RunSpec, simulate
+from sim.experiment.executors import SchedulerError
 from sim.experiment.store import RunStore
 
 
@@ -129,6 +130,8 @@ def _outcome(future: Future[RunResult | RunFailure], spec: RunSpec) -> RunResult
     Dask worker), so that one crash does not end the batch without a report."""
     try:
         return future.result()
+    except SchedulerError:  # the cluster is gone, not the run: stop, keep what finished
+        raise
     except Exception as exc:  # noqa: BLE001 - the worker itself failed
         return RunFailure(
             spec.policy_key,
