@@ -228,7 +228,8 @@ def run_points(
     specs = plan(studies, reps, root_seed)
     if trace_dir is not None:
         specs = [
-            replace(s, trace_path=str(Path(trace_dir) / _trace_name(s, trace_format)))
+            # absolute: a Dask worker writes it from a working folder of its own
+            replace(s, trace_path=str(Path(trace_dir).absolute() / _trace_name(s, trace_format)))
             for s in specs
         ]
     store = RunStore(open_results_folder(Path(out)) / "runs") if out is not None else None

@@ -24,6 +24,7 @@ from sim.cli import (
     stopped,
 )
 from sim.errors import InputError
+from sim.experiment.executors import check_cluster
 from sim.experiment.output import open_results_folder
 from sim.metrics import BY_NAME
 from sim.model.builtin import located
@@ -151,6 +152,7 @@ def sensitivity_command(
     chosen_metrics = _names(metrics) or list(DEFAULT_METRICS)
     per_point = reps or (study.scenario.replications if method == "oat" else 1)
     total = planned_runs(study, chosen, method, per_point, trajectories, samples, keep)
+    check_cluster(executor, scheduler)  # before anything is written
     root = results_root(located(scenario, "scenario"))
     folder = open_results_folder(
         out or root / "results" / f"{safe_name(study.scenario.name)}-sensitivity"

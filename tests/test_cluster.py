@@ -308,6 +308,16 @@ def test_a_malformed_scheduler_address_is_one_line_exit_2_and_nothing_written(
     assert not out.exists()
 
 
+def test_sensitivity_checks_the_scheduler_before_writing_its_folder(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(
+        main, ["sensitivity", "builtin:quick", "--method", "oat", "--scheduler", "nonsense"]
+    )
+    assert result.exit_code == 2, result.output
+    assert result.stderr.startswith("--scheduler nonsense: not a Dask scheduler address (")
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_an_empty_scheduler_address_is_refused_not_ignored(tmp_path):
     """`--scheduler ''` used to run locally without a word."""
     result, out = _run_command(tmp_path, "--scheduler", "")
