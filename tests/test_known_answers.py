@@ -409,6 +409,14 @@ def test_a_result_survives_its_json_form(root, tmp_path):
         assert np.array_equal(mine, theirs) and mine.dtype == np.int64, name
     assert again.daily_outcomes.shape == result.daily_outcomes.shape
     assert result.daily_outcomes.sum() > result.metrics["orders"] > 0  # warm-up days too
+    # the run hands over the measured refunds by day: their count and their hours
+    assert len(result.daily_refunds) == len(result.daily_money_back) == len(result.daily_orders)
+    assert result.daily_refunds.sum() == result.money_back_hist.sum() > 0
+    assert math.isclose(
+        result.daily_money_back.sum() / result.daily_refunds.sum(),
+        result.metrics["money_back_hours_mean"],
+        rel_tol=1e-9,
+    )
     assert np.array_equal(again.daily_money_back, result.daily_money_back)
     assert again.daily_money_back.dtype == np.float64
     assert again.seller_rates.dtype == np.float64
