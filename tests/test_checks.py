@@ -93,12 +93,7 @@ def test_a_broken_expectation_file_gets_its_one_line_errors(root, monkeypatch, n
 def test_the_pytest_plugin_reports_a_broken_file_without_a_traceback(root, tmp_path):
     folder = tmp_path / "tests" / "policies"
     folder.mkdir(parents=True)
-    shutil.copy(root / BAD / "unknown_key.yaml", folder / "typo.yaml")
-    edit(
-        folder / "typo.yaml",
-        "../../../scenarios/quick.yaml",
-        str(root / "sim" / "builtin" / "scenarios" / "quick.yaml"),
-    )
+    shutil.copy(root / BAD / "unknown_key.yaml", folder / "typo.yaml")  # on builtin:quick
     command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(folder)]
     opt_out = subprocess.run(command, capture_output=True, text=True, cwd=tmp_path, check=False)
     assert opt_out.returncode == 5, opt_out.stdout  # not asked for: nothing collected
@@ -295,7 +290,7 @@ def test_k_that_matches_nothing_exits_5(root, monkeypatch):
     assert "no case matches -k 'no-such-case'" in result.stderr
 
 
-def test_diff_with_failed_runs_is_not_a_pass(root, tmp_path, monkeypatch):
+def test_diff_with_failed_runs_is_not_a_pass(root, tmp_path, monkeypatch, short_calendar):
     broken = tmp_path / "taobao.yaml"
     shutil.copy(root / "sim" / "builtin" / "policies" / "taobao.yaml", broken)
     lines = broken.read_text(encoding="utf-8").splitlines()
@@ -305,7 +300,7 @@ def test_diff_with_failed_runs_is_not_a_pass(root, tmp_path, monkeypatch):
     while lines[deeper].startswith(" " * 8):
         deeper += 1
     lines[at:deeper] = [
-        "      delay: {dist: uniform, low: 900 business days, high: 901 business days}"
+        "      delay: {dist: uniform, low: 100 business days, high: 101 business days}"
     ]
     broken.write_text("\n".join(lines) + "\n", encoding="utf-8")
     monkeypatch.chdir(root)
@@ -576,14 +571,15 @@ def test_a_new_version_that_does_not_fit_the_scenario_is_refused(root, tmp_path)
         )
 
 
-def test_a_case_whose_runs_failed_says_so(root, tmp_path, monkeypatch):
+def test_a_case_whose_runs_failed_says_so(root, tmp_path, monkeypatch, short_calendar):
     """Failed runs leave no metric; the verdict names the failure instead of calling the
     metric undefined for the policy."""
     path = tmp_path / "failing.yaml"
     path.write_text(
         "name: failing runs\nscenario: builtin:quick\n"
         "policies: [taobao, amazon]\n"
-        "set: [horizon=2d, warmup=1d, 'taobao.refunds.rails.bank_card.delay=900 business days']\n"
+        "set: [horizon=2d, warmup=1d, "
+        f"'taobao.refunds.rails.bank_card.delay={short_calendar}']\n"
         "replications: 2\ncases:\n"
         "  - name: taobao alone\n    policy: taobao\n    expect:\n"
         "      orders: {min: 1}\n"
@@ -597,7 +593,7 @@ def test_a_case_whose_runs_failed_says_so(root, tmp_path, monkeypatch):
     lines = result.output.splitlines()
     assert lines[0] == (
         f"FAIL {path}:7: 'taobao alone': 2 run(s) failed, e.g. taobao replication 0: "
-        "ValueError: day 432 lies outside the 432-day calendar built for the run"
+        "ValueError: day 32 lies outside the 32-day calendar built for the run"
     )
     assert lines[1].startswith(f"FAIL {path}:11: 'paired': 2 run(s) failed, e.g. taobao")
     assert lines[2] == f"PASS {path}:15: amazon alone"

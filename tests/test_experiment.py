@@ -79,7 +79,7 @@ def test_a_changed_input_is_not_reused(quick, tmp_path):
 
 
 @pytest.mark.slow
-def test_a_failing_run_is_recorded_and_the_others_finish(root, tmp_path):
+def test_a_failing_run_is_recorded_and_the_others_finish(root, tmp_path, short_calendar):
     """A bank-card delay longer than the run's calendar makes only those runs fail."""
     result = CliRunner().invoke(
         main,
@@ -94,7 +94,7 @@ def test_a_failing_run_is_recorded_and_the_others_finish(root, tmp_path):
             "2",
             *[f"--set={s}" for s in SMALL],
             "--sweep",
-            "taobao.refunds.rails.bank_card.delay=2 business days,900 business days",
+            f"taobao.refunds.rails.bank_card.delay=2 business days,{short_calendar}",
         ],
     )
     assert result.exit_code == 1, result.output
@@ -490,12 +490,12 @@ def test_a_sweep_block_of_the_scenario_gives_labelled_points(quick, tmp_path):
     assert [p.label for p in cli_points] == [{"buyers.cancel_intent": "0.3"}]
 
 
-def test_a_failed_run_is_stored_and_cleared_once_it_succeeds(quick, tmp_path):
+def test_a_failed_run_is_stored_and_cleared_once_it_succeeds(quick, tmp_path, short_calendar):
     from sim.experiment.executors import InlineExecutor
     from sim.experiment.runner import execute
     from sim.experiment.store import RunStore, run_key
 
-    bad = sim.load(quick, [*SMALL, "taobao.refunds.rails.bank_card.delay=900 business days"])
+    bad = sim.load(quick, [*SMALL, f"taobao.refunds.rails.bank_card.delay={short_calendar}"])
     good = sim.load(quick, SMALL)
     store = RunStore(tmp_path)
     spec = sim.RunSpec("taobao", bad.policies["taobao"], bad.scenario, 0, 1)

@@ -15,11 +15,11 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 import sim
-from sim.checks.runner import load_file
+from sim.checks.runner import load_file, study_of
 from sim.cli import main
 from sim.engine.market import Market
 from sim.engine.recorder import InvariantError
@@ -325,6 +325,35 @@ TOKENS = [
     "x: y: z",
     "[[[[[[[[",
 ]
+BOUND_TOKENS = [  # numbers past what the arithmetic holds, bidi (issue 16)
+    "1e308",
+    "-1e308",
+    "1e300",
+    str(10**400),
+    "-" + str(10**400),
+    "5e-324",
+    "2.2250738585072014e-308",
+    "-0.0",
+    ".inf",
+    "-.inf",
+    "''",
+    "9" * 400 + "h",
+    "99999999999h",
+    "300 business days",
+    "9999 months",
+    "{dist: lognormal, median: 30, sigma: 1e300}",
+    "{dist: lognormal, median: 1s, p90: 180d}",
+    "{dist: exponential, mean: 1e11}",
+    "{dist: gamma, mean: 1h, shape: 5e-324}",
+    "{dist: uniform, low: 0, high: 1e308}",
+    "[1e308, 1, 1, 1, 1, 1, 1]",
+    "[5e-324, 0, 0, 0, 0, 0, 0]",
+    "{value: 1, range: [0, 1e308]}",
+    "{value: 1, range: [1, " + str(10**400) + "]}",
+    "[horizon=8, 'orders.rate_per_hour=1e308', amazon=1]",
+    '"window\u202e"',
+]
+TOKENS += BOUND_TOKENS
 _PROJECT = Path(tempfile.mkdtemp(prefix="cancelsim-fuzz-"))
 for _folder in ("sim/builtin/policies", "sim/builtin/scenarios", "tests/policies"):
     shutil.copytree(ROOT / _folder, _PROJECT / _folder)
@@ -362,12 +391,21 @@ def mutate(lines: list[str], data: st.DataObject) -> list[str]:
 
 
 def load_any(relative: str, path: Path) -> None:
-    if relative.startswith("policies/"):
+    """Validate a mutated file as its kind: a policy, a scenario with its policies, or an
+    expectation file with its scenario and `set:` entries."""
+    if relative.startswith("sim/builtin/policies/"):
         load_policy(path)
-    elif relative.startswith("scenarios/"):
+    elif relative.startswith("sim/builtin/scenarios/"):
         load_study(path)
     else:
-        load_file(path)
+        study_of(load_file(path))
+
+
+@pytest.mark.parametrize("relative", FUZZ_FILES)
+def test_the_fuzz_reads_each_unmutated_file_as_its_kind(relative):
+    """Unmutated, every file is valid as what load_any takes it for: the fuzz mutates
+    policies, scenarios and expectation files, not files refused for their kind."""
+    load_any(relative, ROOT / relative)
 
 
 @pytest.mark.slow
@@ -383,9 +421,14 @@ def test_mutated_files_are_valid_or_refused_line_by_line(data):
     original = (ROOT / relative).read_text(encoding="utf-8")
     text = "\n".join(mutate(original.splitlines(), data)) + "\n"
     path.write_text(text, encoding="utf-8")
+    kind = "expectations" if relative.startswith("tests/") else relative.split("/")[-2]
+    if any(token in text for token in BOUND_TOKENS if token not in original):
+        event("with an issue-16 token")  # figures: --hypothesis-show-statistics
     try:
         load_any(relative, path)
+        event(f"{kind}: valid")
     except InputError as exc:
+        event(f"{kind}: refused")
         assert exc.problems
         for problem in exc.problems:
             line = str(problem)

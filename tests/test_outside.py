@@ -257,9 +257,10 @@ def test_init_refuses_an_unknown_base_or_a_folder_with_files(
 
 
 def test_init_lists_the_bundled_files() -> None:
-    result = invoke("init", "--list", "unused")
+    result = invoke("init", "--list")
     assert result.exit_code == 0
     assert result.stdout.splitlines()[0] == f"scenarios: {', '.join(names('scenario'))}"
+    assert invoke("init").exit_code == 2  # a folder, unless --list
 
 
 # --- defaults from the study ---------------------------------------------------------

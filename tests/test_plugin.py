@@ -145,11 +145,11 @@ def test_a_conftest_sees_the_words_as_keywords_like_pytests_own(project):
 
 
 def test_a_scenario_that_cannot_be_run_is_read_once_for_all_cases(project, monkeypatch):
-    import sim
+    import sim.checks.runner as runner
 
     loads = []
-    real = sim.load
-    monkeypatch.setattr(sim, "load", lambda *a, **k: loads.append(a) or real(*a, **k))
+    real = runner.load_study
+    monkeypatch.setattr(runner, "load_study", lambda *a, **k: loads.append(a) or real(*a, **k))
     path = project.path / "checks" / "jd.yaml"
     path.write_text(path.read_text().replace("policies: [jd, amazon]", "policies: [jd, nosuch]"))
     result = project.runpytest_inprocess("-p", "no:cacheprovider")

@@ -223,7 +223,7 @@ def test_a_sweep_report_has_the_sweep_figure(root, tmp_path):
     assert "At the first sweep point (amazon.self_cancel.window = 0m)" in html
 
 
-def test_a_report_with_a_policy_whose_runs_all_failed(root, tmp_path):
+def test_a_report_with_a_policy_whose_runs_all_failed(root, tmp_path, short_calendar):
     result = CliRunner().invoke(
         main,
         [
@@ -237,7 +237,7 @@ def test_a_report_with_a_policy_whose_runs_all_failed(root, tmp_path):
             "1",
             *[f"--set={s}" for s in SMALL],
             "--set",
-            "taobao.refunds.rails.bank_card.delay=900 business days",
+            f"taobao.refunds.rails.bank_card.delay={short_calendar}",
         ],
     )
     assert result.exit_code == 1, result.output

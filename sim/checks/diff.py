@@ -27,6 +27,7 @@ from sim.model.policy import Policy
 from sim.model.scenario import PolicyRun
 from sim.model.uncertain import declared
 from sim.model.yamlfile import Document, parse_document, read_document
+from sim.visible import visible
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,13 @@ class PolicySource:
 
 def read_source(spec: str) -> PolicySource:
     """`policies/amazon.yaml` or `policies/amazon.yaml@HEAD~1`."""
+    hidden = sorted({c for c in spec if visible(c) != c})
+    if hidden:  # a line break would split the one-line messages that name it
+        raise InputError.single(
+            visible(spec),
+            f"holds {', '.join(visible(c) for c in hidden)}: a path@revision is one line "
+            "of visible text, e.g. policies/amazon.yaml@HEAD~1",
+        )
     path, rev = spec, None
     if "@" in spec and not Path(spec).exists():
         path, rev = spec.rsplit("@", 1)
@@ -95,14 +103,14 @@ def rule_changes(old: Any, new: Any, path: tuple[str, ...] = ()) -> list[str]:
         for key in [*old, *(k for k in new if k not in old)]:
             where = (*path, str(key))
             if key not in new:
-                changes.append(f"{'.'.join(where)}: {_text(old[key])} -> (removed)")
+                changes.append(visible(f"{'.'.join(where)}: {_text(old[key])} -> (removed)"))
             elif key not in old:
-                changes.append(f"{'.'.join(where)}: (none) -> {_text(new[key])}")
+                changes.append(visible(f"{'.'.join(where)}: (none) -> {_text(new[key])}"))
             else:
                 changes += rule_changes(old[key], new[key], where)
         return changes
-    if old != new:
-        return [f"{'.'.join(path)}: {_text(old)} -> {_text(new)}"]
+    if old != new:  # one line each, whatever a name or a note holds
+        return [visible(f"{'.'.join(path)}: {_text(old)} -> {_text(new)}")]
     return []
 
 

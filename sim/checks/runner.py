@@ -15,12 +15,20 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from sim.checks.expectations import Case, Expectation, ExpectationFile, Margin
+from sim.checks.expectations import (
+    Case,
+    Expectation,
+    ExpectationFile,
+    Margin,
+    at_set_entries,
+    set_overrides,
+)
 from sim.errors import InputError
 from sim.experiment.compare import differing, paired
 from sim.model.base import validate
 from sim.model.builtin import located, resolve
 from sim.model.kinds import check_kind
+from sim.model.load import load_study
 from sim.model.yamlfile import Document, read_document
 
 
@@ -81,8 +89,6 @@ def run_file(loaded: LoadedFile, jobs: int = 1) -> Any:
 def study_of(loaded: LoadedFile) -> Any:
     """The study the file's cases are judged on: its scenario with its `set:`, one point,
     its policies (every problem of them raised, before anything runs)."""
-    import sim
-
     try:
         scenario = resolve(loaded.spec.scenario, loaded.path.parent, "scenario")
     except InputError as exc:
@@ -91,7 +97,10 @@ def study_of(loaded: LoadedFile) -> Any:
         raise InputError(
             [loaded.doc.problem(("scenario",), f"scenario file {str(scenario)!r} not found")]
         )
-    study = sim.load(str(scenario), loaded.spec.set)
+    try:  # a problem that a `set:` entry causes is reported at the entry
+        study = load_study(str(scenario), set_overrides(loaded.spec.set))
+    except InputError as exc:
+        raise InputError(at_set_entries(loaded.doc, exc.problems)) from None
     # One point: a sweep block of the scenario is not played by a regression test.
     study = replace(study, scenario=study.scenario.model_copy(update={"sweep": {}}))
     if loaded.spec.policies:

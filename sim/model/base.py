@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from sim.errors import InputError, Problem
 from sim.model.dated import ALWAYS
+from sim.model.units import bound_text
 from sim.model.yamlfile import Document
 
 
@@ -103,6 +104,8 @@ _MESSAGES = {
     "float_parsing": "expected a number",
     "string_type": "expected text",
     "dict_type": "expected a mapping of keys",
+    "model_type": "expected a mapping of keys",
+    "model_attributes_type": "expected a mapping of keys",
     "list_type": "expected a list",
     "date_type": "expected a date YYYY-MM-DD",
     "date_parsing": "expected a date YYYY-MM-DD",
@@ -129,7 +132,11 @@ def _shown(value: Any) -> str:
     if isinstance(value, dict | list):
         return "a mapping" if isinstance(value, dict) else "a list"
     text = repr(value)
-    return text if len(text) <= 60 else text[:55] + "...'"
+    if len(text) <= 60:
+        return text
+    if type(value) is int:
+        return f"a {len(text.lstrip('-'))}-digit number"
+    return text[:55] + ("...'" if isinstance(value, str) else "...")
 
 
 def _message(err: Any) -> str:
@@ -151,7 +158,7 @@ def _message(err: Any) -> str:
             "less_than": "<",
         }
         bound = next(iter(ctx.values()))
-        return f"{shown} is out of range; expected a value {limits[kind]} {bound}"
+        return f"{shown} is out of range; expected a value {limits[kind]} {bound_text(bound)}"
     if kind == "union_tag_invalid":
         expected = ctx.get("expected_tags", "")
         tags = [t.strip(" '") for t in str(expected).split(",")]
@@ -178,6 +185,8 @@ def _message(err: Any) -> str:
     if kind == "string_pattern_mismatch":
         pattern = ctx.get("pattern", "")
         return f"{shown} is wrong; expected {_PATTERNS.get(pattern, f'text matching {pattern}')}"
+    if kind == "string_too_short":
+        return f"{shown} is empty; expected text"
     if kind == "too_short":
         return f"has {ctx.get('actual_length')} entries; expected at least {ctx.get('min_length')}"
     if kind in ("value_error", "assertion_error"):

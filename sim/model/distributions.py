@@ -11,13 +11,31 @@ import math
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
 import numpy as np
-from pydantic import BeforeValidator, Field, model_validator
+from pydantic import AfterValidator, BeforeValidator, Field, model_validator
 
 from sim.model.base import Model
-from sim.model.units import ClockDurationField, Duration, DurationField, NonNegative, Positive
+from sim.model.units import (
+    MAX_AMOUNT,
+    MAX_SIGMA,
+    Amount,
+    Bounds,
+    ClockDurationField,
+    Duration,
+    DurationField,
+    bound_text,
+)
 
 Q = TypeVar("Q")
 Z90 = 1.2815515655446004  # standard normal quantile at 0.9
+U_MAX = 1 - 2**-53
+"""The largest uniform the random streams give (numpy's `random()` is below 1 by 2^-53):
+a distribution's largest possible draw is its quantile there."""
+MIN_SHAPE, MAX_SHAPE = 0.01, 1e6
+"""A gamma's shape: below 0.01 nearly every draw is 0 (and the largest overflows); above
+1e6 it is a fixed value."""
+Sigma = Annotated[float, Bounds(ge=0.0)]
+"""A lognormal's sigma: bounded by the family it is drawn in (`_sigma_at_most`)."""
+Shape = Annotated[float, Bounds(gt=0.0, le=MAX_SHAPE)]
 
 
 def _magnitude(value: Any) -> float:
@@ -45,6 +63,10 @@ class _Dist(Model, Generic[Q]):
 
     def mean(self) -> float:
         raise NotImplementedError
+
+    def largest(self) -> float:
+        """The largest value a draw can take (at the largest uniform the streams give)."""
+        return float(self.quantile(np.array([U_MAX]))[0])
 
 
 class Fixed(_Dist[Q]):
@@ -78,7 +100,7 @@ class LogNormal(_Dist[Q]):
 
     dist: Literal["lognormal"]
     median: Q
-    sigma: NonNegative | None = None
+    sigma: Sigma | None = None
     p90: Q | None = None
 
     @model_validator(mode="after")
@@ -132,7 +154,16 @@ class Gamma(_Dist[Q]):
 
     dist: Literal["gamma"]
     mean_: Q = Field(alias="mean")
-    shape: Positive
+    shape: Shape
+
+    @model_validator(mode="after")
+    def _shaped(self) -> Gamma[Q]:
+        if self.shape < MIN_SHAPE:
+            raise ValueError(
+                f"a shape of {self.shape:g} makes nearly every draw 0; expected a shape "
+                f"from {MIN_SHAPE:g} to {MAX_SHAPE:g}"
+            )
+        return self
 
     def quantile(self, u: np.ndarray) -> np.ndarray:
         from scipy.special import gammaincinv
@@ -206,47 +237,109 @@ class GammaClock(Gamma[ClockDurationField]): ...
 class EmpiricalClock(Empirical[ClockDurationField]): ...
 
 
-class FixedAmount(Fixed[NonNegative]): ...
+class FixedAmount(Fixed[Amount]): ...
 
 
-class ExponentialAmount(Exponential[NonNegative]): ...
+class ExponentialAmount(Exponential[Amount]): ...
 
 
-class LogNormalAmount(LogNormal[NonNegative]): ...
+class LogNormalAmount(LogNormal[Amount]): ...
 
 
-class UniformAmount(Uniform[NonNegative]): ...
+class UniformAmount(Uniform[Amount]): ...
 
 
-class GammaAmount(Gamma[NonNegative]): ...
+class GammaAmount(Gamma[Amount]): ...
 
 
-class EmpiricalAmount(Empirical[NonNegative]): ...
+class EmpiricalAmount(Empirical[Amount]): ...
 
 
-def _family(union: Any, bare: Any) -> Any:  # pragma: no mutate block (runs at import)
+def _sigma_at_most(most: float) -> Any:
+    """A lognormal's sigma (given, or from its p90 and median) at most `most`."""
+
+    def check(dist: _Dist[Any]) -> _Dist[Any]:
+        if isinstance(dist, LogNormal) and not dist.log_sigma <= most:
+            given = "a sigma" if dist.sigma is not None else "a p90 and median giving a sigma"
+            raise ValueError(
+                f"{given} of {dist.log_sigma:.3g} puts the 90th percentile "
+                f"{_ratio(dist.log_sigma)} times the median; expected a sigma of at most "
+                f"{most:g} ({_ratio(most)} times)"
+            )
+        return dist
+
+    return AfterValidator(check)
+
+
+def _ratio(sigma: float) -> str:
+    """How many times the median the 90th percentile of a lognormal is."""
+    return f"{math.exp(sigma * Z90):.3g}" if sigma * Z90 < 700 else "endlessly many"
+
+
+def larger_than(dist: _Dist[Any], most: float) -> str | None:
+    """What is wrong when a draw of `dist` can exceed `most` (None: nothing)."""
+    largest = dist.largest()
+    if largest <= most:
+        return None
+    shown = f"{largest:.3g}" if math.isfinite(largest) else "endless"
+    return (
+        f"its largest possible draw is {shown}; expected every draw at most "
+        f"{bound_text(most)} (lower the {_spread(dist)})"
+    )
+
+
+def _no_larger_than(most: float) -> Any:
+    """Every possible draw at most `most`: a bound on the distribution as a whole."""
+
+    def check(dist: _Dist[Any]) -> _Dist[Any]:
+        problem = larger_than(dist, most)
+        if problem:
+            raise ValueError(problem)
+        return dist
+
+    return AfterValidator(check)
+
+
+def _spread(dist: _Dist[Any]) -> str:
+    """What to change for smaller draws."""
+    if isinstance(dist, LogNormal):
+        return "median, sigma or p90"
+    if isinstance(dist, Gamma):
+        return "mean, or raise the shape"
+    return {"exponential": "mean", "uniform": "high", "empirical": "values"}.get(
+        str(getattr(dist, "dist", "")), "value"
+    )
+
+
+def _family(union: Any, bare: Any, *checks: Any) -> Any:  # pragma: no mutate block
     shorthand = BeforeValidator(_shorthand, json_schema_input_type=bare | union)
-    return Annotated[union, Field(discriminator="dist"), shorthand]
+    return Annotated[union, Field(discriminator="dist"), shorthand, *checks]
 
 
 TimeDist = _family(
     FixedTime | ExponentialTime | LogNormalTime | UniformTime | GammaTime | EmpiricalTime,
     DurationField,
+    _sigma_at_most(MAX_SIGMA),
 )
 """A distribution of a policy's durations (clock time or business days)."""
 ClockTimeDist = _family(
     FixedClock | ExponentialClock | LogNormalClock | UniformClock | GammaClock | EmpiricalClock,
     ClockDurationField,
+    _sigma_at_most(MAX_SIGMA),
 )
 """A distribution of the market's durations: clock time only."""
-AmountDist = _family(
+_AMOUNTS = (
     FixedAmount
     | ExponentialAmount
     | LogNormalAmount
     | UniformAmount
     | GammaAmount
-    | EmpiricalAmount,
-    NonNegative,
+    | EmpiricalAmount
 )
-"""A distribution of non-negative amounts (money)."""
+AmountDist = _family(_AMOUNTS, Amount, _sigma_at_most(MAX_SIGMA), _no_larger_than(MAX_AMOUNT))
+"""A distribution of money (an order's value): every possible draw at most 1e12, so that
+cents stay exact."""
+WeightDist = _family(_AMOUNTS, Amount)
+"""A distribution of sellers' weights: bounded by `SellerType` (a sigma of at most 3,
+every draw above 0 and at most 1e12)."""
 Distribution = _Dist[Any]

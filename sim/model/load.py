@@ -47,7 +47,12 @@ class Override:
                 f"{text!r} is not KEY=VALUE, e.g. "
                 "buyers.cancel_intent=0.1 or amazon.self_cancel.window=2h",
             )
-        data = parse_document(f"v: {raw}" if raw.strip() else "v: ''", "--set").data
+        try:
+            data = parse_document(f"v: {raw}" if raw.strip() else "v: ''", "--set").data
+        except InputError as exc:  # its positions are in the wrapped text: left out
+            reason = exc.problems[0].message.split(" (while ")[0]
+            message = f"{text!r}: the value is not valid: {reason}"
+            raise InputError.single("--set", message) from None
         if set(data) != {"v"}:
             raise InputError.single(
                 "--set", f"{text!r}: the value must be one YAML value; use {{...}} for a mapping"
@@ -513,7 +518,7 @@ def _apply(doc: Document, overrides: list[Override]) -> None:
         written: list[Any] = []  # the path as the data holds it (dates as dates)
         for part in override.path[:-1]:
             part = _date_key(node, part)
-            written.append(part)
+            written.append(int(part) if isinstance(node, list) and part.isdigit() else part)
             if isinstance(node, list) and str(part).isdigit() and int(part) < len(node):
                 node = node[int(part)]
             elif isinstance(node, dict) and part in node and isinstance(node[part], dict | list):
@@ -534,7 +539,8 @@ def _apply(doc: Document, overrides: list[Override]) -> None:
                 break
         else:
             last = _date_key(node, override.path[-1])
-            doc.overrides[(*written, last)] = f"{override.origin} {override.text}"
+            index = int(last) if isinstance(node, list) and str(last).isdigit() else last
+            doc.overrides[(*written, index)] = f"{override.origin} {override.text}"
             if isinstance(node, list) and str(last).isdigit() and int(last) < len(node):
                 node[int(last)] = override.value
             elif isinstance(node, dict):

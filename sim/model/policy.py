@@ -14,7 +14,14 @@ from dataclasses import dataclass, field
 from enum import IntEnum, StrEnum
 from typing import Annotated, Any, ClassVar, Literal, NamedTuple
 
-from pydantic import AfterValidator, BeforeValidator, Field, PlainSerializer, WithJsonSchema
+from pydantic import (
+    AfterValidator,
+    BeforeValidator,
+    Field,
+    PlainSerializer,
+    Strict,
+    WithJsonSchema,
+)
 
 from sim.model import wording as words
 from sim.model.base import Model
@@ -22,11 +29,10 @@ from sim.model.dated import in_force
 from sim.model.distributions import TimeDist
 from sim.model.units import (
     DURATION_PATTERN,
-    Count,
+    Amount,
     Duration,
     DurationField,
     Flag,
-    NonNegative,
     Probability,
     parse_duration,
 )
@@ -245,8 +251,8 @@ class Compensation(Model):
     """Paid by the seller to the buyer for a late shipment: a share of the price, capped."""
 
     share: Probability
-    minimum: NonNegative = 0.0
-    maximum: NonNegative | None = None
+    minimum: Amount = 0.0  # money, at most 1e12 (units.MAX_AMOUNT)
+    maximum: Amount | None = None
 
 
 class LateShipment(Sourced):
@@ -439,16 +445,36 @@ WindowField = Annotated[
 
 
 def _whole_days(value: Duration) -> Duration:
-    if value.business_days or value.amount % 24 or value.amount > 365 * 24:
+    if value.business_days or value.amount % 24 or not value.amount <= 365 * 24:
         raise ValueError(f"{value} is not a whole number of calendar days up to 365d (0d, 7d)")
     return value
+
+
+LagField = Annotated[
+    Duration,
+    BeforeValidator(parse_duration),
+    AfterValidator(_whole_days),
+    PlainSerializer(str),
+    WithJsonSchema(
+        {
+            "anyOf": [{"type": "string", "pattern": DURATION_PATTERN}, {"const": 0}],
+            "description": "whole calendar days, 0d to 365d",
+        }
+    ),
+]
+"""A look-back of the seller metric: whole days up to a year (it reaches back, not ahead,
+so it is not bound by the calendar built past the run)."""
+
+MAX_MINIMUM = 1_000_000_000
+"""A seller metric's minimum counts: more than any seller's window can hold."""
+MinimumCount = Annotated[int, Strict(), Field(ge=0, le=MAX_MINIMUM)]
 
 
 class Minimum(Model):
     """Counts a seller's window must reach before the platform can flag it."""
 
-    orders: Count = Field(default=0, ge=0)  # orders in the window
-    counted: Count = Field(default=0, ge=0)  # counted events (cancels, refunds) in the window
+    orders: MinimumCount = 0  # orders in the window
+    counted: MinimumCount = 0  # counted events (cancels, refunds) in the window
 
 
 class SellerMetric(Sourced):
@@ -468,9 +494,7 @@ class SellerMetric(Sourced):
     window: WindowField
     # whole days between the window's last day and the evaluation (Lazada looks at orders
     # created 35 to 8 days before: a 28d window with a 7d lag)
-    lag: Annotated[DurationField, AfterValidator(_whole_days)] = Field(
-        default=Duration(0.0), validate_default=True
-    )
+    lag: LagField = Field(default=Duration(0.0), validate_default=True)
     cadence: Literal["daily", "weekly", "monthly"] = "daily"
     minimum: Minimum = Minimum()
     threshold: Probability | None = None

@@ -12,6 +12,7 @@ from pydantic import (
     Field,
     PlainSerializer,
     PlainValidator,
+    Strict,
     ValidationInfo,
     WithJsonSchema,
     field_validator,
@@ -28,30 +29,68 @@ from sim.model.distributions import (
     Gamma,
     LogNormal,
     Uniform,
+    WeightDist,
+    larger_than,
 )
 from sim.model.policy import KEY_PATTERN, Cause
 from sim.model.units import (
+    MAX_AMOUNT,
+    Bounds,
     ClockDurationField,
     ClockTime,
-    Count,
     Duration,
-    NonNegative,
-    Positive,
     Probability,
+    Seed,
     Shares,
+    SpanField,
     parse_clock_duration,
 )
 
-Weights = Annotated[list[NonNegative], Field(min_length=1)]
-MAX_SPAN_HOURS = 3650 * 24
 MAX_SIZE_SIGMA = 3.0  # of a lognormal seller size within one kind of seller
+MAX_RATE = 1e7
+"""Orders an hour: the size check before a run still estimates a finite memory for the
+peak (rate x 24 for a profile in one hour x 7 for one weekday x 1000 for a promotion,
+x 72 hours: about 1.2e14 open orders, refused without --force)."""
+MAX_MULTIPLIER = 1000.0
+"""A promotion day's multiplier of the rate (Singles' Day is some tens)."""
+MAX_WEIGHT, MIN_TOP_WEIGHT = 1e6, 1e-6
+"""A profile's weights (relative): the largest at least 1e-6, so their mean is a normal
+float, and none above 1e6, so their sum stays finite."""
+MIN_RATE_OF_EXCHANGE, MAX_RATE_OF_EXCHANGE = 1e-9, 1e9
+"""One unit of a policy's currency in the scenario's: wider than any two currencies are
+apart, narrow enough that prices converted either way stay finite."""
+MAX_SWEEP_POINTS = 1000
+"""Points of a scenario's sweep block (the product of its lists' lengths): each is a study
+loaded and played."""
+MAX_RUNS = 1_000_000
+"""Runs a scenario asks for: sweep points x replications x policies."""
+
+Weight = Annotated[float, Bounds(ge=0.0, le=MAX_WEIGHT)]
+Weights = Annotated[list[Weight], Field(min_length=1)]
+Multiplier = Annotated[float, Bounds(gt=0.0, le=MAX_MULTIPLIER)]
+Rate = Annotated[float, Bounds(gt=0.0, le=MAX_RATE)]
+RateOfExchange = Annotated[float, Bounds(ge=MIN_RATE_OF_EXCHANGE, le=MAX_RATE_OF_EXCHANGE)]
+OrdersAWeek = Annotated[float, Bounds(ge=0.0, le=MAX_AMOUNT)]
+SellerCount = Annotated[int, Strict(), Field(ge=1, le=1_000_000)]
+Replications = Annotated[int, Strict(), Field(ge=1, le=10_000)]
+
+
+def _profile(weights: list[float], length: int, what: str) -> list[float]:
+    if len(weights) != length or not any(weights):
+        raise ValueError(f"has {len(weights)} weights; expected {length} ({what}), not all 0")
+    if max(weights) < MIN_TOP_WEIGHT:
+        raise ValueError(
+            f"the largest weight is {max(weights):g}; expected at least {MIN_TOP_WEIGHT:g} "
+            "(weights are relative: scale them all up)"
+        )
+    return weights
 
 
 class Promotion(Model):
     """A day whose order rate is multiplied (a sale, Singles' Day, Prime Day)."""
 
     date: dt.date
-    multiplier: Positive
+    multiplier: Multiplier
     name: str = "promotion"
 
 
@@ -67,7 +106,7 @@ class OrderStream(Model):
     """
 
     replay: str | None = Field(None, min_length=1)
-    rate_per_hour: Positive | None = None
+    rate_per_hour: Rate | None = None
     daily_profile: Weights = [1.0] * 24
     weekly_profile: Weights = [1.0] * 7
     promotions: list[Promotion] = []
@@ -76,16 +115,12 @@ class OrderStream(Model):
     @field_validator("daily_profile")
     @classmethod
     def _hours(cls, v: list[float]) -> list[float]:
-        if len(v) != 24 or not any(v):
-            raise ValueError(f"has {len(v)} weights; expected 24 (one per hour), not all 0")
-        return v
+        return _profile(v, 24, "one per hour")
 
     @field_validator("weekly_profile")
     @classmethod
     def _days(cls, v: list[float]) -> list[float]:
-        if len(v) != 7 or not any(v):
-            raise ValueError(f"has {len(v)} weights; expected 7 (Monday to Sunday), not all 0")
-        return v
+        return _profile(v, 7, "Monday to Sunday")
 
     @model_validator(mode="after")
     def _generated_or_replayed(self) -> OrderStream:
@@ -184,7 +219,7 @@ class SellerType(Model):
     """A kind of seller: capacity, carrier, behaviour."""
 
     share: Probability
-    popularity: AmountDist = Field(1.0, validate_default=True)  # each seller's weight
+    popularity: WeightDist = Field(1.0, validate_default=True)  # each seller's weight
     # who packs and ships: the seller, or the platform's warehouse (Amazon FBA, JD's own
     # stock) under a policy with platform_fulfilment; the type's packing, pickups and
     # cancels then describe that warehouse
@@ -230,6 +265,9 @@ class SellerType(Model):
             )
         if isinstance(v, Exponential | Gamma) and v.mean_ <= 0:
             raise ValueError("a mean of 0 gives every seller a weight of 0; expected a mean > 0")
+        too_large = larger_than(v, MAX_AMOUNT)  # a million of them sum to a finite weight
+        if too_large:
+            raise ValueError(too_large)
         return v
 
     @field_validator("cancels")
@@ -270,10 +308,10 @@ def _default_bands() -> dict[str, float]:
 
 
 class Sellers(Model):
-    count: Count = Field(ge=1, le=1_000_000)
+    count: SellerCount
     types: dict[str, SellerType] = Field(min_length=1)
     # Seller-size bands for reporting flagged shares: name -> fewest measured orders a week
-    size_bands: dict[str, NonNegative] = Field(default_factory=_default_bands, min_length=1)
+    size_bands: dict[str, OrdersAWeek] = Field(default_factory=_default_bands, min_length=1)
 
     def type_of(self) -> Any:
         """Each seller's type index: the types take consecutive sellers by their shares."""
@@ -338,9 +376,19 @@ class PolicyRun(Model):
     `baseline:`; `key` here plays it under another (the same file twice, say, with two
     payment mixes)."""
 
-    file: str = Field(min_length=1)
+    file: str
     key: str | None = Field(None, pattern=KEY_PATTERN)
     payment_mix: Annotated[Shares, Field(min_length=1)]
+
+    @field_validator("file")
+    @classmethod
+    def _named(cls, value: str) -> str:
+        if not value:
+            raise ValueError(
+                f"{value!r} names no file; expected a policy file, relative to the "
+                "scenario (../policies/amazon.yaml), or builtin:NAME"
+            )
+        return value
 
 
 class Scenario(Model):
@@ -351,41 +399,45 @@ class Scenario(Model):
     name: str
     description: str | None = None
     start: AwareDatetime
-    horizon: ClockDurationField
-    warmup: ClockDurationField
-    drain: ClockDurationField = Field(default="30d", validate_default=True)
-    replications: Count = Field(1, ge=1, le=10_000)
-    seed: Count = Field(0, ge=0)
+    horizon: SpanField
+    warmup: SpanField
+    drain: SpanField = Field(default="30d", validate_default=True)
+    replications: Replications = 1
+    seed: Seed = 0
     currency: str = Field(pattern=r"^[A-Z]{3}$")
-    exchange_rates: dict[str, Positive] = {}
+    exchange_rates: dict[str, RateOfExchange] = {}
     policies: list[PolicyRun] = Field(min_length=1)
     baseline: str | None = None  # compare every other policy with this one (its key)
     sweep: dict[str, Annotated[list[Any], Field(min_length=1)]] = {}
 
     @field_validator("sweep")
     @classmethod
-    def _sweepable(cls, value: dict[str, list[Any]]) -> dict[str, list[Any]]:
+    def _sweepable(cls, value: dict[str, list[Any]], info: ValidationInfo) -> dict[str, list[Any]]:
         for key in value:
             if key in ("seed", "replications", "sweep"):
                 raise ValueError(
                     f"{key} cannot be swept: every point uses the experiment's "
                     "seed and replications"
                 )
+        points = math.prod(len(v) for v in value.values())
+        if points > MAX_SWEEP_POINTS:
+            raise ValueError(
+                f"{' x '.join(str(len(v)) for v in value.values())} values make "
+                f"{points:,} points; expected at most {MAX_SWEEP_POINTS:,}"
+            )
+        replications, runs = info.data.get("replications", 1), info.data.get("policies", [])
+        if points * replications * len(runs) > MAX_RUNS:
+            raise ValueError(
+                f"{points:,} points x {replications:,} replications x {len(runs)} policies "
+                f"make {points * replications * len(runs):,} runs; expected at most "
+                f"{MAX_RUNS:,}"
+            )
         return value
 
     orders: OrderStream
     sellers: Sellers
     buyers: Buyers
     delivery: Delivery
-
-    @field_validator("horizon", "warmup", "drain")
-    @classmethod
-    def _not_too_long(cls, value: Duration) -> Duration:
-        if value.amount > MAX_SPAN_HOURS:
-            raise ValueError(
-                f"{value} is longer than the limit of {MAX_SPAN_HOURS // 24:,} days (10 years)"
-            )
-        return value
 
     @field_validator("start")
     @classmethod

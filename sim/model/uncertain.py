@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sim.errors import InputError, Problem, join_path
-from sim.model.units import Duration, format_hours, parse_duration
+from sim.model.units import Duration, format_hours, parse_duration, short
 from sim.model.yamlfile import Document
 
 DISTS = ("uniform", "loguniform", "triangular")
@@ -203,7 +203,16 @@ def _declaration(
     for index, end in enumerate(parsed):
         if end is None or end[1] != unit:
             like = "a duration with its unit" if unit == "h" else unit or "a number"
-            problem(("range", index), f"{ends[index]!r} is not like the value: expected {like}")
+            raw = ends[index]
+            endless = isinstance(raw, int | float) and not isinstance(raw, bool) and end is None
+            problem(
+                ("range", index),
+                f"{short(raw)} is "
+                f"{'too large to compute with' if type(raw) is int else 'not a finite number'}"
+                f"; expected {like}"
+                if endless
+                else f"{short(raw)} is not like the value: expected {like}",
+            )
     if len(problems) > before:
         return None
     low, high = (end[0] for end in parsed if end is not None)
@@ -211,17 +220,18 @@ def _declaration(
     if dist not in DISTS:
         hint = difflib.get_close_matches(str(dist), DISTS, n=1)
         tip = f"; did you mean {hint[0]!r}?" if hint else ""
-        problem(("dist",), f"unknown dist {dist!r}; expected {', '.join(DISTS)}{tip}")
+        problem(("dist",), f"unknown dist {short(dist)}; expected {', '.join(DISTS)}{tip}")
     why = data.get("why", "")
     if not isinstance(why, str):
         problem(("why",), "expected one line of text: where the range comes from")
     if low > high:
-        problem(("range",), f"low {ends[0]!r} is above high {ends[1]!r}")
+        problem(("range",), f"low {short(ends[0])} is above high {short(ends[1])}")
     elif low == high:
         problem(("range",), "low and high are equal: nothing to vary; give a wider range")
     elif not low <= amount <= high:
         problem(
-            ("value",), f"{data['value']!r} is outside its own range {ends[0]!r} to {ends[1]!r}"
+            ("value",),
+            f"{short(data['value'])} is outside its own range {short(ends[0])} to {short(ends[1])}",
         )
     if dist == "loguniform" and low <= 0:
         problem(("range", 0), "a loguniform range must start above 0")
@@ -253,7 +263,11 @@ def _quantity(value: Any) -> tuple[float, str] | None:
     if isinstance(value, bool):
         return None
     if isinstance(value, int | float):
-        return (float(value), "") if math.isfinite(value) else None
+        try:
+            amount = float(value)
+        except OverflowError:  # a whole number past a float's range
+            return None
+        return (amount, "") if math.isfinite(amount) else None
     if isinstance(value, str):
         try:
             duration: Duration = parse_duration(value)
