@@ -453,3 +453,16 @@ def test_a_passing_case_s_name_is_shown_escaped(tmp_path):
     result = CliRunner().invoke(main, ["test", str(path), "--jobs", "1"])
     assert result.exit_code == 0, result.output
     assert result.stdout.splitlines()[0] == f"PASS {path}:7: safe\\u202e won"
+
+
+def test_a_command_line_sweep_has_the_same_bound_as_a_scenario_sweep() -> None:
+    from click.testing import CliRunner
+
+    from sim.cli import main
+
+    values = ",".join(f"{0.01 + i / 100_000:.5f}" for i in range(1001))
+    result = CliRunner().invoke(
+        main, ["run", "builtin:quick", "--sweep", f"buyers.cancel_intent={values}"]
+    )
+    assert result.exit_code == 2
+    assert result.stderr == "--sweep: 1,001 points; expected at most 1,000\n"

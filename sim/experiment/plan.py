@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ from typing import Any
 from sim.engine.simulate import RunSpec
 from sim.errors import InputError
 from sim.model.load import Override, Study, load_study
+from sim.model.scenario import MAX_SWEEP_POINTS
 from sim.model.yamlfile import parse_document
 
 UNSWEPT = {"seed", "replications", "sweep"}
@@ -85,6 +87,11 @@ def load_points(
                 f"{axis.key} cannot be swept: every point uses "
                 "the experiment's seed and replications; use --seed/--reps",
             )
+    if cli_axes and math.prod(len(a.values) for a in cli_axes) > MAX_SWEEP_POINTS:
+        points = math.prod(len(a.values) for a in cli_axes)
+        raise InputError.single(
+            "--sweep", f"{points:,} points; expected at most {MAX_SWEEP_POINTS:,}"
+        )
     base = load_study(path, overrides)
     axes = cli_axes or [Axis.from_scenario(k, v) for k, v in base.scenario.sweep.items()]
     points = sweep_points(axes)
