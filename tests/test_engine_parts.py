@@ -749,21 +749,26 @@ def test_a_one_day_seller_window_is_measured():
     assert 0.0 <= share <= 1.0
 
 
-def test_business_day_deadlines_may_reach_400_days_past_the_run():
-    # 3 days of orders, 1 day of drain: deadlines up to 2 + 2 + 399 days from the start
-    # lie inside the calendar built for the run (its last day plus 400 days)
+def test_business_day_deadlines_may_reach_the_calendar_margin_past_the_run(monkeypatch):
+    # Validation keeps a policy's durations within 120 business days, far inside the
+    # engine's 400-day margin; the margin is shortened to 100 days here to reach its edge.
+    # 3 days of orders, 1 day of drain: deadlines up to 2 + 2 + 99 days from the start lie
+    # inside the calendar built for the run (its last day plus 100 days)
+    import importlib
+
+    monkeypatch.setattr(importlib.import_module("sim.engine.simulate"), "CALENDAR_MARGIN_DAYS", 100)
     result = run_small(
-        "amazon", "drain=1d", "amazon.calendar=none", "amazon.auto_cancel.after=399 business days"
+        "amazon", "drain=1d", "amazon.calendar=none", "amazon.auto_cancel.after=99 business days"
     )
     assert result.metrics["orders"] > 0
     # one day more is outside: the run fails with the calendar's own message, whether the
     # deadline is set when orders are placed or a refund is timed during the run (every
     # buyer wants to cancel, so that some gift card is refunded whatever sellers are drawn)
     for setting in (
-        "amazon.auto_cancel.after=400 business days",
-        "amazon.refunds.rails.gift_card.delay=420 business days",
+        "amazon.auto_cancel.after=100 business days",
+        "amazon.refunds.rails.gift_card.delay=120 business days",
     ):
-        with pytest.raises(ValueError, match=r"^day \d+ lies outside the 404-day calendar built"):
+        with pytest.raises(ValueError, match=r"^day \d+ lies outside the 104-day calendar built"):
             run_small(
                 "amazon", "drain=1d", "amazon.calendar=none", "buyers.cancel_intent=1", setting
             )
