@@ -35,13 +35,15 @@ def root() -> Path:
 
 @pytest.fixture
 def short_calendar(monkeypatch: pytest.MonkeyPatch) -> str:
-    """Runs that fail: a business-day calendar that ends with the run (no margin), and the
+    """Runs that fail: a business-day calendar that ends with the run (no margin, no
+    growth), and the
     delay to give a bank card's refund so that it falls past it (validation allows up to
     120 business days, so a valid file cannot make a run fail this way). Runs in this
     process or a forked pool worker see the patch."""
     import importlib
 
     monkeypatch.setattr(importlib.import_module("sim.engine.simulate"), "CALENDAR_MARGIN_DAYS", 0)
+    monkeypatch.setattr(importlib.import_module("sim.model.calendar"), "GROWTH_DAYS", 0)
     return "100 business days"
 
 

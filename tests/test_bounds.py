@@ -466,3 +466,51 @@ def test_a_command_line_sweep_has_the_same_bound_as_a_scenario_sweep() -> None:
     )
     assert result.exit_code == 2
     assert result.stderr == "--sweep: 1,001 points; expected at most 1,000\n"
+
+
+def test_a_business_day_delay_from_a_long_tail_grows_the_calendar(tmp_path: Path) -> None:
+    """An exponential refund delay of mean 100 business days draws some refunds past the
+    400 days the calendar is first built for: the calendar grows, the runs finish."""
+    import datetime as dt
+
+    from sim.model.builtin import FOLDER
+    from sim.model.calendar import BusinessCalendar
+
+    calendar = BusinessCalendar("none", dt.date(2026, 3, 2), 10)
+    assert calendar.add_business_days(0.0, 50.0) == 50 * 24.0  # grown from 10 days
+    assert len(calendar.working) >= 51
+    text = (FOLDER / "policies" / "amazon.yaml").read_text(encoding="utf-8")
+    old = "      delay: {dist: uniform, low: 3 business days, high: 5 business days}"
+    assert old in text
+    policy = tmp_path / "a.yaml"
+    policy.write_text(
+        text.replace(old, "      delay: {dist: exponential, mean: 100 business days}"),
+        encoding="utf-8",
+    )
+    scenario = tmp_path / "s.yaml"
+    scenario.write_text(
+        "extends: builtin:quick\npolicies:\n"
+        "  - file: a.yaml\n    payment_mix: {credit_card: 1.0}\n",
+        encoding="utf-8",
+    )
+    results = sim.run(sim.load(str(scenario), ["horizon=2d", "warmup=1d"]), replications=2)
+    assert not results.failures  # before the calendar grew, every run failed
+    assert results.summary["policies"]["a"]["metrics"]["money_back_hours_p99"]["mean"] > 300 * 24
+
+
+def test_a_business_day_delay_whose_tail_leaves_any_calendar_is_refused(tmp_path: Path) -> None:
+    from sim.model.builtin import FOLDER
+
+    text = (FOLDER / "policies" / "amazon.yaml").read_text(encoding="utf-8")
+    old = "      delay: {dist: uniform, low: 3 business days, high: 5 business days}"
+    policy = tmp_path / "a.yaml"
+    policy.write_text(
+        text.replace(old, "      delay: {dist: lognormal, median: 5 business days, sigma: 2}"),
+        encoding="utf-8",
+    )
+    result = CliRunner().invoke(main, ["validate", str(policy)])
+    assert result.exit_code == 2
+    assert result.stderr.endswith(
+        "refunds.rails.credit_card.delay: its largest possible draw is 6.76e+07; expected "
+        "every draw at most 20,000 business days (lower the median, sigma or p90)\n"
+    )

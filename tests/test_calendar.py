@@ -1,5 +1,6 @@
 import datetime as dt
 
+import numpy as np
 import pytest
 
 from sim.model.calendar import BusinessCalendar
@@ -40,10 +41,29 @@ def test_local_day_follows_start_offset():
     assert cal.day_of(17.9) == 0 and cal.day_of(18.0) == 1
 
 
-def test_outside_the_calendar_is_an_error():
+def test_outside_the_calendar_is_an_error(monkeypatch):
+    import sim.model.calendar as calendar
+
+    monkeypatch.setattr(calendar, "GROWTH_DAYS", 10)
     cal = BusinessCalendar("none", dt.date(2026, 3, 2), 5)
+    assert cal.after(0.0, Duration(14, True)) == 14 * 24.0  # grown to its limit of 15 days
+    assert len(cal.working) == 15
+    with pytest.raises(ValueError, match="^day 15 lies outside the 15-day calendar"):
+        cal.after(0.0, Duration(16, True))
     with pytest.raises(ValueError, match="outside"):
-        cal.after(0.0, Duration(30, True))
+        cal.after_each(np.array([0.0, 24.0]), Duration(16, True))
+
+
+def test_a_calendar_grows_with_the_holidays_of_its_country():
+    grown = BusinessCalendar("US", dt.date(2026, 3, 2), 3)
+    whole = BusinessCalendar("US", dt.date(2026, 3, 2), 400)
+    amount = 250.0
+    assert grown.add_business_days(5.0, amount) == whole.add_business_days(5.0, amount)
+    times = np.linspace(0, 48, 7)
+    assert np.array_equal(
+        BusinessCalendar("US", dt.date(2026, 3, 2), 3).after_each(times, Duration(amount, True)),
+        whole.after_each(times, Duration(amount, True)),
+    )
 
 
 def test_many_times_at_once_agree_with_one_at_a_time():

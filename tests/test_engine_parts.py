@@ -757,6 +757,7 @@ def test_business_day_deadlines_may_reach_the_calendar_margin_past_the_run(monke
     import importlib
 
     monkeypatch.setattr(importlib.import_module("sim.engine.simulate"), "CALENDAR_MARGIN_DAYS", 100)
+    monkeypatch.setattr(importlib.import_module("sim.model.calendar"), "GROWTH_DAYS", 0)
     result = run_small(
         "amazon", "drain=1d", "amazon.calendar=none", "amazon.auto_cancel.after=99 business days"
     )

@@ -29,7 +29,11 @@ class BusinessCalendar:
         self.country = country
         self.first_day = first_day
         self.hour_offset = hour_offset  # local clock hour at simulation time 0
-        self.working = _working_days(country, first_day, days)
+        self.limit = days + GROWTH_DAYS  # it grows on demand up to here
+        self._build(days)
+
+    def _build(self, days: int) -> None:
+        self.working = _working_days(self.country, self.first_day, days)
         ends = np.cumsum(self.working).astype(float)
         self._start_array = ends - self.working  # business days before day d
         self._end_array = ends
@@ -57,6 +61,7 @@ class BusinessCalendar:
         self._ensure(day)
         fraction = local / 24 - day
         position = self._starts[day] + (fraction if self.working[day] else 0.0) + amount
+        self._cover(position)
         target = bisect.bisect_left(self._ends, position)
         self._ensure(target)
         # An amount too small to move the float sum would land on the end of the previous
@@ -74,16 +79,30 @@ class BusinessCalendar:
         self._ensure(int(day.max(initial=0)))
         fraction = np.where(self.working[day] > 0, local / 24 - day, 0.0)
         position = self._start_array[day] + fraction + duration.amount
+        self._cover(float(position.max(initial=0.0)))
         target = np.searchsorted(self._end_array, position, side="left")
         self._ensure(int(target.max(initial=0)))
         done = (target + position - self._start_array[target]) * 24 - self.hour_offset
         return np.maximum(hours, done)  # as in add_business_days
 
     def _ensure(self, day: int) -> None:
+        if day >= len(self.working) and day < self.limit:
+            self._build(min(self.limit, max(2 * len(self.working), day + 1)))
         if day < 0 or day >= len(self.working):
             raise ValueError(
                 f"day {day} lies outside the {len(self.working)}-day calendar built for the run"
             )
+
+    def _cover(self, position: float) -> None:
+        """Grow the calendar until `position` business days fall inside it (or its limit)."""
+        while self._ends[-1] < position and len(self.working) < self.limit:
+            self._build(min(self.limit, 2 * len(self.working)))
+
+
+GROWTH_DAYS = 36_525
+"""How far past the days it is built for a run's calendar may grow, when a business-day
+delay drawn from a long tail reaches past them: a hundred years. Validation keeps every
+possible draw of a business-day distribution within 20,000 business days."""
 
 
 @lru_cache(maxsize=32)

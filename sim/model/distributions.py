@@ -300,6 +300,20 @@ def _no_larger_than(most: float) -> Any:
     return AfterValidator(check)
 
 
+MAX_BUSINESS_DRAW = 20_000.0
+"""Every possible draw of a business-day distribution, in business days (about 80
+years): a run's calendar grows to reach it (`calendar.GROWTH_DAYS`)."""
+
+
+def _business_draws_bounded(dist: _Dist[Any]) -> _Dist[Any]:
+    """A business-day delay's largest possible draw stays inside the calendar."""
+    if dist.business_days:
+        problem = larger_than(dist, MAX_BUSINESS_DRAW)
+        if problem:
+            raise ValueError(problem.replace("at most 20,000", "at most 20,000 business days"))
+    return dist
+
+
 def _spread(dist: _Dist[Any]) -> str:
     """What to change for smaller draws."""
     if isinstance(dist, LogNormal):
@@ -320,6 +334,7 @@ TimeDist = _family(
     FixedTime | ExponentialTime | LogNormalTime | UniformTime | GammaTime | EmpiricalTime,
     DurationField,
     _sigma_at_most(MAX_SIGMA),
+    AfterValidator(_business_draws_bounded),
 )
 """A distribution of a policy's durations (clock time or business days)."""
 ClockTimeDist = _family(
