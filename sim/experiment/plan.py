@@ -87,10 +87,10 @@ def load_points(
                 f"{axis.key} cannot be swept: every point uses "
                 "the experiment's seed and replications; use --seed/--reps",
             )
-    if cli_axes and math.prod(len(a.values) for a in cli_axes) > MAX_SWEEP_POINTS:
-        points = math.prod(len(a.values) for a in cli_axes)
+    swept = math.prod(len(a.values) for a in cli_axes)
+    if swept > MAX_SWEEP_POINTS:
         raise InputError.single(
-            "--sweep", f"{points:,} points; expected at most {MAX_SWEEP_POINTS:,}"
+            "--sweep", f"{swept:,} points; expected at most {MAX_SWEEP_POINTS:,}"
         )
     base = load_study(path, overrides)
     axes = cli_axes or [Axis.from_scenario(k, v) for k, v in base.scenario.sweep.items()]
