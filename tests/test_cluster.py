@@ -785,3 +785,32 @@ def test_traces_of_cluster_runs_land_in_the_results_folder(tmp_path, cluster):
         _kill_group(command)
     assert command.returncode == 0, stderr
     assert {p: p.stat().st_mtime_ns for p in written} == written  # resumed: none run again
+
+
+def test_another_service_on_the_scheduler_port_is_one_line(tmp_path):
+    """A server that speaks first (an SSH banner) is read by Dask as a frame of an
+    impossible size: one line, exit 2, not a MemoryError traceback."""
+    import threading
+
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen()
+    port = server.getsockname()[1]
+
+    def banner() -> None:
+        with contextlib.suppress(OSError):
+            while True:
+                conn, _ = server.accept()
+                conn.sendall(b"SSH-2.0-OpenSSH_9.6\r\n" * 10)
+
+    threading.Thread(target=banner, daemon=True).start()
+    try:
+        result, out = _run_command(tmp_path, "--scheduler", f"tcp://127.0.0.1:{port}")
+    finally:
+        server.close()
+    assert result.exit_code == 2, result.output
+    assert result.stderr.startswith(
+        f"--scheduler tcp://127.0.0.1:{port}: does not answer as a Dask scheduler ("
+    )
+    assert len(result.stderr.splitlines()) == 1
+    assert not out.exists()

@@ -239,6 +239,12 @@ def _identify(address: str, timeout: float) -> None:
         raise SchedulerError(
             where, f"cannot connect to the Dask scheduler ({_reason(exc)}); {_CHECK}"
         ) from None
+    except Exception as exc:  # noqa: BLE001 - another service: its bytes read as a frame
+        raise SchedulerError(
+            where,
+            f"does not answer as a Dask scheduler ({type(exc).__name__}); another service "
+            f"may listen there; {_CHECK}",
+        ) from None
     kind = info.get("type") if isinstance(info, dict) else None
     if kind != "Scheduler":
         raise SchedulerError(
