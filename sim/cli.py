@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import math
 import os
-import re
 import signal
 import sys
 from collections.abc import Callable
@@ -23,6 +22,7 @@ from rich.table import Table
 from sim.api import Results, run_points, seller_view
 from sim.engine.trace import parquet_available
 from sim.errors import InputError
+from sim.experiment import store as run_store
 from sim.experiment.budget import too_big
 from sim.experiment.executors import check_cluster, default_jobs
 from sim.experiment.levers import LEVERS, VIEW_METRICS, is_seller_view
@@ -32,8 +32,9 @@ from sim.experiment.runner import RunFailure
 from sim.metrics import BY_NAME, CATALOGUE
 from sim.model.builtin import located
 from sim.model.load import Override
-from sim.project import default_scenario, results_root
+from sim.project import default_scenario, results_root, safe_name
 from sim.tables import FORMATS, fit_table, render_records, run_records
+from sim.visible import visible
 
 format_option = click.option(
     "--format",
@@ -76,6 +77,13 @@ def _console(stderr: bool = False) -> Console:
 
 out_console = _console()
 err_console = _console(stderr=True)
+
+
+def _say(line: str) -> None:
+    err_console.print(line, markup=False, soft_wrap=True)
+
+
+run_store.say = _say  # a stored run's notice: one whole line, above the progress bar
 
 
 def input_errors_exit_2(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -313,12 +321,6 @@ def run_command(
     report_failures(runs.failed, folder)
 
 
-def safe_name(name: str) -> str:
-    """A scenario name as a folder name: no separators, no leading dots."""
-    cleaned = re.sub(r"[^\w.-]+", "-", name).strip(".-")
-    return cleaned or "scenario"
-
-
 class RunProgress:
     """The progress bar of a batch of runs (a context manager), counting the runs done
     and the failed ones; `done` is the callback the runners take."""
@@ -542,7 +544,8 @@ def test_command(paths: tuple[Path, ...], expression: str | None, jobs: int) -> 
             verdict = judge(item, i, results)
             if verdict.passed:
                 passed += 1
-                out_console.print(f"PASS {item.path}:{verdict.line}: {verdict.case}", markup=False)
+                case = visible(verdict.case)  # a name's bidi controls or line breaks, escaped
+                out_console.print(f"PASS {item.path}:{verdict.line}: {case}", markup=False)
             else:
                 failed += 1
                 for line in verdict.failure().splitlines():
@@ -714,7 +717,7 @@ def print_diff_table(results: Results, old: str, new: str) -> list[str]:
 
 
 @main.command("init")
-@click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
+@click.argument("folder", required=False, type=click.Path(file_okay=False, path_type=Path))
 @click.option(
     "--from",
     "base",
@@ -726,7 +729,7 @@ def print_diff_table(results: Results, old: str, new: str) -> list[str]:
 @click.option("--list", "show", is_flag=True, help="List the bundled scenarios and policies.")
 @jobs_option
 @input_errors_exit_2
-def init_command(folder: Path, base: str, show: bool, jobs: int) -> None:
+def init_command(folder: Path | None, base: str, show: bool, jobs: int) -> None:
     """Start a study in FOLDER (new or empty): a scenario that extends a bundled one, copies
     of its policies to edit, regression tests and a README.
 
@@ -740,12 +743,22 @@ def init_command(folder: Path, base: str, show: bool, jobs: int) -> None:
         out_console.print(f"scenarios: {', '.join(names('scenario'))}", markup=False)
         out_console.print(f"policies: {', '.join(names('policy'))}", markup=False)
         return
+    if folder is None:
+        raise click.UsageError("Missing argument 'FOLDER'.")
     with err_console.status("measuring the study for its regression tests"):
         made = init_study(folder, base, jobs=jobs)
+    import shlex
+
+    from sim.visible import visible
+
+    count = len(made.policies)
     out_console.print(
-        f"A study in {folder}/ from builtin:{base}: scenario.yaml, "
-        f"{len(made.policies)} policies in policies/, tests/policies/{made.expectations.name}, "
-        f"README.md. Next: cd {folder} && cancelsim run",
+        visible(
+            f"A study in {folder}/ from builtin:{base.removeprefix('builtin:')}: scenario.yaml, "
+            f"{count} polic{'ies' if count != 1 else 'y'} in policies/, "
+            f"tests/policies/{made.expectations.name}, README.md. "
+            f"Next: cd {shlex.quote(str(folder))} && cancelsim run"
+        ),
         markup=False,
         soft_wrap=True,
     )

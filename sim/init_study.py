@@ -2,13 +2,14 @@
 
 The study extends a bundled scenario (so only what the user changes is written), plays
 copies of its policies (to edit), and has an expectation file whose values are measured
-once, here, on a small version of the study, so that `cancelsim test` tells at once
+once, here, on the study itself, so that `cancelsim test` tells at once
 whether an edit to a policy moved an outcome.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import math
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -17,17 +18,17 @@ from typing import Any
 import yaml
 
 from sim.errors import InputError
-from sim.model.builtin import builtin_path, names, resolve, schema_path
-from sim.project import EXPECTATIONS, STUDY_SCENARIO
+from sim.model.builtin import PREFIX, builtin_path, names, resolve, schema_path
+from sim.project import EXPECTATIONS, STUDY_SCENARIO, safe_name
+from sim.visible import visible
 
-MEASURE_SET = ["horizon=8d", "warmup=1d"]
-"""The small version the expectations are measured on: seven measured days."""
-MEASURE_REPS = 4
+MEASURE_REPS = 2
 MEASURE_SEED = 1
 PINNED = (
     "money_back_hours_p50",
     "self_cancel_share",
     "seller_cancel_share",
+    "auto_cancel_share",
     "failed_cancel_share",
 )
 """The outcomes each policy's case pins, where the policy defines them."""
@@ -49,7 +50,14 @@ def modeline(kind: str) -> str:
 
 
 def init_study(folder: Path, base: str = "baseline", jobs: int = 1) -> NewStudy:
-    """Write the study into `folder` (new or empty); every file is valid."""
+    """Write the study into `folder` (new or empty); every file is valid.
+
+    The files are made in a temporary folder beside it and moved into place at the end,
+    so that an interrupted or failed `init` leaves nothing behind."""
+    import shutil
+    import tempfile
+
+    base = base.removeprefix(PREFIX)
     if base not in names("scenario"):
         raise InputError.single(
             "--from", f"no bundled scenario {base!r}; bundled: {', '.join(names('scenario'))}"
@@ -58,6 +66,37 @@ def init_study(folder: Path, base: str = "baseline", jobs: int = 1) -> NewStudy:
         raise InputError.single(
             str(folder), "exists and is not an empty folder; give a new or empty folder"
         )
+    name = folder.resolve().name or "study"
+    try:
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        work = Path(tempfile.mkdtemp(prefix=".cancelsim-init-", dir=folder.parent))
+    except (FileExistsError, NotADirectoryError):
+        raise InputError.single(
+            str(folder), "cannot be made: a file stands where a folder above it should be"
+        ) from None
+    except OSError as exc:
+        raise InputError.single(str(folder), f"cannot be made: {exc.strerror or exc}") from None
+    try:
+        made = _write(work, name, base, jobs)
+        if folder.exists():  # empty (checked above), and maybe the current folder: fill it
+            for child in work.iterdir():
+                child.rename(folder / child.name)
+        else:
+            work.rename(folder)
+    except OSError as exc:
+        raise InputError.single(str(folder), f"cannot be written: {exc.strerror or exc}") from None
+    finally:
+        shutil.rmtree(work, ignore_errors=True)  # gone already when it was moved
+    return NewStudy(
+        folder,
+        folder / STUDY_SCENARIO,
+        [folder / p.relative_to(work) for p in made.policies],
+        folder / made.expectations.relative_to(work),
+        folder / "README.md",
+    )
+
+
+def _write(folder: Path, name: str, base: str, jobs: int) -> NewStudy:
     from sim.model.load import read_scenario
 
     base_path = builtin_path(base, "scenario")
@@ -66,7 +105,6 @@ def init_study(folder: Path, base: str = "baseline", jobs: int = 1) -> NewStudy:
     for run in runs:
         source = resolve(run["file"], base_path.parent, "policy")
         copies.setdefault(source, f"policies/{source.name}")
-    name = folder.name or "study"
     files = {
         STUDY_SCENARIO: _scenario_text(name, base, base_path, runs, copies),
         **{copy: _policy_text(source) for source, copy in copies.items()},
@@ -75,7 +113,7 @@ def init_study(folder: Path, base: str = "baseline", jobs: int = 1) -> NewStudy:
     (folder / "policies").mkdir(parents=True, exist_ok=True)
     for relative, text in files.items():
         (folder / relative).write_text(text, encoding="utf-8")
-    expectations = folder / EXPECTATIONS / f"{_file_stem(name)}.yaml"
+    expectations = folder / EXPECTATIONS / f"{safe_name(name)}.yaml"
     expectations.parent.mkdir(parents=True, exist_ok=True)
     expectations.write_text(_expectation_text(name, folder, jobs), encoding="utf-8")
     return NewStudy(
@@ -85,12 +123,6 @@ def init_study(folder: Path, base: str = "baseline", jobs: int = 1) -> NewStudy:
         expectations,
         folder / "README.md",
     )
-
-
-def _file_stem(name: str) -> str:
-    import re
-
-    return re.sub(r"[^\w.-]+", "-", name).strip(".-") or "study"
 
 
 def _scenario_text(
@@ -107,14 +139,14 @@ def _scenario_text(
     return "\n".join(
         [
             modeline("scenario"),
-            f"# {name}: a study made by `cancelsim init` on {dt.date.today().isoformat()}.",
+            f"# {visible(name)}: a study made by `cancelsim init` on {dt.date.today()}.",
             f"# It extends the bundled scenario `{base}`: every key not written here is that",
             "# scenario's, where each assumption is explained (its file, read-only:",
             f"# {base_path}).",
             "# Write a key here to change it, e.g. `buyers: {cancel_intent: 0.08}` (a mapping",
             "# merges key by key; a list or a distribution replaces the base's whole).",
             f"extends: builtin:{base}",
-            f"name: {yaml.safe_dump(name, allow_unicode=True).splitlines()[0]}",
+            f"name: {json.dumps(name, ensure_ascii=False)}",
             "",
             "# The policies played: copies of the bundled ones in policies/, yours to edit.",
             "# The payment mixes are the base scenario's assumptions.",
@@ -134,10 +166,10 @@ def _policy_text(source: Path) -> str:
 
 
 def _expectation_text(name: str, folder: Path, jobs: int) -> str:
-    """Cases pinned to what the study gives today, measured on its small version."""
+    """Cases pinned to what the study gives today, measured on the whole study."""
     import sim
 
-    study = sim.load(str(folder / STUDY_SCENARIO), MEASURE_SET)
+    study = sim.load(str(folder / STUDY_SCENARIO))
     study = replace(study, scenario=study.scenario.model_copy(update={"sweep": {}}))
     results = sim.run(study, replications=MEASURE_REPS, seed=MEASURE_SEED, jobs=jobs)
     if results.failures:
@@ -159,19 +191,20 @@ def _expectation_text(name: str, folder: Path, jobs: int) -> str:
     spec = {
         "name": f"{name} headline outcomes",
         "scenario": "../../" + STUDY_SCENARIO,
-        "set": MEASURE_SET,
         "replications": MEASURE_REPS,
         "seed": MEASURE_SEED,
         "margin": {"rel": 0.15},
         "cases": cases,
     }
-    body = yaml.safe_dump(spec, sort_keys=False, allow_unicode=True, default_flow_style=None)
+    body = yaml.safe_dump(
+        spec, sort_keys=False, allow_unicode=True, default_flow_style=None, width=10**6
+    )
     return "\n".join(
         [
             modeline("test"),
-            f"# Regression tests of {name}'s policies: each case pins outcomes measured by",
-            f"# `cancelsim init` on {dt.date.today().isoformat()} on a small version of the study",
-            f"# (set: seven measured days, {MEASURE_REPS} replications, seed {MEASURE_SEED}).",
+            f"# Regression tests of {visible(name)}'s policies: each case pins outcomes",
+            f"# measured by `cancelsim init` on {dt.date.today().isoformat()}: the whole study,",
+            f"# {MEASURE_REPS} replications, seed {MEASURE_SEED}.",
             "# `cancelsim test` (in this folder) replays it; a value that moves beyond its",
             "# margin (15%, or 0.3 points for shares) fails, naming the case and the metric.",
             "# After an edit you mean, measure again and update the numbers.",
@@ -182,8 +215,8 @@ def _expectation_text(name: str, folder: Path, jobs: int) -> str:
 
 
 def _readme(name: str, base: str, base_path: Path, policies: list[str]) -> str:
-    listed = "\n".join(f"- `{p}`" for p in policies)
-    return f"""# {name}
+    listed = "\n".join(f"  - `{p}`" for p in policies)
+    return f"""# {visible(name)}
 
 A cancelsim study, made by `cancelsim init` on {dt.date.today().isoformat()} from the bundled
 scenario `{base}` ({base_path}).
@@ -197,10 +230,10 @@ In this folder (or any folder inside it):
 
 ```
 cancelsim validate scenario.yaml policies/*.yaml tests/policies/*.yaml
-cancelsim run                     # plays scenario.yaml; results in results/{_file_stem(name)}/
+cancelsim run                     # plays scenario.yaml; results in results/{safe_name(name)}/
 cancelsim test                    # the regression tests in tests/policies/
 cancelsim diff builtin:{Path(policies[0]).stem} {policies[0]}   # what an edit changed
-cancelsim report results/{_file_stem(name)}          # redraw the report
+cancelsim report results/{safe_name(name)}          # redraw the report
 ```
 
 Every number in the bundled files is sourced and dated, or marked as an assumption;

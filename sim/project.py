@@ -59,10 +59,27 @@ def expectation_folder(start: Path) -> Path | None:
 
 def results_root(scenario: Path) -> Path:
     """Where `results/` goes by default: beside the study's scenario; for a bundled
-    scenario (inside the installed package), in the current folder."""
+    scenario (inside the installed package), in the current folder, unless that is
+    inside the package too (nothing is ever written there)."""
+    from sim.errors import InputError
     from sim.model.builtin import FOLDER
 
     scenario = scenario.resolve()
-    if FOLDER in scenario.parents:
-        return Path()
-    return scenario.parent
+    if FOLDER not in scenario.parents:
+        return scenario.parent
+    here = Path.cwd().resolve()
+    if here == FOLDER.parent or FOLDER.parent in here.parents:
+        raise InputError.single(
+            "--out",
+            "the current folder is inside the installed package, where nothing is written; "
+            "give --out, or run from another folder",
+        )
+    return Path()
+
+
+def safe_name(name: str) -> str:
+    """A name as a folder or file name: no separators, no leading dots."""
+    import re
+
+    cleaned = re.sub(r"[^\w.-]+", "-", name).strip(".-")
+    return cleaned or "scenario"

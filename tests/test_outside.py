@@ -337,3 +337,80 @@ def test_diff_plays_the_study_the_new_policy_belongs_to(
     head = json.loads(result.stdout)
     assert head["rule_changes"] == [] and head["moved"] == []
     assert head["scenario"] == "my study"  # the study's scenario, not the baseline
+
+
+# --- found in review -----------------------------------------------------------------
+
+
+def test_init_writes_any_folder_name_as_valid_yaml(tmp_path: Path) -> None:
+    name = "Q3 2026: pricing study for the marketplace team, comparing refund windows across"
+    result = invoke("init", str(tmp_path / name), "--from", "quick", "--jobs", "1")
+    assert result.exit_code == 0, result.output
+    assert sim.load(str(tmp_path / name / "scenario.yaml")).scenario.name == name
+    assert f"Next: cd '{tmp_path / name}' && cancelsim run" in result.stdout
+
+
+def test_init_into_the_empty_current_folder_names_the_study_after_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    here = tmp_path / "myshop"
+    here.mkdir()
+    monkeypatch.chdir(here)
+    result = invoke("init", ".", "--from", "builtin:quick", "--jobs", "1")
+    assert result.exit_code == 0, result.output
+    assert (here / "tests" / "policies" / "myshop.yaml").is_file()
+    assert sorted(p.name for p in here.iterdir()) == [
+        "README.md",
+        "policies",
+        "scenario.yaml",
+        "tests",
+    ]
+
+
+def test_an_interrupted_init_leaves_nothing_behind(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sim.init_study
+
+    def interrupted(*args: object) -> str:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(sim.init_study, "_expectation_text", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        sim.init_study.init_study(tmp_path / "st", "quick")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_init_under_a_file_is_one_line(tmp_path: Path) -> None:
+    (tmp_path / "afile").write_text("x", encoding="utf-8")
+    result = invoke("init", str(tmp_path / "afile" / "sub"))
+    assert result.exit_code == 2
+    assert result.stderr == (
+        f"{tmp_path / 'afile' / 'sub'}: cannot be made: a file stands where a folder above "
+        "it should be\n"
+    )
+
+
+def test_a_policy_as_a_base_or_a_bundled_name_of_the_wrong_kind_is_one_line(
+    tmp_path: Path,
+) -> None:
+    base = tmp_path / "e.yaml"
+    base.write_text(f"extends: {FOLDER / 'policies' / 'jd.yaml'}\n", encoding="utf-8")
+    result = invoke("validate", str(base))
+    assert result.exit_code == 2
+    (line,) = result.stderr.splitlines()
+    assert "extends: " in line and "this is a policy file (one platform's rules)" in line
+    result = invoke("run", "builtin:amazon")
+    assert result.stderr == (
+        "builtin:amazon: this is a bundled policy, not a scenario; a scenario plays it "
+        "(- file: builtin:amazon)\n"
+    )
+
+
+def test_nothing_is_written_inside_the_installed_package(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(FOLDER / "scenarios")
+    for args in (["run", "builtin:quick"], ["run", "quick.yaml"]):
+        result = invoke(*args, *SMALL, "--no-report")
+        assert result.exit_code == 2, result.output
+        assert result.stderr.startswith("--out: the current folder is inside the installed package")
+    assert not list(FOLDER.rglob("results"))

@@ -41,6 +41,17 @@ def builtin_path(name: str, kind: str | None = None) -> Path:
             path = FOLDER / KINDS[each] / f"{stem}.yaml"
             if path.is_file():
                 return path
+    other = [k for k in KINDS if k != kind and (FOLDER / KINDS[k] / f"{stem}.yaml").is_file()]
+    if kind and other and stem and "/" not in stem and not stem.startswith("."):
+        use = (
+            "a scenario plays it (- file: builtin:{s})"
+            if other[0] == "policy"
+            else ("`cancelsim run builtin:{s}` plays it")
+        )
+        raise InputError.single(
+            name,
+            f"this is a bundled {other[0]}, not a {kind}; " + use.format(s=stem),
+        )
     known = ", ".join(n for each in kinds for n in names(each))
     what = f"bundled {kind}" if kind else "bundled policy or scenario"
     raise InputError.single(name, f"no {what} of that name; bundled: {known}")

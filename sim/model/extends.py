@@ -17,6 +17,7 @@ from typing import Any
 
 from sim.errors import InputError
 from sim.model.builtin import is_builtin, resolve
+from sim.model.kinds import wrong_kind
 from sim.model.yamlfile import Document, Path_, read_document
 
 MAX_DEPTH = 8
@@ -54,6 +55,9 @@ def extended(doc: Document, path: Path, chain: tuple[Path, ...] = ()) -> Documen
                 [doc.problem(("extends",), f"scenario file {str(base_path)!r} not found")]
             ) from None
         raise
+    wrong = wrong_kind(base.file, base.data, "scenario")
+    if wrong is not None:  # a policy or an expectation file named as the base
+        raise InputError([doc.problem(("extends",), f"{base_path}: {wrong.message}")])
     base = extended(base, base_path, here)
     _rebase(base, base_path.parent, path.parent)
     out = Document(doc.file, None)
