@@ -24,8 +24,10 @@ describe in cancelsim's format. All times are in hours; time 0 is midnight.
   wallet (at once).
 
 The random numbers are drawn from one NumPy generator in the order the events happen;
-the model does the same work, draw for draw, as ../shared/bench/naive_reference.py
-(the same seed gives the same report). Events are counted by overriding
+the model does the same work, draw for draw, as the hand-written model the project's
+speed target was first set against (`bench/naive_reference.py` in the workplace's
+shared folder, outside this repository; the same seed gives the same report), so that
+figures measured against either compare. Events are counted by overriding
 Environment.step: one count per event taken off SimPy's queue and processed.
 The report's lines (`orders`, `simpy events processed`, `sim loop wall (s)`,
 `share <state>`) are what benchmarks/bench.py reads.
