@@ -187,7 +187,10 @@ def test_a_one_day_calendar_serves_its_one_day():
     assert out.tolist() == pytest.approx([8.0])
 
 
-def test_arithmetic_outside_the_calendar_is_refused_with_the_day():
+def test_arithmetic_outside_the_calendar_is_refused_with_the_day(monkeypatch):
+    import sim.model.calendar as calendar
+
+    monkeypatch.setattr(calendar, "GROWTH_DAYS", 0)  # no growth: its edge is day 10
     cal = BusinessCalendar("none", MONDAY, 10)
     assert cal.after(0.0, Duration(1.0, business_days=True)) == pytest.approx(24.0)
     with pytest.raises(
