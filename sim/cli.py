@@ -22,7 +22,6 @@ from rich.table import Table
 from sim.api import Results, run_points, seller_view
 from sim.engine.trace import parquet_available
 from sim.errors import InputError
-from sim.experiment import store as run_store
 from sim.experiment.budget import too_big
 from sim.experiment.executors import check_cluster, default_jobs
 from sim.experiment.levers import LEVERS, VIEW_METRICS, is_seller_view
@@ -77,13 +76,6 @@ def _console(stderr: bool = False) -> Console:
 
 out_console = _console()
 err_console = _console(stderr=True)
-
-
-def _say(line: str) -> None:
-    err_console.print(line, markup=False, soft_wrap=True)
-
-
-run_store.say = _say  # a stored run's notice: one whole line, above the progress bar
 
 
 def input_errors_exit_2(command: Callable[..., Any]) -> Callable[..., Any]:

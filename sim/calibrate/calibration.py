@@ -41,6 +41,7 @@ from sim.calibrate.packing import implied_ship_hours
 from sim.calibrate.shipping import APPROXIMATE_BELOW, QUANTILES, BandShip, quantile_estimates
 from sim.calibrate.values import ValueFit, fit_values, in_currency
 from sim.errors import InputError, Problem
+from sim.model.builtin import located
 from sim.model.load import Study, load_study
 from sim.model.units import parse_duration
 
@@ -218,7 +219,7 @@ def calibrate(
     return Calibration(
         source=source,
         base=base,
-        base_path=Path(base_path),
+        base_path=located(base_path, "scenario"),  # builtin:NAME as its bundled file
         out_path=Path(out_path),
         quality=table.quality(rated),
         span=table.span,

@@ -31,6 +31,7 @@ from sim.report.study import (
     sweep_findings,
 )
 from sim.report.style import has_cjk_font
+from sim.visible import isolated
 
 TABLE_METRICS = [m.name for m in CATALOGUE if m.name != "orders"]
 COMPARED = (
@@ -420,5 +421,6 @@ def template(name: str = "report.html") -> Any:
         autoescape=select_autoescape(["html"]),
         trim_blocks=True,
         lstrip_blocks=True,
+        finalize=isolated,  # user text with bidi controls or RTL letters: isolated
     )
     return env.get_template(name)
