@@ -24,8 +24,9 @@ from sim.api import Progress, Results, run_points
 from sim.engine.result import RunResult
 from sim.errors import InputError, Problem
 from sim.experiment import sensitivity as sa
-from sim.experiment.output import csv_text, json_text, open_results_folder, write_atomic
+from sim.experiment.output import csv_text, json_text, open_results_folder, tidy, write_atomic
 from sim.experiment.plan import Point
+from sim.experiment.store import start_afresh
 from sim.metrics import NAMES
 from sim.model.load import Override, Study, load_study
 from sim.model.uncertain import Factor
@@ -74,8 +75,10 @@ class Sensitivity:
         return pd.DataFrame(self.point_rows)
 
     def write(self, out: str | Path) -> Path:
-        """sensitivity.json, effects.csv, points.csv and meta.json in `out`."""
+        """sensitivity.json, effects.csv, points.csv and meta.json in `out`; first, what
+        cancelsim made there that this analysis does not use is removed (`tidy`)."""
         folder = open_results_folder(Path(out))
+        tidy(folder)
         write_atomic(folder / "sensitivity.json", json_text(self.summary))
         write_atomic(folder / "effects.csv", csv_text(effect_rows(self.summary)))
         write_atomic(folder / "points.csv", csv_text(self.point_rows))
@@ -228,6 +231,8 @@ def sensitivity(
     study, chosen = factors_of(path, overrides, factors)
     root_seed = study.scenario.seed if seed is None else seed
     reps = replications or (study.scenario.replications if method == "oat" else 1)
+    if out is not None:
+        start_afresh(Path(out))  # a new analysis: its folder keeps only its own runs
     run = _Runner(path, overrides, reps, root_seed, jobs, executor, scheduler, out, progress)
     first = (
         sa.oat_design(chosen)

@@ -19,10 +19,10 @@ from typing import TYPE_CHECKING, Any
 from sim.engine.result import RunResult
 from sim.engine.simulate import RunSpec
 from sim.experiment.executors import open_executor
-from sim.experiment.output import json_text, open_results_folder, write_atomic, write_results
+from sim.experiment.output import open_results_folder, write_results
 from sim.experiment.plan import Axis, Point, load_points, plan, sweep_points
 from sim.experiment.runner import RunFailure, execute
-from sim.experiment.store import RunStore, run_key
+from sim.experiment.store import RunStore, run_key, start_afresh
 from sim.experiment.summary import run_rows, summarize
 from sim.model.load import Override, Study, load_study
 from sim.report.inputs import describe
@@ -146,9 +146,8 @@ class Results:
             manifest.append(
                 {"key": key, "policy": r.policy, "replication": r.replication, "point": r.point}
             )
-        write_atomic(folder / "manifest.json", json_text({"runs": manifest}))
-        write_atomic(folder / "report_inputs.json", json_text(self.inputs))
-        write_results(folder, self.summary, run_rows(self.runs, self.points), self.meta)
+        rows = run_rows(self.runs, self.points)
+        write_results(folder, self.summary, rows, self.meta, manifest, self.inputs)
         return folder
 
     def report(self, out: str | Path) -> Path:
@@ -191,6 +190,8 @@ def run(
     its per-order trace there. `sweep` items read `KEY=V1,V2,...` (full factorial).
     """
     points, studies = _points(study, overrides, sweep)
+    if out is not None:
+        start_afresh(Path(out))  # a new experiment: its results keep only its own runs
     return run_points(
         points,
         studies,

@@ -6,6 +6,11 @@ status 2, before anything is written.
 
 from __future__ import annotations
 
+if __name__ == "__main__":  # `python -m sim.cli`: run the package's module, not this copy
+    import importlib
+
+    importlib.import_module("sim.cli").main(prog_name="cancelsim")
+
 import math
 import os
 import signal
@@ -22,6 +27,7 @@ from rich.table import Table
 from sim.api import Results, run_points, seller_view
 from sim.engine.trace import parquet_available
 from sim.errors import InputError
+from sim.experiment import store as run_store
 from sim.experiment.budget import too_big
 from sim.experiment.executors import check_cluster, default_jobs
 from sim.experiment.levers import LEVERS, VIEW_METRICS, is_seller_view
@@ -76,6 +82,13 @@ def _console(stderr: bool = False) -> Console:
 
 out_console = _console()
 err_console = _console(stderr=True)
+
+
+def _say(line: str) -> None:
+    err_console.print(line, markup=False, soft_wrap=True)
+
+
+run_store.say = _say  # a stored run's notice: one whole line, above the progress bar
 
 
 def input_errors_exit_2(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -247,6 +260,7 @@ def run_command(
     check_cluster(executor, scheduler)  # no Dask, a bad or silent scheduler: exit 2, no files
     default_out = results_root(located(scenario)) / "results" / safe_name(studies[0].scenario.name)
     folder = open_results_folder(out or default_out)
+    run_store.start_afresh(folder)  # a new experiment: its results keep only its own runs
     runs = RunProgress("runs", total)
     # From here on SIGTERM stops like Ctrl-C; the caller's handler comes back afterwards
     # (the command may run inside another program, a test runner or a notebook).

@@ -329,6 +329,7 @@ def test_the_seed_cannot_be_swept(quick):
 # ----------------------------------------------------------------- paired statistics by hand
 def _result(policy: str, replication: int, **metrics: float):
     from sim.engine.result import RunResult
+    from sim.engine.simulate import band_labels
     from sim.metrics import NAMES
 
     values = dict.fromkeys(NAMES, 0.0)
@@ -669,6 +670,44 @@ def test_a_scenario_may_sweep_its_start_date(quick, tmp_path):
 
 
 # ----------------------------------------------------------------- the runner
+def _storable(spec: sim.RunSpec, orders: int = 0):
+    """A run that keeps every invariant of a run, as a stored run must to be reused:
+    `orders` measured orders, all shipped, no refunds, the spec's payment methods and
+    size bands (no seller in any)."""
+    from sim.engine.recorder import N_BINS, OUTCOMES
+    from sim.engine.result import RunResult
+    from sim.engine.simulate import band_labels
+    from sim.metrics import NAMES
+    from sim.model.policy import Outcome
+
+    run = next(p for p in spec.scenario.policies if p.key == spec.policy_key)
+    methods = tuple(run.payment_mix)
+    metrics = dict.fromkeys(NAMES, math.nan)
+    metrics.update({name: 0.0 for name in NAMES if name.endswith("_share")}, orders=orders)
+    shipped = OUTCOMES.index(Outcome.SHIPPED)
+    daily = np.zeros((1, len(OUTCOMES)), dtype=np.int64)
+    daily[0, shipped] = orders
+    hist = np.zeros((len(OUTCOMES), N_BINS), dtype=np.int64)
+    return RunResult(
+        spec.policy_key,
+        spec.replication,
+        {k: float(v) for k, v in metrics.items()},
+        hist,
+        hist.copy(),
+        np.zeros((len(methods), N_BINS), dtype=np.int64),
+        methods,
+        np.array([orders]),
+        np.array([0]),
+        np.zeros(0),
+        bands={label: [0, 0] for label in band_labels(spec)},
+        daily_judged=np.array([orders]),
+        outcome_counts={o.value: int(daily[0, i]) for i, o in enumerate(OUTCOMES)},
+        daily_outcomes=daily,
+        daily_refunds=np.zeros(1, dtype=np.int64),
+        daily_money_back=np.zeros(1),
+    )
+
+
 def _jd_specs(quick, count: int, point: int = 0) -> list[sim.RunSpec]:
     study = sim.load(quick, SMALL)
     return [
@@ -744,7 +783,7 @@ def test_progress_is_told_each_run_s_outcome_stored_or_new(quick, tmp_path, monk
     )
     specs = _jd_specs(quick, 2)
     store = RunStore(tmp_path)
-    store.save(specs[0], _result("jd", 0, orders=3.0))
+    store.save(specs[0], _storable(specs[0], orders=3))
     seen = []
     results, _ = runner.execute(
         specs,
@@ -825,7 +864,7 @@ def test_runs_still_going_when_the_last_is_submitted_are_collected_in_plan_order
 
     def simulate(spec):
         time.sleep(0.05 * (3 - spec.replication))  # the last one submitted ends first
-        return _result(spec.policy_key, spec.replication, orders=float(spec.replication))
+        return _storable(spec, orders=spec.replication)
 
     seen = []
     store = RunStore(tmp_path)
@@ -919,27 +958,28 @@ def test_a_stored_run_serves_a_scenario_renamed_or_redescribed(quick, tmp_path):
     spec_a = sim.RunSpec("amazon", a.policies["amazon"], a.scenario, 0, 1)
     spec_b = sim.RunSpec("amazon", b.policies["amazon"], b.scenario, 0, 1, point=3)
     store = RunStore(tmp_path)
-    store.save(spec_a, _result("amazon", 0, orders=42.0))
+    store.save(spec_a, _storable(spec_a, orders=42))
     reused = store.load(spec_b)
     assert reused is not None and reused.metrics["orders"] == 42.0 and reused.point == 3
     stored = json.loads((tmp_path / f"{run_key(spec_a)}.json").read_text(encoding="utf-8"))
-    assert list(stored) == ["key", "result"] and stored["key"] == run_key(spec_a)
+    assert list(stored) == ["key", "result", "checksum"] and stored["key"] == run_key(spec_a)
     assert stored["result"]["policy"] == "amazon"
 
 
 def test_stored_runs_are_utf8_and_reused_whatever_the_locale(quick, tmp_path):
     from sim.experiment.store import RunStore, run_key
 
-    (spec,) = _jd_specs(quick, 1)
-    result = _result("jd", 0, orders=5.0)
-    result.methods = ("京东白条",)
+    study = sim.load(quick, [*SMALL, "sellers.size_bands={每周10单以下: 0, 每周10单以上: 10}"])
+    spec = sim.RunSpec("amazon", study.policies["amazon"], study.scenario, 0, 1)
+    result = _storable(spec, orders=5)
+    result.bands = {"每周10单以下": [0, 3], "每周10单以上": [0, 0]}
     store = RunStore(tmp_path)
     with _c_locale():
         store.save(spec, result)
         loaded = store.load(spec)
-    assert loaded is not None and loaded.methods == ("京东白条",)
+    assert loaded is not None and loaded.bands == result.bands
     raw = (tmp_path / f"{run_key(spec)}.json").read_bytes()
-    assert "京东白条".encode() in raw
+    assert "每周10单以下".encode() in raw
 
 
 # ----------------------------------------------------------------- the summary and run table
@@ -992,7 +1032,7 @@ def test_a_numpy_integer_seed_keys_and_stores_runs(quick, tmp_path):
     (spec,) = _jd_specs(quick, 1)
     seeded = replace(spec, seed=np.int64(5))
     store = RunStore(tmp_path)
-    store.save(seeded, _result("jd", 0, orders=2.0))
+    store.save(seeded, _storable(seeded, orders=2))
     assert store.load(seeded).metrics["orders"] == 2.0
     assert store.load(replace(spec, seed=np.int64(6))) is None
 

@@ -99,6 +99,13 @@ def flagged(
     )
 
 
+def flags_sellers(rule: Evaluation | Schedule | None) -> bool:
+    """A seller metric with a threshold in some version of the rules: only then are
+    sellers flagged (and counted by size band)."""
+    ways = [rule] if isinstance(rule, Evaluation) else [r for _, r in rule or ()]
+    return any(r is not None and not math.isnan(r.threshold) for r in ways)
+
+
 @dataclass(frozen=True)
 class SizeBand:
     """Sellers with at least `low` measured orders a week (and fewer than the next band's)."""

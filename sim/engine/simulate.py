@@ -7,7 +7,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from sim.engine.evaluation import Evaluation, Schedule, SizeBand
+from sim.engine.evaluation import Evaluation, Schedule, SizeBand, flags_sellers
 from sim.engine.market import Market
 from sim.engine.recorder import OUTCOMES
 from sim.engine.result import RunResult, metrics_of
@@ -37,19 +37,10 @@ class RunSpec:
 def simulate(spec: RunSpec) -> RunResult:
     """Play the scenario's order stream of replication `spec.replication` through the policy."""
     started = time.perf_counter()
-    scenario, policy = spec.scenario, spec.policy
-    start = scenario.start
-    end = scenario.horizon.amount + scenario.drain.amount
-    calendar = BusinessCalendar(
-        policy.calendar,
-        start.date(),
-        int(end // 24) + CALENDAR_MARGIN_DAYS,
-        start.hour + start.minute / 60,
-    )
+    scenario = spec.scenario
+    compiled = compiled_policy(spec)
+    calendar, methods = compiled.calendar, compiled.methods
     run = next(p for p in scenario.policies if p.key == spec.policy_key)
-    methods = tuple(run.payment_mix)
-    fx = 1.0 if policy.currency == scenario.currency else scenario.exchange_rates[policy.currency]
-    compiled = compile_policy(spec.policy_key, policy, calendar, methods, fx, end)
     trace = TraceWriter(Path(spec.trace_path)) if spec.trace_path else None
     streams = RandomStreams(spec.seed, spec.replication)
     market = Market(scenario, compiled, streams, run.payment_mix, trace)
@@ -93,6 +84,31 @@ def simulate(spec: RunSpec) -> RunResult:
         events=next(market.env._eid),  # SimPy's event counter: events scheduled in the run
         wall_seconds=time.perf_counter() - started,
     )
+
+
+def compiled_policy(spec: RunSpec) -> CompiledPolicy:
+    """The policy of `spec` compiled for its scenario: its calendar over the run (and a
+    margin), the scenario's payment methods and currency."""
+    scenario, policy = spec.scenario, spec.policy
+    start = scenario.start
+    end = scenario.horizon.amount + scenario.drain.amount
+    calendar = BusinessCalendar(
+        policy.calendar,
+        start.date(),
+        int(end // 24) + CALENDAR_MARGIN_DAYS,
+        start.hour + start.minute / 60,
+    )
+    run = next(p for p in scenario.policies if p.key == spec.policy_key)
+    fx = 1.0 if policy.currency == scenario.currency else scenario.exchange_rates[policy.currency]
+    return compile_policy(spec.policy_key, policy, calendar, tuple(run.payment_mix), fx, end)
+
+
+def band_labels(spec: RunSpec) -> tuple[str, ...]:
+    """The size bands a run of `spec` counts flagged sellers in: the scenario's, if the
+    policy's seller metric has a threshold, else none (what `metrics_of` gives)."""
+    if not flags_sellers(evaluation_schedule(compiled_policy(spec))):
+        return ()
+    return tuple(band.label for band in size_bands(spec.scenario))
 
 
 def evaluation_schedule(compiled: CompiledPolicy) -> Schedule:

@@ -75,6 +75,8 @@ def execute(
         outcomes[index] = cached
         if done:
             done(spec, cached, True)
+    if store is not None:
+        store.report_invalid()  # stored runs that were not valid: run again
 
     def finish(future: Future[RunResult | RunFailure], index: int) -> None:
         outcome = _outcome(future, specs[index])

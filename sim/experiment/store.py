@@ -3,19 +3,31 @@
 A run is stored under a key made of everything that decides its result: the policy's
 and the scenario's content (after overrides and sweep values), the seed, the
 replication and the package version. Writing is atomic (temporary file, then rename).
+
+A stored run is read back as untrusted input: it is reused only if it is what cancelsim
+wrote for that key (its form and types, the key and run it is stored under, a checksum
+of its content) and keeps every invariant of a run (`RunResult.check`); any other is run
+again, and the command says so on stderr, one line for all of them.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
+import os
+import stat
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from sim.engine.result import RunResult
-from sim.engine.simulate import RunSpec
-from sim.experiment.output import json_text, write_atomic
+from sim.engine.recorder import InvariantError
+from sim.engine.result import RunResult, StoredRunError, result_from_stored
+from sim.engine.simulate import RunSpec, band_labels
+from sim.experiment.output import DamagedFile, json_text, read_json, remove_file, write_atomic
 
 # Scenario keys that do not change what a single run computes.
 NOT_IN_KEY = {"replications", "seed", "sweep", "baseline", "name", "description", "extends"}
@@ -56,33 +68,199 @@ def code_digest() -> str:
     return digest.hexdigest()
 
 
+def _to_stderr(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
+say: Callable[[str], None] = _to_stderr
+"""Where a store's notice goes; the command line sends it through its own console, which
+keeps the line whole above its progress bar."""
+
+
+@dataclass
+class Used:
+    """What this process used in one runs/ folder: the results folder keeps only these."""
+
+    runs: set[str] = field(default_factory=set)  # keys of runs reused or stored
+    failed: set[str] = field(default_factory=set)  # keys of runs whose failure was stored
+    traces: set[str] = field(default_factory=set)  # trace files of those runs (resolved)
+
+
+_USED: dict[Path, Used] = {}
+
+
+def used(folder: Path) -> Used:
+    """What this process used in the runs/ folder `folder` since the experiment writing
+    there started (`start_afresh`); see `output.tidy`."""
+    return _USED.setdefault(folder.resolve(), Used())
+
+
+def start_afresh(out: Path) -> None:
+    """A new experiment writes to the results folder `out`: forget what this process used
+    there before (in its runs/ and its levers'), so that its results keep only their own.
+    Results written again, or played in parts (levers, uncertainty), do not call this."""
+    root = out.resolve()
+    for folder in [f for f in _USED if f == root or root in f.parents]:
+        del _USED[folder]
+
+
 class RunStore:
     """The `runs/` folder of a results folder."""
 
     def __init__(self, folder: Path):
         self.folder = folder
+        self.invalid: list[tuple[str, str]] = []  # stored runs not valid: file, why
 
     def load(self, spec: RunSpec) -> RunResult | None:
-        path = self.folder / f"{run_key(spec)}.json"
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+        """The stored run of `spec`, if there is a valid one (and, when the run is to
+        write a trace, the trace it wrote is there unchanged); else None, to run it."""
+        key = run_key(spec)
+        read = self._read(key, spec)
+        if read is None:
             return None
-        result = RunResult.from_dict(data["result"])
+        record, result = read
+        if spec.trace_path is not None and not self._trace_kept(record, Path(spec.trace_path)):
+            return None
         result.point = spec.point  # the same run may serve under another point index
+        self._used(key)
         return result
 
     def save(self, spec: RunSpec, result: RunResult) -> None:
-        self.save_result(run_key(spec), result)
+        trace = None
+        if spec.trace_path is not None:  # written by the run (not where a remote worker ran)
+            trace = _trace_record(Path(spec.trace_path))
+            if trace is not None:
+                used(self.folder).traces.add(str(Path(spec.trace_path).resolve()))
+        self.save_result(run_key(spec), result, trace)
 
-    def save_result(self, key: str, result: RunResult) -> None:
-        write_atomic(
-            self.folder / f"{key}.json", json_text({"key": key, "result": result.to_dict()})
-        )
-        (self.folder / f"{key}.failed.json").unlink(missing_ok=True)
+    def save_result(self, key: str, result: RunResult, trace: dict | None = None) -> None:
+        record: dict[str, Any] = {"key": key, "result": result.to_dict()}
+        if trace is not None:
+            record["trace"] = trace
+        record["checksum"] = checksum(record)
+        path = self.folder / f"{key}.json"
+        if path.is_dir() and not path.is_symlink():  # an empty folder in its place goes
+            with contextlib.suppress(OSError):  # (one with files stays: the write says so)
+                path.rmdir()
+        write_atomic(path, json_text(record))
+        self._used(key)
 
     def has(self, key: str) -> bool:
-        return (self.folder / f"{key}.json").is_file()
+        """A valid run is stored under `key`."""
+        if self._read(key) is None:
+            return False
+        self._used(key)
+        return True
 
     def save_failure(self, spec: RunSpec, failure: dict[str, Any]) -> None:
-        write_atomic(self.folder / f"{run_key(spec)}.failed.json", json_text(failure))
+        key = run_key(spec)
+        write_atomic(self.folder / f"{key}.failed.json", json_text(failure))
+        used(self.folder).failed.add(key)
+
+    def report_invalid(self) -> None:
+        """Say, in one line on stderr, which stored runs were not valid (to be run again)."""
+        if not self.invalid:
+            return
+        shown = "; ".join(f"{name}: {why}" for name, why in self.invalid[:3])
+        more = f"; and {len(self.invalid) - 3} more" if len(self.invalid) > 3 else ""
+        count = len(self.invalid)
+        say(
+            f"{self.folder}: {count} stored run{'s were' if count > 1 else ' was'} not "
+            f"valid and {'are' if count > 1 else 'is'} run again ({shown}{more})"
+        )
+        self.invalid = []
+
+    def _used(self, key: str) -> None:
+        """The run of `key` belongs to the results: a stored failure of it does not."""
+        ledger = used(self.folder)
+        ledger.runs.add(key)
+        ledger.failed.discard(key)
+        remove_file(self.folder / f"{key}.failed.json")
+
+    def _read(
+        self, key: str, spec: RunSpec | None = None
+    ) -> tuple[dict[str, Any], RunResult] | None:
+        """The stored record of `key` and its run, if valid; else None (and, unless there
+        is no such file, why in `invalid`)."""
+        path = self.folder / f"{key}.json"
+        try:
+            record = read_json(path)
+            run = stored_run(record, key, spec)
+        except FileNotFoundError:
+            return None
+        except (DamagedFile, StoredRunError, InvariantError) as exc:
+            self.invalid.append((path.name, " ".join(str(exc).split())[:300]))
+            return None
+        return record, run
+
+    def _trace_kept(self, record: dict[str, Any], path: Path) -> bool:
+        """The trace file this run wrote is there, unchanged."""
+        if record.get("trace") is None or record["trace"] != _trace_record(path):
+            return False
+        used(self.folder).traces.add(str(path.resolve()))
+        return True
+
+
+RECORD_KEYS = [["key", "result", "checksum"], ["key", "result", "trace", "checksum"]]
+LEGACY_KEYS = [["key", "result"]]
+
+
+def stored_run(
+    record: Any, key: str, spec: RunSpec | None = None, *, legacy: bool = False
+) -> RunResult:
+    """The run of a stored record, if it is what `RunStore.save_result` wrote under `key`
+    (for `spec`): raises `StoredRunError` or `InvariantError` (one line) otherwise.
+    `legacy` (redrawing a report): a record written before runs had a checksum or daily
+    outcomes is read too (its summary is checked against its runs instead)."""
+    forms = [*RECORD_KEYS, *LEGACY_KEYS] if legacy else RECORD_KEYS
+    if not isinstance(record, dict) or list(record) not in forms:
+        raise StoredRunError("expected a mapping of key, result, trace (optional) and checksum")
+    if record["key"] != key:
+        raise StoredRunError(f"key: {str(record['key'])[:40]!r} is not the key it is stored under")
+    result = result_from_stored(record["result"], legacy=legacy)
+    if spec is not None:
+        if (result.policy, result.replication) != (spec.policy_key, spec.replication):
+            raise StoredRunError(
+                f"result: the run of {result.policy[:40]!r} replication {result.replication}, "
+                f"not of {spec.policy_key!r} replication {spec.replication}"
+            )
+        run = next(p for p in spec.scenario.policies if p.key == spec.policy_key)
+        if result.methods != tuple(run.payment_mix):
+            raise StoredRunError("result.methods: not the payment methods of the scenario")
+        if tuple(result.bands) != band_labels(spec):
+            raise StoredRunError("result.bands: not the size bands this policy counts")
+    trace = record.get("trace")
+    if trace is not None and (
+        not isinstance(trace, dict)
+        or list(trace) != ["file", "bytes", "sha256"]
+        or not isinstance(trace["file"], str)
+        or type(trace["bytes"]) is not int
+        or not isinstance(trace["sha256"], str)
+    ):
+        raise StoredRunError("trace: expected the trace file's name, bytes and sha256")
+    if (not legacy or "checksum" in record) and record["checksum"] != checksum(record):
+        raise StoredRunError("checksum: the stored run was changed after it was written")
+    return result
+
+
+def checksum(record: dict[str, Any]) -> str:
+    """The SHA-256 of a stored record's content (without its checksum), in canonical
+    JSON: any change to a stored run, other than of its layout, changes it."""
+    content = {k: v for k, v in record.items() if k != "checksum"}
+    text = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _trace_record(path: Path) -> dict[str, Any] | None:
+    """The name, size and SHA-256 of a trace file; None if there is no regular file."""
+    try:
+        info = os.lstat(path)
+    except OSError:
+        return None
+    if not stat.S_ISREG(info.st_mode):
+        return None
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return {"file": path.name, "bytes": info.st_size, "sha256": digest.hexdigest()}

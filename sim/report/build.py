@@ -11,13 +11,15 @@ from __future__ import annotations
 import base64
 import io
 import math
+import os
+import re
 from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from sim.engine.result import RunResult
-from sim.experiment.output import write_atomic
+from sim.experiment.output import PLOT, TEMPORARY, remove_file, write_atomic
 from sim.metrics import BY_NAME, CATALOGUE
 from sim.report.data import ReportData
 from sim.report.figures import Figure, all_figures
@@ -33,6 +35,8 @@ from sim.report.study import (
 from sim.report.style import has_cjk_font
 from sim.visible import isolated
 
+RUN_KEY = re.compile(r"[0-9a-f]{32}")
+SHA256 = re.compile(r"[0-9a-f]{64}")
 TABLE_METRICS = [m.name for m in CATALOGUE if m.name != "orders"]
 COMPARED = (
     "refund_issued_hours_p50",
@@ -64,6 +68,7 @@ def build_report(
         warnings.filterwarnings("ignore", message="Glyph .* missing from font")
         figures = all_figures(data)
         images = {f.name: _save(f, folder / "plots") for f in figures}
+    drop_other_plots(folder / "plots", {f.name for f in figures})
     by_section: dict[str, list[tuple[Figure, tuple[str, int, int]]]] = {}
     for f in figures:
         by_section.setdefault(f.section, []).append((f, images[f.name]))
@@ -151,14 +156,14 @@ def _save(figure: Figure, plots: Path) -> tuple[str, int, int]:
 
     from sim.report.style import SAVED_DPI, SHOWN_DPI
 
-    plots.mkdir(parents=True, exist_ok=True)
+    own_folder(plots)
     buffer = io.BytesIO()
     figure.figure.savefig(buffer, format="png", bbox_inches="tight")
     png = buffer.getvalue()
     svg = io.StringIO()
     figure.figure.savefig(svg, format="svg", bbox_inches="tight", metadata={"Date": None})
     plt.close(figure.figure)
-    _write_bytes(plots / f"{figure.name}.png", png)
+    write_atomic(plots / f"{figure.name}.png", png)
     write_atomic(plots / f"{figure.name}.svg", svg.getvalue())
     width, height = _png_size(png)
     shown = SHOWN_DPI / SAVED_DPI
@@ -174,10 +179,130 @@ def _png_size(png: bytes) -> tuple[int, int]:
     return int(width), int(height)
 
 
-def _write_bytes(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_bytes(data)
-    tmp.replace(path)
+def own_folder(folder: Path) -> None:
+    """Create `folder` (plots/) if missing; refuse a symbolic link there (the figures
+    would be written through it) or a file."""
+    from sim.errors import InputError
+
+    if folder.is_symlink() or (os.path.lexists(folder) and not folder.is_dir()):
+        raise InputError.single(
+            str(folder),
+            "is a symbolic link or not a folder; the report's figures are written only "
+            "into a folder of the results folder's own: remove it and draw the report again",
+        )
+    folder.mkdir(parents=True, exist_ok=True)
+
+
+def drop_other_plots(plots: Path, names: set[str]) -> None:
+    """Remove the figures of plots/ that this report does not draw (an earlier report's),
+    and leftover temporary files; files cancelsim does not write stay."""
+    if not plots.is_dir():  # no figure drawn
+        return
+    for path in plots.iterdir():
+        figure = path.name.rpartition(".")[0] in names
+        if (PLOT.fullmatch(path.name) and not figure) or TEMPORARY.fullmatch(path.name):
+            remove_file(path)
+
+
+def read_results(
+    root: Path,
+) -> tuple[dict[str, Any], list[RunResult], dict[str, Any], dict[str, Any]]:
+    """The summary, the runs behind it, the report's inputs and the meta of a results
+    folder, read as untrusted input: each file only if it is what cancelsim writes
+    (`read_json`, then its form), every run of the manifest valid (`stored_run`), and the
+    summary what those runs give (`check_summary`). Anything else is an `InputError` of
+    one line, for `cancelsim report` to print and exit 2."""
+    from sim.errors import InputError
+    from sim.experiment.output import (
+        WRITTEN,
+        DamagedFile,
+        parse_json,
+        read_bytes,
+        read_json,
+        refuse_links,
+        sha256_text,
+    )
+    from sim.experiment.store import stored_run
+    from sim.experiment.summary import check_summary
+
+    needed = ("summary.json", "meta.json", "manifest.json", "report_inputs.json")
+    missing = [name for name in needed if not os.path.lexists(root / name)]
+    if missing:
+        raise InputError.single(
+            str(root),
+            "not a cancelsim results folder (no "
+            f"{', '.join(missing)}); give the --out folder of a run",
+        )
+    refuse_links(root)
+
+    def damaged(path: Path, why: object) -> InputError:
+        text = " ".join(str(why).split())[:300]
+        return InputError.single(str(path), f"{text}; run the experiment again")
+
+    data, raw = {}, {}
+    for name in needed:
+        try:
+            raw[name] = read_bytes(root / name)
+            data[name] = parse_json(raw[name])
+        except (DamagedFile, OSError) as exc:
+            raise damaged(root / name, exc) from None
+    summary, meta, manifest, inputs = (data[name] for name in needed)
+    entries = manifest.get("runs") if isinstance(manifest, dict) else None
+    if not isinstance(entries, list) or list(manifest) not in (["runs"], ["runs", "files"]):
+        raise damaged(root / "manifest.json", 'expected {"runs": [...], "files": {...}}')
+    files = manifest.get("files", {})  # (none in a folder written before they were kept)
+    digests = list(files.values()) if isinstance(files, dict) else []
+    well_formed = all(SHA256.fullmatch(str(v)) for v in digests)
+    if not isinstance(files, dict) or (files and (list(files) != list(WRITTEN) or not well_formed)):
+        what = f"files: expected the SHA-256 of {', '.join(WRITTEN)}"
+        raise damaged(root / "manifest.json", what)
+    runs: list[RunResult] = []
+    seen: set[object] = set()
+    for i, entry in enumerate(entries):
+        if (
+            not isinstance(entry, dict)
+            or list(entry) != ["key", "policy", "replication", "point"]
+            or not isinstance(entry["key"], str)
+            or not RUN_KEY.fullmatch(entry["key"])
+            or not isinstance(entry["policy"], str)
+            or not all(type(entry[k]) is int and entry[k] >= 0 for k in ("replication", "point"))
+        ):
+            what = "expected key, policy, replication and point"
+            raise damaged(root / "manifest.json", f"runs[{i}]: {what}")
+        which = (entry["point"], entry["policy"], entry["replication"])
+        if which in seen:  # (one run may serve several sweep points)
+            raise damaged(root / "manifest.json", f"runs[{i}]: the run is listed twice")
+        seen.add(which)
+        path = root / "runs" / f"{entry['key']}.json"
+        try:
+            run = stored_run(read_json(path), entry["key"], legacy=True)
+        except FileNotFoundError:
+            raise damaged(path, "missing") from None
+        except (DamagedFile, OSError, ValueError, AssertionError) as exc:
+            raise damaged(path, exc) from None
+        if (run.policy, run.replication) != (entry["policy"], entry["replication"]):
+            raise damaged(path, "not the run that manifest.json lists under its key")
+        run.point = entry["point"]
+        runs.append(run)
+    try:
+        check_summary(summary, runs)
+    except ValueError as exc:
+        raise damaged(root / "summary.json", exc) from None
+    if not isinstance(inputs, dict) or {"scenario", "policies"} - set(inputs):
+        raise damaged(root / "report_inputs.json", "expected the scenario and its policies")
+    checked = summary["points"][0] if "points" in summary else summary  # as check_summary
+    if not isinstance(inputs["policies"], dict) or set(inputs["policies"]) != set(
+        checked["policies"]
+    ):
+        raise damaged(root / "report_inputs.json", "policies: not the policies of summary.json")
+    if not isinstance(meta, dict):
+        raise damaged(root / "meta.json", "expected a mapping")
+    for name, digest in files.items():  # last: the checks above say more
+        if sha256_text(raw[name]) != digest:
+            raise damaged(
+                root / name, "changed after the run wrote it (manifest.json has its SHA-256)"
+            )
+    return summary, runs, inputs, meta
 
 
 def findings(data: ReportData) -> list[str]:
