@@ -229,7 +229,7 @@ def run_command(
     """
     if scenario is None:
         scenario = default_scenario(Path.cwd())
-        err_console.print(f"Playing {scenario} (no SCENARIO given).", markup=False)
+        err_console.print(f"Playing {scenario} (no SCENARIO given).", markup=False, soft_wrap=True)
     if trace and trace_format == "parquet" and not parquet_available():
         raise click.UsageError("--trace-format parquet needs pyarrow: pip install pyarrow")
     points, studies = load_points(
@@ -322,7 +322,9 @@ def run_command(
     finally:
         signal.signal(signal.SIGTERM, previous)
     (out_console if fmt == "table" else err_console).print(
-        f"Results in {folder}/ ({written}); {total} runs in {results.meta['wall_seconds']:.1f} s."
+        f"Results in {folder}/ ({written}); {total} runs in {results.meta['wall_seconds']:.1f} s.",
+        markup=False,
+        soft_wrap=True,
     )
     report_failures(runs.failed, folder)
 
@@ -373,9 +375,13 @@ def stopped(exc: BaseException, folder: Path, finished: int, total: int) -> None
 def report_failures(failed: list[str], folder: Path) -> None:
     """Failed runs, one line each, and exit status 1; nothing when none failed."""
     if failed:
-        err_console.print(f"{len(failed)} run(s) failed (details in {folder}/runs/*.failed.json):")
+        err_console.print(
+            f"{len(failed)} run(s) failed (details in {folder}/runs/*.failed.json):",
+            markup=False,
+            soft_wrap=True,
+        )
         for line in sorted(failed):
-            err_console.print(f"  {line}", markup=False)
+            err_console.print(f"  {line}", markup=False, soft_wrap=True)
         sys.exit(1)
 
 
@@ -449,7 +455,7 @@ def validate_command(files: tuple[str, ...]) -> None:
             kind = kind_of(read_document(path).data) or _kind_by_shape(read_document(path).data)
             what = _validated(path, kind)
             name = KIND_NAMES[kind].split(" (")[0].removeprefix("a ").removeprefix("an ")
-            out_console.print(f"{file}: valid {name}{what}", markup=False)
+            out_console.print(f"{file}: valid {name}{what}", markup=False, soft_wrap=True)
         except InputError as exc:
             failed = True
             for problem in exc.problems:
@@ -494,7 +500,7 @@ def report_command(folder: Path) -> None:
 
     with err_console.status("drawing the report"):
         path = rebuild(folder)
-    out_console.print(f"Report: {path}")
+    out_console.print(f"Report: {path}", markup=False, soft_wrap=True)
 
 
 @main.command("test")
@@ -551,13 +557,15 @@ def test_command(paths: tuple[Path, ...], expression: str | None, jobs: int) -> 
             if verdict.passed:
                 passed += 1
                 case = visible(verdict.case)  # a name's bidi controls or line breaks, escaped
-                out_console.print(f"PASS {item.path}:{verdict.line}: {case}", markup=False)
+                out_console.print(
+                    f"PASS {item.path}:{verdict.line}: {case}", markup=False, soft_wrap=True
+                )
             else:
                 failed += 1
                 for line in verdict.failure().splitlines():
                     out_console.print(f"FAIL {line}", markup=False, soft_wrap=True)
     if not passed and not failed:
-        err_console.print(f"no case matches -k {expression!r}", markup=False)
+        err_console.print(f"no case matches -k {expression!r}", markup=False, soft_wrap=True)
         sys.exit(5)  # as pytest: nothing was tested
     out_console.print(f"{passed} passed, {failed} failed")
     sys.exit(1 if failed else 0)

@@ -192,7 +192,9 @@ def sensitivity_command(
     finally:
         signal.signal(signal.SIGTERM, previous)
     out_console.print(
-        f"Results in {folder}/ ({written}); {total} runs in {result.meta['wall_seconds']:.1f} s."
+        f"Results in {folder}/ ({written}); {total} runs in {result.meta['wall_seconds']:.1f} s.",
+        markup=False,
+        soft_wrap=True,
     )
     report_failures(runs.failed, folder)
 

@@ -395,3 +395,20 @@ def test_a_policy_file_named_like_a_scenario_key_is_refused(root, tmp_path):
     seed.write_text("key: amazon\n" + seed.read_text(encoding="utf-8"), encoding="utf-8")
     result = CliRunner().invoke(main, ["validate", quick])
     assert result.exit_code == 0, result.output
+
+
+def test_one_line_messages_stay_one_line_and_paths_are_shown_as_they_are(root, tmp_path):
+    """Piped output is 120 columns wide: a long path must not wrap a `valid` or `Results
+    in` line, and square brackets in a path are not rich markup."""
+    deep = tmp_path / ("a-long-folder-name-" * 4) / ("another-one-" * 4) / "[bold]x"
+    deep.mkdir(parents=True)
+    policy = deep / "jd.yaml"
+    shutil.copy(root / "sim" / "builtin" / "policies" / "jd.yaml", policy)
+    checked = CliRunner().invoke(main, ["validate", str(policy)])
+    assert checked.exit_code == 0, checked.output
+    assert checked.stdout.splitlines() == [f"{policy}: valid policy file (3 declared ranges)"]
+    out = deep / "res"
+    args = ["run", "builtin:quick", "--set", "horizon=2d", "--set", "warmup=1d"]
+    ran = CliRunner().invoke(main, [*args, "--reps", "1", "--jobs", "1", "--out", str(out)])
+    assert ran.exit_code == 0, ran.output
+    assert f"Results in {out}/ (summary.json" in ran.stdout.splitlines()[-1]

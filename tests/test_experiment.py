@@ -329,7 +329,6 @@ def test_the_seed_cannot_be_swept(quick):
 # ----------------------------------------------------------------- paired statistics by hand
 def _result(policy: str, replication: int, **metrics: float):
     from sim.engine.result import RunResult
-    from sim.engine.simulate import band_labels
     from sim.metrics import NAMES
 
     values = dict.fromkeys(NAMES, 0.0)
