@@ -1398,3 +1398,42 @@ def test_python_m_sim_cli_runs_the_command(tmp_path):
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("builtin:quick: valid scenario")
+
+
+# ----------------------------------------------------------------- found by mutation testing
+def test_a_trace_run_is_reused_with_its_trace(folder, monkeypatch, tmp_path):
+    """With --trace, a stored run whose trace file is there unchanged is reused, not run
+    again (nothing is simulated the second time)."""
+    import sim.experiment.runner as runner
+
+    out = tmp_path / "t"
+    assert run(out, "--trace", "--no-report").exit_code == 0
+    traces = {p.name: p.read_bytes() for p in (out / "trace").iterdir()}
+
+    def not_again(spec: Any) -> Any:
+        raise AssertionError(f"{spec.policy_key} r{spec.replication} was run again")
+
+    monkeypatch.setattr(runner, "simulate", not_again)
+    again = run(out, "--trace", "--no-report")
+    assert again.exit_code == 0 and errors(again) == [], again.output
+    assert {p.name: p.read_bytes() for p in (out / "trace").iterdir()} == traces
+
+
+def test_a_failed_run_s_record_stays_beside_the_summary_that_lists_it(tmp_path, monkeypatch):
+    import sim.experiment.runner as runner
+
+    simulate = runner.simulate
+
+    def failing(spec: Any) -> Any:
+        if (spec.policy_key, spec.replication) == ("jd", 1):
+            raise ValueError("a run that fails")
+        return simulate(spec)
+
+    monkeypatch.setattr(runner, "simulate", failing)
+    out = tmp_path / "o"
+    result = run(out, "--no-report")
+    assert result.exit_code == 1, result.output
+    failed = json.loads((out / "summary.json").read_text())["failed_runs"]
+    assert failed == ["jd replication 1: ValueError: a run that fails"]
+    (record,) = (out / "runs").glob("*.failed.json")  # the failure's record stays
+    assert "ValueError: a run that fails" in record.read_text()
