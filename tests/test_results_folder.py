@@ -353,6 +353,18 @@ SUMMARIES: dict[str, tuple[Callable[[dict[str, Any]], Any], str]] = {
         lambda s: {**s, "sweep": {"keys": ["x"]}},
         "points: expected one entry per sweep point",
     ),
+    "a policy's name as a number": (
+        lambda s: s["policies"]["jd"].update(name=5) or s,
+        "policies.jd: expected its name and platform",
+    ),
+    "a policy's platform as a list": (
+        lambda s: s["policies"]["jd"].update(platform=["jd"]) or s,
+        "policies.jd: expected its name and platform",
+    ),
+    "a long key with a line break, shown as its repr cut to 60 characters": (
+        lambda s: s["policies"].update({"a\n" * 40: 5}) or s,
+        "policies." + repr("a\n" * 40)[:60] + ": expected a mapping",
+    ),
 }
 
 
@@ -1437,3 +1449,13 @@ def test_a_failed_run_s_record_stays_beside_the_summary_that_lists_it(tmp_path, 
     assert failed == ["jd replication 1: ValueError: a run that fails"]
     (record,) = (out / "runs").glob("*.failed.json")  # the failure's record stays
     assert "ValueError: a run that fails" in record.read_text()
+
+
+def test_a_lever_folder_with_no_runs_goes_without_a_word(folder, made):
+    """A lever folder of an earlier seller's view that holds no runs/ (only its marker)
+    is removed, and no stored run is said to be removed."""
+    lever = folder / "levers" / "answer_faster"
+    lever.mkdir(parents=True)
+    (lever / ".cancelsim").write_text("cancelsim results folder\n")
+    assert_rerun_to_the_clean_summary(folder, made, None)
+    assert not (folder / "levers").exists()
