@@ -190,6 +190,22 @@ EDITS: dict[str, tuple[Callable[[dict[str, Any]], None], str]] = {
         lambda r: r["result"]["seller_rates"].__setitem__(1, 3.0),
         r"a seller's rate is out of \[0, 1\]\)",
     ),
+    "metrics as a list": (
+        lambda r: r["result"].update(metrics=[]),
+        r"result\.metrics: expected a mapping, not a list\)",
+    ),
+    "metrics as text": (
+        lambda r: r["result"].update(metrics="fine"),
+        r"result\.metrics: expected a mapping, not text\)",
+    ),
+    "metrics as null": (
+        lambda r: r["result"].update(metrics=None),
+        r"result\.metrics: expected a mapping, not null\)",
+    ),
+    "metrics as a number": (
+        lambda r: r["result"].update(metrics=1.5),
+        r"result\.metrics: expected a mapping, not float\)",
+    ),
 }
 
 
@@ -1459,3 +1475,33 @@ def test_a_lever_folder_with_no_runs_goes_without_a_word(folder, made):
     (lever / ".cancelsim").write_text("cancelsim results folder\n")
     assert_rerun_to_the_clean_summary(folder, made, None)
     assert not (folder / "levers").exists()
+
+
+def test_a_summary_is_compared_with_its_runs_by_content_not_key_order(folder):
+    """A results folder from before manifest.json kept digests, whose summary.json has
+    its keys in another order: the same content, so the report draws it."""
+    manifest = json.loads((folder / "manifest.json").read_text())
+    del manifest["files"]
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    summary = json.loads((folder / "summary.json").read_text())
+    (folder / "summary.json").write_text(json.dumps(summary, sort_keys=True))
+    assert list(json.loads((folder / "summary.json").read_text())) != list(summary)
+    drawn = cancelsim("report", folder)
+    assert drawn.exit_code == 0 and errors(drawn) == [], drawn.stderr
+
+
+def test_from_python_the_notice_goes_to_stderr(folder, made, monkeypatch, capsys):
+    """Without the command line's console, a stored run that is not valid is said on
+    stderr, one line, as it happens."""
+    import sim
+    from sim.experiment import store
+
+    monkeypatch.setattr(store, "say", store._to_stderr)
+    path = run_file(folder)
+    path.write_text("{}")
+    capsys.readouterr()
+    sim.run(QUICK, overrides=SMALL_SETS, replications=2, out=folder)
+    captured = capsys.readouterr()
+    why = "expected a mapping of key, result, trace (optional) and checksum"
+    assert captured.err == notice(folder, (path.stem, why)) + "\n"
+    assert captured.out == ""
