@@ -1505,3 +1505,31 @@ def test_from_python_the_notice_goes_to_stderr(folder, made, monkeypatch, capsys
     why = "expected a mapping of key, result, trace (optional) and checksum"
     assert captured.err == notice(folder, (path.stem, why)) + "\n"
     assert captured.out == ""
+
+
+def test_temporaries_left_during_the_command_go_with_the_summary(tmp_path, monkeypatch):
+    """A run that dies after starting its files (a worker killed mid-write leaves them)
+    leaves no temporary file in runs/ or trace/ once the summary is written."""
+    import sim.experiment.runner as runner
+
+    out = tmp_path / "o"
+    simulate = runner.simulate
+    left = [out / "runs" / f".{'2' * 32}.json.a1b2.tmp", out / "trace" / ".jd-r1.csv.partial"]
+
+    def dies_midway(spec: Any) -> Any:
+        if (spec.policy_key, spec.replication) == ("jd", 1):
+            for path in left:
+                path.parent.mkdir(exist_ok=True)
+                path.write_text("half a file")
+            raise ValueError("the worker died")
+        return simulate(spec)
+
+    monkeypatch.setattr(runner, "simulate", dies_midway)
+    assert run(out, "--trace", "--no-report").exit_code == 1
+    assert not any(path.exists() for path in left)
+
+
+def test_two_removed_runs_are_said_as_two(folder, made):
+    for name in ("1" * 32, "2" * 32):
+        shutil.copy(run_file(folder, "jd-r0"), folder / "runs" / f"{name}.json")
+    assert_rerun_to_the_clean_summary(folder, made, removed(folder, 2))
