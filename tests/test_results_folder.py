@@ -1533,3 +1533,12 @@ def test_two_removed_runs_are_said_as_two(folder, made):
     for name in ("1" * 32, "2" * 32):
         shutil.copy(run_file(folder, "jd-r0"), folder / "runs" / f"{name}.json")
     assert_rerun_to_the_clean_summary(folder, made, removed(folder, 2))
+
+
+def test_an_unplayed_lever_s_leftover_temporary_goes_with_it(folder, made):
+    lever = folder / "levers" / "pack_faster"
+    (lever / "runs").mkdir(parents=True)
+    (lever / ".cancelsim").write_text("cancelsim results folder\n")
+    (lever / "runs" / f".{'3' * 32}.json.q9.tmp").write_text("half a file")
+    assert_rerun_to_the_clean_summary(folder, made, None)
+    assert not (folder / "levers").exists()
