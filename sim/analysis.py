@@ -24,9 +24,15 @@ from sim.api import Progress, Results, run_points
 from sim.engine.result import RunResult
 from sim.errors import InputError, Problem
 from sim.experiment import sensitivity as sa
-from sim.experiment.output import csv_text, json_text, open_results_folder, tidy, write_atomic
+from sim.experiment.output import (
+    Used,
+    csv_text,
+    json_text,
+    open_results_folder,
+    tidy,
+    write_atomic,
+)
 from sim.experiment.plan import Point
-from sim.experiment.store import start_afresh
 from sim.metrics import NAMES
 from sim.model.load import Override, Study, load_study
 from sim.model.uncertain import Factor
@@ -60,6 +66,8 @@ class Sensitivity:
     runs: list[RunResult] = field(default_factory=list)
     meta: dict[str, Any] = field(default_factory=dict)
     point_rows: list[dict[str, Any]] = field(default_factory=list)
+    # the files of a results folder the analysis uses: the stored runs of every point
+    used: Used = field(default_factory=Used)
 
     def effects_frame(self, stage: str | None = None) -> pd.DataFrame:
         """Long table: stage, metric, target, rank, factor, effect, ci_low, ci_high, and the
@@ -76,9 +84,10 @@ class Sensitivity:
 
     def write(self, out: str | Path) -> Path:
         """sensitivity.json, effects.csv, points.csv and meta.json in `out`; first, what
-        cancelsim made there that this analysis does not use is removed (`tidy`)."""
+        cancelsim made there that this analysis does not use is removed (`tidy`), even
+        where another analysis used the same folder since this one ran."""
         folder = open_results_folder(Path(out))
-        tidy(folder)
+        tidy(folder, self.used)
         write_atomic(folder / "sensitivity.json", json_text(self.summary))
         write_atomic(folder / "effects.csv", csv_text(effect_rows(self.summary)))
         write_atomic(folder / "points.csv", csv_text(self.point_rows))
@@ -231,8 +240,6 @@ def sensitivity(
     study, chosen = factors_of(path, overrides, factors)
     root_seed = study.scenario.seed if seed is None else seed
     reps = replications or (study.scenario.replications if method == "oat" else 1)
-    if out is not None:
-        start_afresh(Path(out))  # a new analysis: its folder keeps only its own runs
     run = _Runner(path, overrides, reps, root_seed, jobs, executor, scheduler, out, progress)
     first = (
         sa.oat_design(chosen)
@@ -277,7 +284,7 @@ def sensitivity(
         "executor": "dask" if scheduler else executor,
         "jobs": jobs,
     }
-    return Sensitivity(study, summary, run.runs, meta, run.rows)
+    return Sensitivity(study, summary, run.runs, meta, run.rows, run.used)
 
 
 def _kept(stage: dict[str, Any], keep: int) -> list[str]:
@@ -329,6 +336,7 @@ class _Runner:
         self.rows: list[dict[str, Any]] = []
         self.failed: list[str] = []
         self.wall = 0.0
+        self.used = Used()  # the stored runs of every point played
 
     def play(self, design: sa.Design, stage: str) -> Results:
         return self.run(design, self.load(design, stage))
@@ -363,6 +371,7 @@ class _Runner:
         )
         self.wall += results.meta["wall_seconds"]
         self.failed += results.meta["failed_runs"]
+        self.used.add(results.used)
         return results
 
     def base(self, study: Study) -> dict[str, Any]:
@@ -381,6 +390,7 @@ class _Runner:
         )
         self.wall += results.meta["wall_seconds"]
         self.failed += results.meta["failed_runs"]
+        self.used.add(results.used)
         return {"replications": reps, "comparisons": results.summary["comparisons"]}
 
     def stage(
@@ -522,5 +532,6 @@ def uncertainty(
                 signs = set(np.sign(finite).tolist()) - {0.0}  # 0 is on neither side
                 entry[metric]["same_sign"] = len(signs) <= 1
     results.summary["uncertainty"] = block
+    results.used.add(run.used)  # its runs stay when the results are written
     results.meta["wall_seconds"] = round(results.meta["wall_seconds"] + run.wall, 3)
     return block

@@ -19,10 +19,15 @@ from typing import TYPE_CHECKING, Any
 from sim.engine.result import RunResult
 from sim.engine.simulate import RunSpec
 from sim.experiment.executors import open_executor
-from sim.experiment.output import open_results_folder, write_results
+from sim.experiment.output import (
+    Used,
+    check_lever_folders,
+    open_results_folder,
+    write_results,
+)
 from sim.experiment.plan import Axis, Point, load_points, plan, sweep_points
 from sim.experiment.runner import RunFailure, execute
-from sim.experiment.store import RunStore, run_key, start_afresh
+from sim.experiment.store import RunStore, run_key
 from sim.experiment.summary import run_rows, summarize
 from sim.model.load import Override, Study, load_study
 from sim.report.inputs import describe
@@ -45,6 +50,8 @@ class Results:
     meta: dict[str, Any] = field(default_factory=dict)
     inputs: dict[str, Any] = field(default_factory=dict)  # what the report needs to know
     run_keys: dict[tuple[int, str, int], str] = field(default_factory=dict)
+    # the files of a results folder these results use (their runs, traces, levers' runs)
+    used: Used = field(default_factory=Used)
 
     @property
     def study(self) -> Study:
@@ -135,7 +142,11 @@ class Results:
 
     def write(self, out: str | Path) -> Path:
         """Write summary.json, runs.csv, meta.json and what `cancelsim report` needs:
-        every run under runs/, their list (manifest.json) and report_inputs.json."""
+        every run under runs/, their list (manifest.json) and report_inputs.json.
+
+        What cancelsim made in `out` that these results do not use goes (`tidy`); what
+        they use stays, even where another experiment used the same folder since these
+        results were played (its runs, its traces, its levers' stored runs)."""
         folder = open_results_folder(Path(out))
         store = RunStore(folder / "runs")
         manifest = []
@@ -146,8 +157,11 @@ class Results:
             manifest.append(
                 {"key": key, "policy": r.policy, "replication": r.replication, "point": r.point}
             )
+        used = Used()
+        used.add(self.used)
+        used.add(store.used)
         rows = run_rows(self.runs, self.points)
-        write_results(folder, self.summary, rows, self.meta, manifest, self.inputs)
+        write_results(folder, self.summary, rows, self.meta, manifest, self.inputs, used=used)
         return folder
 
     def report(self, out: str | Path) -> Path:
@@ -190,8 +204,6 @@ def run(
     its per-order trace there. `sweep` items read `KEY=V1,V2,...` (full factorial).
     """
     points, studies = _points(study, overrides, sweep)
-    if out is not None:
-        start_afresh(Path(out))  # a new experiment: its results keep only its own runs
     return run_points(
         points,
         studies,
@@ -251,7 +263,23 @@ def run_points(
     )
     swept = bool(points[0].values)
     inputs = describe(_unswept(studies[0]), points, studies) if swept else describe(studies[0])
-    return Results(studies, points, summary, results, failures, meta, inputs, keys)
+    used = store.used if store is not None else _traces_written(specs, results)
+    return Results(studies, points, summary, results, failures, meta, inputs, keys, used)
+
+
+def _traces_written(specs: list[RunSpec], results: list[RunResult]) -> Used:
+    """Played without a results folder (nothing stored): the trace file each run wrote,
+    as it is now (a stored run records it, and its store says so)."""
+    from sim.experiment.store import _trace_record
+
+    used = Used()
+    done = {(r.point, r.policy, r.replication) for r in results}
+    for spec in specs:
+        if spec.trace_path is not None and (spec.point, spec.policy_key, spec.replication) in done:
+            record = _trace_record(Path(spec.trace_path))
+            if record is not None:
+                used.use_trace(Path(spec.trace_path), record)
+    return used
 
 
 def _unswept(study: Study) -> Study:
@@ -307,6 +335,17 @@ def _meta(
     }
 
 
+def _of_lever(progress: Progress, key: str) -> Progress:
+    """`progress` for a lever's runs: a failed one is named with its lever."""
+
+    def done(spec: RunSpec, outcome: RunResult | RunFailure, cached: bool) -> None:
+        if isinstance(outcome, RunFailure):
+            outcome = replace(outcome, policy=f"{outcome.policy} (lever {key})")
+        progress(spec, outcome, cached)
+
+    return done
+
+
 def seller_view(
     results: Results,
     *,
@@ -325,6 +364,8 @@ def seller_view(
     if len(results.studies) != 1 or not is_seller_view(results.study):
         return None
     reps, seed = results.summary["replications"], results.summary["seed"]
+    if levers and out is not None:
+        check_lever_folders(Path(out))  # each lever's folder, before the first is played
     lever_runs = {}
     for lever in LEVERS if levers else ():
         pulled = run_points(
@@ -336,9 +377,10 @@ def seller_view(
             executor=executor,
             scheduler=scheduler,
             out=Path(out) / "levers" / lever.key if out is not None else None,
-            progress=progress,
+            progress=_of_lever(progress, lever.key) if progress is not None else None,
         )
         lever_runs[lever.key] = pulled.runs
+        results.used.levers[lever.key] = pulled.used  # kept when the results are written
         results.meta["wall_seconds"] = round(
             results.meta["wall_seconds"] + pulled.meta["wall_seconds"], 3
         )

@@ -31,7 +31,7 @@ from sim.experiment import store as run_store
 from sim.experiment.budget import too_big
 from sim.experiment.executors import check_cluster, default_jobs
 from sim.experiment.levers import LEVERS, VIEW_METRICS, is_seller_view
-from sim.experiment.output import open_results_folder
+from sim.experiment.output import check_lever_folders, open_results_folder
 from sim.experiment.plan import Axis, load_points
 from sim.experiment.runner import RunFailure
 from sim.metrics import BY_NAME, CATALOGUE
@@ -260,7 +260,8 @@ def run_command(
     check_cluster(executor, scheduler)  # no Dask, a bad or silent scheduler: exit 2, no files
     default_out = results_root(located(scenario)) / "results" / safe_name(studies[0].scenario.name)
     folder = open_results_folder(out or default_out)
-    run_store.start_afresh(folder)  # a new experiment: its results keep only its own runs
+    if levers:
+        check_lever_folders(folder)  # a lever's folder that cannot be written: before any run
     runs = RunProgress("runs", total)
     # From here on SIGTERM stops like Ctrl-C; the caller's handler comes back afterwards
     # (the command may run inside another program, a test runner or a notebook).
@@ -322,7 +323,8 @@ def run_command(
     finally:
         signal.signal(signal.SIGTERM, previous)
     (out_console if fmt == "table" else err_console).print(
-        f"Results in {folder}/ ({written}); {total} runs in {results.meta['wall_seconds']:.1f} s.",
+        f"Results in {folder}/ ({written}); {total} run{'s' if total != 1 else ''} "
+        f"in {results.meta['wall_seconds']:.1f} s.",
         markup=False,
         soft_wrap=True,
     )
@@ -375,8 +377,11 @@ def stopped(exc: BaseException, folder: Path, finished: int, total: int) -> None
 def report_failures(failed: list[str], folder: Path) -> None:
     """Failed runs, one line each, and exit status 1; nothing when none failed."""
     if failed:
+        where = f"{folder}/runs/*.failed.json"
+        if any("(lever " in line for line in failed):
+            where += f", a lever's in {folder}/levers/LEVER/runs/"
         err_console.print(
-            f"{len(failed)} run(s) failed (details in {folder}/runs/*.failed.json):",
+            f"{len(failed)} run(s) failed (details in {where}):",
             markup=False,
             soft_wrap=True,
         )

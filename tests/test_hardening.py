@@ -719,13 +719,14 @@ def test_the_run_table_is_plain_csv_with_undefined_values_left_blank():
 
 
 def test_the_results_files_hold_exactly_the_summary_the_runs_and_the_meta(tmp_path):
-    from sim.experiment.output import write_results
+    from sim.experiment.output import Used, write_results
 
     write_results(
         tmp_path,
         {"scenario": "quick"},
         [{"policy": "amazon", "replication": 0, "orders": 1.5}],
         {"seed": 7},
+        used=Used(),
     )
     assert sorted(p.name for p in tmp_path.iterdir()) == ["meta.json", "runs.csv", "summary.json"]
     assert (tmp_path / "summary.json").read_bytes() == b'{\n  "scenario": "quick"\n}\n'

@@ -1015,7 +1015,7 @@ def rerun_in_process(out: Path, base: dict[str, Any]) -> list[tuple[Any, Any, bo
     from unittest import mock
 
     from sim.api import run_points
-    from sim.experiment.store import run_key, start_afresh
+    from sim.experiment.store import run_key
 
     def simulate(spec: Any) -> Any:
         result = copy.deepcopy(base["runs"][run_key(spec)])
@@ -1023,7 +1023,6 @@ def rerun_in_process(out: Path, base: dict[str, Any]) -> list[tuple[Any, Any, bo
         return result
 
     seen: list[tuple[Any, Any, bool]] = []
-    start_afresh(out)  # as `cancelsim run` does
     with mock.patch("sim.experiment.runner.simulate", simulate):
         results = run_points(
             base["points"],
@@ -1426,6 +1425,293 @@ def test_python_m_sim_cli_runs_the_command(tmp_path):
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("builtin:quick: valid scenario")
+
+
+# ----------------------------------------------------------------- found by the late review
+# Each set of results carries the files it uses (`Used`): results written after another
+# experiment used the same folder keep their own files, and only theirs.
+ONE_SELLER = [
+    *SMALL_SETS,
+    "sellers.count=1",
+    "policies=[{file: builtin:amazon, payment_mix: {credit_card: 1}}]",
+]
+
+
+def files_in(folder: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir())} if folder.is_dir() else {}
+
+
+def test_results_written_after_another_experiment_keep_their_traces(tmp_path):
+    """a played with traces, b (another seed) played into the same folder, then a
+    written: a's traces stay (they used to be removed as another experiment's)."""
+    import sim
+
+    out = tmp_path / "o"
+    a = sim.run(QUICK, overrides=SMALL_SETS, replications=1, out=out, trace_dir=out / "trace")
+    traces = files_in(out / "trace")
+    assert len(traces) == 3
+    b = sim.run(QUICK, overrides=SMALL_SETS, replications=1, seed=99, out=out)
+    a.write(out)
+    assert files_in(out / "trace") == traces
+    assert sorted(p.stem for p in (out / "runs").iterdir()) == sorted(a.run_keys.values())
+    b.write(out)  # and b, written last, keeps its own runs and none of a's traces
+    assert not (out / "trace").exists()
+    assert sorted(p.stem for p in (out / "runs").iterdir()) == sorted(b.run_keys.values())
+
+
+def test_traces_written_over_by_another_experiment_are_not_kept_as_ones_own(tmp_path):
+    """b traced into the same trace/ under the same names: the files are b's now, so a,
+    written after, does not keep them as its own."""
+    import sim
+
+    out = tmp_path / "o"
+    a = sim.run(QUICK, overrides=SMALL_SETS, replications=1, out=out, trace_dir=out / "trace")
+    mine = files_in(out / "trace")
+    sim.run(QUICK, overrides=SMALL_SETS, replications=1, seed=99, out=out, trace_dir=out / "trace")
+    assert set(files_in(out / "trace")) == set(mine) and files_in(out / "trace") != mine
+    a.write(out)
+    assert not (out / "trace").exists()
+
+
+def test_traces_of_results_played_without_a_folder_stay_when_written(tmp_path):
+    """No out (nothing stored), traces into an existing results folder's trace/: they are
+    the results' own and stay when the results are written there."""
+    import sim
+
+    out = tmp_path / "o"
+    sim.run(QUICK, overrides=SMALL_SETS, replications=1, seed=99, out=out).write(out)
+    results = sim.run(QUICK, overrides=SMALL_SETS, replications=1, trace_dir=out / "trace")
+    traces = files_in(out / "trace")
+    assert len(traces) == 3
+    results.write(out)
+    assert files_in(out / "trace") == traces
+    assert sorted(p.stem for p in (out / "runs").iterdir()) == sorted(results.run_keys.values())
+
+
+def test_results_written_after_another_experiment_keep_their_levers_runs(tmp_path):
+    """A seller's view: its levers' stored runs stay when it is written after another
+    experiment used the folder (they used to be removed as a lever not played)."""
+    import sim
+    from sim.api import seller_view
+
+    out = tmp_path / "o"
+    a = sim.run(QUICK, overrides=ONE_SELLER, replications=1, out=out)
+    assert seller_view(a, out=out) is not None
+    levers = {p.name: files_in(p / "runs") for p in sorted((out / "levers").iterdir())}
+    assert len(levers) == 3 and all(len(runs) == 1 for runs in levers.values())
+    sim.run(QUICK, overrides=ONE_SELLER, replications=1, seed=99, out=out)
+    a.write(out)
+    assert {p.name: files_in(p / "runs") for p in (out / "levers").iterdir()} == levers
+    # and the view is reused, not played again, from what stayed
+    again = sim.run(QUICK, overrides=ONE_SELLER, replications=1, out=out)
+    played: list[bool] = []
+    seller_view(again, out=out, progress=lambda spec, outcome, cached: played.append(cached))
+    assert played and all(played)
+
+
+def test_an_uncertainty_s_runs_stay_with_the_results_that_drew_them(tmp_path):
+    """--uncertainty from Python: its points' stored runs are the results' own."""
+    import sim
+
+    out = tmp_path / "o"
+    a = sim.run(QUICK, overrides=SMALL_SETS, replications=1, out=out)
+    sim.uncertainty(a, 2, out=out)
+    stored = files_in(out / "runs")
+    assert len(stored) == 3 + 2 * 3
+    sim.run(QUICK, overrides=SMALL_SETS, replications=1, seed=99, out=out)
+    a.write(out)
+    assert files_in(out / "runs") == stored
+
+
+def test_an_analysis_written_after_another_keeps_its_runs(tmp_path):
+    """Two sensitivity analyses into one folder, the first written last: its runs stay,
+    the second's go (they used to be the other way round)."""
+    from sim.analysis import sensitivity
+    from sim.experiment import store
+
+    out = tmp_path / "s"
+    options: dict[str, Any] = {
+        "method": "oat",
+        "overrides": SMALL_SETS,
+        "factors": ["buyers.cancel_intent"],
+        "metrics": ["cancel_intent_share"],
+        "replications": 1,
+        "out": out,
+    }
+    said: list[str] = []
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(store, "say", said.append)
+        first = sensitivity(QUICK, seed=1, **options)
+        mine = files_in(out / "runs")
+        sensitivity(QUICK, seed=2, **options)
+        theirs = set(files_in(out / "runs")) - set(mine)
+        first.write(out)
+    assert files_in(out / "runs") == mine
+    assert said == [
+        f"{out}: removed {len(theirs)} stored runs that these results do not use "
+        "(of another seed, replication, sweep point, input or lever)"
+    ]
+
+
+def never_run(spec: Any) -> Any:
+    raise AssertionError(f"{spec.policy_key} r{spec.replication} was run")
+
+
+def seller_run(out: Path, *extra: str) -> Result:
+    """A seller's own view of the quick scenario: one run, and one per lever."""
+    sets = (f"--set={o}" for o in ONE_SELLER)
+    return cancelsim("run", QUICK, "--reps", "1", "--jobs", "1", *sets, "--out", out, *extra)
+
+
+@pytest.mark.parametrize("lever", ["pack_faster", "answer_faster", "fewer_stockouts"])
+def test_a_file_named_as_a_lever_in_levers_is_refused_before_anything_runs(
+    folder, monkeypatch, lever
+):
+    """A file where a lever's folder goes: one line before any run (it used to fail only
+    after every run before that lever's had been played)."""
+    import sim.experiment.runner as runner
+
+    monkeypatch.setattr(runner, "simulate", never_run)
+    (folder / "levers").mkdir()
+    (folder / "levers" / lever).write_text("a note")
+    assert_refused(
+        seller_run(folder),
+        f"{folder / 'levers' / lever}: is not a folder; remove it, or choose another --out",
+    )
+    assert (folder / "levers" / lever).read_text() == "a note"
+
+
+@pytest.mark.parametrize("case", ["runs is a link", "a folder of the user's"])
+def test_a_lever_folder_that_cannot_be_written_is_refused_before_anything_runs(
+    folder, monkeypatch, tmp_path, case
+):
+    import sim.experiment.runner as runner
+
+    monkeypatch.setattr(runner, "simulate", never_run)
+    lever = folder / "levers" / "pack_faster"
+    lever.mkdir(parents=True)
+    if case == "runs is a link":
+        (lever / ".cancelsim").write_text("cancelsim results folder\n")
+        (tmp_path / "elsewhere").mkdir()
+        (lever / "runs").symlink_to(tmp_path / "elsewhere")
+        line = (
+            f"{lever / 'runs'}: is a symbolic link; cancelsim writes a results folder's "
+            "runs/, plots/, trace/ and levers/ only as folders of its own, never through a "
+            "link: remove the link, or choose another --out"
+        )
+    else:
+        (lever / "mine.txt").write_text("mine")
+        line = (
+            f"{lever}: exists and is not a cancelsim results folder; choose another --out, "
+            "or an empty or new folder"
+        )
+    assert_refused(seller_run(folder), line)
+    if case == "runs is a link":
+        assert not list((tmp_path / "elsewhere").iterdir())  # nothing written through it
+
+
+def test_a_file_named_as_a_lever_is_the_user_s_where_no_lever_is_played(folder, made):
+    """Only a seller's view plays levers: report, a run of many sellers and --no-levers
+    leave such a file alone."""
+    (folder / "levers").mkdir()
+    (folder / "levers" / "pack_faster").write_text("a note")
+    assert cancelsim("report", folder).exit_code == 0
+    assert_rerun_to_the_clean_summary(folder, made, None)
+    assert (folder / "levers" / "pack_faster").read_text() == "a note"
+    result = seller_run(folder, "--no-levers", "--no-report")
+    assert result.exit_code == 0, result.output
+    assert (folder / "levers" / "pack_faster").read_text() == "a note"
+
+
+def test_seller_view_from_python_checks_every_lever_folder_before_playing_one(tmp_path):
+    import sim
+    from sim.api import seller_view
+    from sim.errors import InputError
+
+    out = tmp_path / "o"
+    results = sim.run(QUICK, overrides=ONE_SELLER, replications=1, out=out)
+    (out / "levers").mkdir()
+    (out / "levers" / "fewer_stockouts").write_text("a note")  # the last lever played
+    played: list[Any] = []
+    with pytest.raises(InputError, match="fewer_stockouts: is not a folder"):
+        seller_view(results, out=out, progress=lambda *done: played.append(done))
+    assert played == [] and sorted(p.name for p in (out / "levers").iterdir()) == [
+        "fewer_stockouts"
+    ]
+
+
+def test_lever_folders_go_when_the_results_written_have_none_of_their_runs(tmp_path):
+    """Results whose levers were played without a folder, written where an earlier
+    seller's view stored its levers: no lever folder stays (not even its marker)."""
+    import sim
+    from sim.api import seller_view
+
+    out = tmp_path / "o"
+    a = sim.run(QUICK, overrides=ONE_SELLER, replications=1, out=out)
+    seller_view(a, out=out)
+    a.write(out)
+    assert len(list((out / "levers").iterdir())) == 3
+    b = sim.run(QUICK, overrides=ONE_SELLER, replications=1, seed=5, out=out)
+    seller_view(b)  # no out: nothing of the levers stored
+    b.write(out)
+    assert not (out / "levers").exists()
+
+
+def test_a_stale_trace_is_not_taken_for_a_run_that_wrote_none_here(tmp_path, monkeypatch):
+    """A remote worker writes its trace on its own disk: a trace file left here by an
+    earlier run is not recorded as the new run's, nor kept beside its summary."""
+    import sim.experiment.runner as runner
+
+    out = tmp_path / "o"
+    assert run(out, "--trace", "--no-report", "--reps", "1").exit_code == 0
+    assert len(list((out / "trace").iterdir())) == 3
+    simulate, elsewhere = runner.simulate, tmp_path / "worker"
+
+    def on_a_remote_worker(spec: Any) -> Any:
+        from dataclasses import replace
+
+        return simulate(replace(spec, trace_path=str(elsewhere / Path(spec.trace_path).name)))
+
+    monkeypatch.setattr(runner, "simulate", on_a_remote_worker)
+    again = run(out, "--trace", "--no-report", "--reps", "1", "--seed", "99")
+    assert again.exit_code == 0, again.output
+    assert len(list(elsewhere.iterdir())) == 3 and not (out / "trace").exists()
+    for stored in (out / "runs").iterdir():
+        assert "trace" not in json.loads(stored.read_text())
+
+
+def test_a_failed_lever_run_is_named_with_its_lever(tmp_path, monkeypatch):
+    import sim.experiment.runner as runner
+
+    simulate, calls = runner.simulate, []
+
+    def levers_fail(spec: Any) -> Any:
+        calls.append(spec)
+        if len(calls) > 1:  # the seller's own run first, then one per lever
+            raise ValueError("a lever run that fails")
+        return simulate(spec)
+
+    monkeypatch.setattr(runner, "simulate", levers_fail)
+    out = tmp_path / "o"
+    result = seller_run(out, "--no-report")
+    assert result.exit_code == 1
+    assert errors(result)[-4:] == [
+        f"3 run(s) failed (details in {out}/runs/*.failed.json, a lever's in "
+        f"{out}/levers/LEVER/runs/):",
+        "  amazon (lever answer_faster) replication 0: ValueError: a lever run that fails",
+        "  amazon (lever fewer_stockouts) replication 0: ValueError: a lever run that fails",
+        "  amazon (lever pack_faster) replication 0: ValueError: a lever run that fails",
+    ]
+    assert all(len(list((out / "levers" / k / "runs").iterdir())) == 1 for k in ("pack_faster",))
+
+
+def test_one_run_is_said_as_one_run(tmp_path):
+    result = cancelsim(
+        "run", QUICK, "--reps", "1", "--jobs", "1", *(f"--set={o}" for o in ONE_SELLER),
+        "--no-levers", "--no-report", "--out", tmp_path / "o",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert re.search(r"; 1 run in [0-9.]+ s\.$", result.stdout.strip()), result.stdout
 
 
 # ----------------------------------------------------------------- found by mutation testing

@@ -20,6 +20,7 @@ import os
 import re
 import stat
 import tempfile
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -71,14 +72,17 @@ def write_results(
     meta: dict,
     runs: list[dict[str, Any]] | None = None,
     inputs: dict | None = None,
+    *,
+    used: Used,
 ) -> None:
     """The summary, the run table and how they were made; in a results folder, first
-    remove what cancelsim made there that this summary does not use (`tidy`). With
+    remove what cancelsim made there that this summary does not use (`tidy`: all but
+    `used`). With
     `runs` (key, policy, replication and point of each run) and `inputs` (what the report
     needs to know), also report_inputs.json and, last, manifest.json: the runs, and the
     SHA-256 of summary.json, report_inputs.json and meta.json as written here, so that
     `cancelsim report` draws only the files the run wrote."""
-    tidy(out)
+    tidy(out, used)
     texts = {"summary.json": json_text(summary), "meta.json": json_text(meta)}
     if inputs is not None:
         texts["report_inputs.json"] = json_text(inputs)
@@ -133,17 +137,9 @@ def open_results_folder(folder: Path) -> Path:
     """
     from sim.errors import InputError
 
-    if folder.exists() and not folder.is_dir():
-        raise InputError.single(str(folder), "is a file; --out needs a folder")
+    check_results_folder(folder)
     marker = folder / MARKER
     try:
-        if folder.is_dir() and any(folder.iterdir()) and not _is_file(marker):
-            raise InputError.single(
-                str(folder),
-                "exists and is not a cancelsim results folder; "
-                "choose another --out, or an empty or new folder",
-            )
-        refuse_links(folder)
         folder.mkdir(parents=True, exist_ok=True)
         if _head(marker, len(MARKER_TEXT) + 1) != MARKER_TEXT.encode():
             write_atomic(marker, MARKER_TEXT)
@@ -153,10 +149,46 @@ def open_results_folder(folder: Path) -> Path:
     return folder
 
 
+def check_results_folder(folder: Path) -> None:
+    """Refuse (InputError), writing nothing, a folder that `open_results_folder` would
+    refuse: a file, a folder of other files, a link in place of a folder of its own."""
+    from sim.errors import InputError
+
+    if folder.exists() and not folder.is_dir():
+        raise InputError.single(str(folder), "is a file; --out needs a folder")
+    try:
+        if folder.is_dir() and any(folder.iterdir()) and not _is_file(folder / MARKER):
+            raise InputError.single(
+                str(folder),
+                "exists and is not a cancelsim results folder; "
+                "choose another --out, or an empty or new folder",
+            )
+        refuse_links(folder)
+    except OSError as exc:
+        raise InputError.single(str(folder), f"cannot write here: {exc.strerror}") from None
+
+
+def check_lever_folders(folder: Path) -> None:
+    """Before a seller's view plays its levers into the results folder `folder`: refuse
+    (InputError) what would stop a lever's results folder (levers/KEY) only after the
+    runs before it were played: a file of that name, a folder of other files, a link."""
+    from sim.errors import InputError
+    from sim.experiment.levers import LEVERS
+
+    for lever in LEVERS:
+        path = folder / "levers" / lever.key
+        if os.path.lexists(path) and not path.is_symlink() and not path.is_dir():
+            raise InputError.single(
+                str(path), "is not a folder; remove it, or choose another --out"
+            )
+        check_results_folder(path)
+
+
 def refuse_links(folder: Path) -> None:
     """Refuse (InputError) a results folder whose runs/, plots/, trace/ or levers/ (or a
     folder in levers/) is a symbolic link or not a folder: cancelsim would write through
-    the link, or fail later."""
+    the link, or fail later. A file in levers/ (a .DS_Store, a note) is the user's: it
+    stays, unless a seller's view is to play a lever there (`check_lever_folders`)."""
     from sim.errors import InputError
 
     inside = [folder / name for name in OWN_FOLDERS]
@@ -189,15 +221,57 @@ def _start_over(folder: Path) -> None:
         _clear(part, TEMPORARY, remove_folder=False)
 
 
-def tidy(folder: Path) -> None:
+@dataclass
+class Used:
+    """The files of a results folder that one set of results uses: writing those results
+    keeps these and removes the rest (`tidy`). Each set of results carries its own, so
+    that results written after another experiment played into the same folder keep their
+    files and only theirs.
+
+    Stored runs and stored failures go by key (a key names one run wherever it is
+    stored). A trace file goes by its resolved path, with its name, size and SHA-256 when
+    its run wrote or reused it: a trace another experiment wrote over since is not this
+    one's. A lever played (a seller's own view) has its own, under its key."""
+
+    runs: set[str] = field(default_factory=set)
+    failed: set[str] = field(default_factory=set)
+    traces: dict[str, dict[str, Any]] = field(default_factory=dict)
+    levers: dict[str, Used] = field(default_factory=dict)
+
+    def add(self, other: Used) -> None:
+        """Also use what `other` uses (results played in parts: uncertainty, analyses)."""
+        self.runs |= other.runs
+        self.failed |= other.failed
+        self.traces.update(other.traces)
+        for key, lever in other.levers.items():
+            self.levers.setdefault(key, Used()).add(lever)
+
+    def use_trace(self, path: Path, record: dict[str, Any]) -> None:
+        """The trace file at `path`, whose record (`store._trace_record`) is `record`."""
+        self.traces[str(path.resolve())] = record
+
+    def traces_in(self, folder: Path) -> set[str]:
+        """The names of the trace files in `folder` that these results use and that are
+        still as they were when used."""
+        from sim.experiment.store import _trace_record
+
+        where = folder.resolve()
+        return {
+            Path(p).name
+            for p, record in self.traces.items()
+            if Path(p).parent == where and _trace_record(Path(p)) == record
+        }
+
+
+def tidy(folder: Path, used: Used) -> None:
     """In a results folder (one with the marker), remove every file that cancelsim makes
-    and that the results now written do not use: stored runs and failures this process
-    neither used nor made, trace files of other runs, lever folders not played, stale
+    and that the results now written do not use (all but `used`): stored runs and
+    failures of other runs, trace files of other runs, lever folders not played, stale
     temporary files. A file cancelsim does not make (the user's own) stays. The stored
     runs removed are said in one line (they cost time to make)."""
     from sim.experiment.store import say
 
-    removed = _tidy(folder)
+    removed = _tidy(folder, used)
     if removed:
         say(
             f"{folder}: removed {removed} stored run{'s' if removed > 1 else ''} that "
@@ -206,27 +280,21 @@ def tidy(folder: Path) -> None:
         )
 
 
-def _tidy(folder: Path) -> int:
+def _tidy(folder: Path, used: Used) -> int:
     """`tidy`; returns how many stored runs it removed."""
-    from sim.experiment.store import used
-
     if not _is_file(folder / MARKER):
         return 0
-    runs = used(folder / "runs")
-    removed = _prune_runs(folder / "runs", runs.runs, runs.failed - runs.runs)
-    traces = {Path(p).name for p in runs.traces if Path(p).parent == (folder / "trace").resolve()}
-    _clear(folder / "trace", TRACE, keep=traces)
+    removed = _prune_runs(folder / "runs", used.runs, used.failed - used.runs)
+    _clear(folder / "trace", TRACE, keep=used.traces_in(folder / "trace"))
     _clear(folder / "trace", TEMPORARY)
     levers = folder / "levers"
     if levers.is_dir() and not levers.is_symlink():
         for child in sorted(levers.iterdir()):
             if child.is_symlink() or not _is_file(child / MARKER):
                 continue
-            lever = used(child / "runs")
-            if lever.runs or lever.failed:
-                removed += _tidy(child)
-            else:  # a lever this study no longer plays
-                removed += _prune_runs(child / "runs", set(), set())
+            # a lever these results do not play uses nothing there
+            removed += _tidy(child, used.levers.get(child.name, Used()))
+            if not os.path.lexists(child / "runs"):  # none of its runs left: it goes
                 remove_file(child / MARKER)
                 _rmdir(child)
         _rmdir(levers)

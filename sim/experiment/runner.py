@@ -18,6 +18,7 @@ from pathlib import Path
 from sim.engine.result import RunResult
 from sim.engine.simulate import RunSpec, simulate
 from sim.experiment.executors import SchedulerError
+from sim.experiment.output import remove_file
 from sim.experiment.store import RunStore
 
 
@@ -89,6 +90,13 @@ def execute(
         if done:
             done(specs[index], outcome, False)
 
+    # A trace file already where a run to play writes its own is another run's: it goes
+    # first, so that it is never taken for this run's (a remote worker may write its
+    # trace on its own disk, leaving none here).
+    for index in todo:
+        trace = specs[index].trace_path
+        if trace is not None:
+            remove_file(Path(trace))
     pending: dict[Future[RunResult | RunFailure], int] = {}
     try:
         for position, index in enumerate(todo):

@@ -19,7 +19,6 @@ import os
 import stat
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -27,7 +26,14 @@ from typing import Any
 from sim.engine.recorder import InvariantError
 from sim.engine.result import RunResult, StoredRunError, result_from_stored
 from sim.engine.simulate import RunSpec, band_labels
-from sim.experiment.output import DamagedFile, json_text, read_json, remove_file, write_atomic
+from sim.experiment.output import (
+    DamagedFile,
+    Used,
+    json_text,
+    read_json,
+    remove_file,
+    write_atomic,
+)
 
 # Scenario keys that do not change what a single run computes.
 NOT_IN_KEY = {"replications", "seed", "sweep", "baseline", "name", "description", "extends"}
@@ -77,39 +83,14 @@ say: Callable[[str], None] = _to_stderr
 keeps the line whole above its progress bar."""
 
 
-@dataclass
-class Used:
-    """What this process used in one runs/ folder: the results folder keeps only these."""
-
-    runs: set[str] = field(default_factory=set)  # keys of runs reused or stored
-    failed: set[str] = field(default_factory=set)  # keys of runs whose failure was stored
-    traces: set[str] = field(default_factory=set)  # trace files of those runs (resolved)
-
-
-_USED: dict[Path, Used] = {}
-
-
-def used(folder: Path) -> Used:
-    """What this process used in the runs/ folder `folder` since the experiment writing
-    there started (`start_afresh`); see `output.tidy`."""
-    return _USED.setdefault(folder.resolve(), Used())
-
-
-def start_afresh(out: Path) -> None:
-    """A new experiment writes to the results folder `out`: forget what this process used
-    there before (in its runs/ and its levers'), so that its results keep only their own.
-    Results written again, or played in parts (levers, uncertainty), do not call this."""
-    root = out.resolve()
-    for folder in [f for f in _USED if f == root or root in f.parents]:
-        del _USED[folder]
-
-
 class RunStore:
-    """The `runs/` folder of a results folder."""
+    """The `runs/` folder of a results folder, and what the results played through it use
+    there (`used`: the runs stored or reused, their traces, the failures stored)."""
 
     def __init__(self, folder: Path):
         self.folder = folder
         self.invalid: list[tuple[str, str]] = []  # stored runs not valid: file, why
+        self.used = Used()
 
     def load(self, spec: RunSpec) -> RunResult | None:
         """The stored run of `spec`, if there is a valid one (and, when the run is to
@@ -119,8 +100,10 @@ class RunStore:
         if read is None:
             return None
         record, result = read
-        if spec.trace_path is not None and not self._trace_kept(record, Path(spec.trace_path)):
-            return None
+        if spec.trace_path is not None:
+            if not self._trace_kept(record, Path(spec.trace_path)):
+                return None
+            self.used.use_trace(Path(spec.trace_path), record["trace"])
         result.point = spec.point  # the same run may serve under another point index
         self._used(key)
         return result
@@ -130,7 +113,7 @@ class RunStore:
         if spec.trace_path is not None:  # written by the run (not where a remote worker ran)
             trace = _trace_record(Path(spec.trace_path))
             if trace is not None:
-                used(self.folder).traces.add(str(Path(spec.trace_path).resolve()))
+                self.used.use_trace(Path(spec.trace_path), trace)
         self.save_result(run_key(spec), result, trace)
 
     def save_result(self, key: str, result: RunResult, trace: dict | None = None) -> None:
@@ -155,7 +138,7 @@ class RunStore:
     def save_failure(self, spec: RunSpec, failure: dict[str, Any]) -> None:
         key = run_key(spec)
         write_atomic(self.folder / f"{key}.failed.json", json_text(failure))
-        used(self.folder).failed.add(key)
+        self.used.failed.add(key)
 
     def report_invalid(self) -> None:
         """Say, in one line on stderr, which stored runs were not valid (to be run again)."""
@@ -172,9 +155,8 @@ class RunStore:
 
     def _used(self, key: str) -> None:
         """The run of `key` belongs to the results: a stored failure of it does not."""
-        ledger = used(self.folder)
-        ledger.runs.add(key)
-        ledger.failed.discard(key)
+        self.used.runs.add(key)
+        self.used.failed.discard(key)
         remove_file(self.folder / f"{key}.failed.json")
 
     def _read(
@@ -195,10 +177,7 @@ class RunStore:
 
     def _trace_kept(self, record: dict[str, Any], path: Path) -> bool:
         """The trace file this run wrote is there, unchanged."""
-        if record.get("trace") is None or record["trace"] != _trace_record(path):
-            return False
-        used(self.folder).traces.add(str(path.resolve()))
-        return True
+        return record.get("trace") is not None and record["trace"] == _trace_record(path)
 
 
 RECORD_KEYS = [["key", "result", "checksum"], ["key", "result", "trace", "checksum"]]
