@@ -14,13 +14,13 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from sim.api import Progress, Results, run_points
+from sim.api import Progress, Results, add_failures, part_progress, run_points
 from sim.engine.result import RunResult
 from sim.errors import InputError, Problem
 from sim.experiment import sensitivity as sa
@@ -33,6 +33,7 @@ from sim.experiment.output import (
     write_atomic,
 )
 from sim.experiment.plan import Point
+from sim.experiment.runner import RunFailure
 from sim.metrics import NAMES
 from sim.model.load import Override, Study, load_study
 from sim.model.uncertain import Factor
@@ -478,6 +479,10 @@ def _base_values(
     return out
 
 
+def _of_draw(failure: RunFailure) -> RunFailure:
+    return replace(failure, part=f"uncertainty draw {failure.point + 1}")
+
+
 def uncertainty(
     results: Results,
     n: int,
@@ -509,9 +514,10 @@ def uncertainty(
         executor,
         scheduler,
         out,
-        progress,
+        part_progress(progress, _of_draw),
     )
     played = run.play(lhs, "uncertainty")
+    add_failures(results, [_of_draw(f) for f in played.failures])
     block: dict[str, Any] = {
         "points": n,
         "design": "latin hypercube",

@@ -13,6 +13,7 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -335,15 +336,34 @@ def _meta(
     }
 
 
-def _of_lever(progress: Progress, key: str) -> Progress:
-    """`progress` for a lever's runs: a failed one is named with its lever."""
+def part_progress(
+    progress: Progress | None, part: Callable[[RunFailure], RunFailure]
+) -> Progress | None:
+    """`progress` for runs that are part of the results beside their own (a lever's, an
+    uncertainty draw's): a failed one is named as such (`part`)."""
+    if progress is None:
+        return None
+    report = progress
 
     def done(spec: RunSpec, outcome: RunResult | RunFailure, cached: bool) -> None:
-        if isinstance(outcome, RunFailure):
-            outcome = replace(outcome, policy=f"{outcome.policy} (lever {key})")
-        progress(spec, outcome, cached)
+        report(spec, part(outcome) if isinstance(outcome, RunFailure) else outcome, cached)
 
     return done
+
+
+def add_failures(results: Results, failures: list[RunFailure]) -> None:
+    """Failed runs of a part of the results: listed with the experiment's own, in the
+    summary's and the meta's `failed_runs` (the command then exits with status 1)."""
+    if not failures:
+        return
+    results.failures += failures
+    lines = [f.describe() for f in failures]
+    results.summary["failed_runs"] = sorted([*results.summary.get("failed_runs", []), *lines])
+    results.meta["failed_runs"] = [*results.meta["failed_runs"], *lines]
+
+
+def _of_lever(key: str, failure: RunFailure) -> RunFailure:
+    return replace(failure, part=f"lever {key}")
 
 
 def seller_view(
@@ -366,8 +386,10 @@ def seller_view(
     reps, seed = results.summary["replications"], results.summary["seed"]
     if levers and out is not None:
         check_lever_folders(Path(out))  # each lever's folder, before the first is played
+        open_results_folder(Path(out))  # (a folder not yet opened gets its marker)
     lever_runs = {}
     for lever in LEVERS if levers else ():
+        named = partial(_of_lever, lever.key)
         pulled = run_points(
             results.points,
             [with_lever(results.study, lever)],
@@ -377,9 +399,10 @@ def seller_view(
             executor=executor,
             scheduler=scheduler,
             out=Path(out) / "levers" / lever.key if out is not None else None,
-            progress=_of_lever(progress, lever.key) if progress is not None else None,
+            progress=part_progress(progress, named),
         )
         lever_runs[lever.key] = pulled.runs
+        add_failures(results, [named(f) for f in pulled.failures])
         results.used.levers[lever.key] = pulled.used  # kept when the results are written
         results.meta["wall_seconds"] = round(
             results.meta["wall_seconds"] + pulled.meta["wall_seconds"], 3

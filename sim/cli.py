@@ -259,9 +259,9 @@ def run_command(
                 raise InputError.single(str(scenario), message)
     check_cluster(executor, scheduler)  # no Dask, a bad or silent scheduler: exit 2, no files
     default_out = results_root(located(scenario)) / "results" / safe_name(studies[0].scenario.name)
+    if levers:  # a lever's folder that cannot be written: before anything is touched
+        check_lever_folders(out or default_out)
     folder = open_results_folder(out or default_out)
-    if levers:
-        check_lever_folders(folder)  # a lever's folder that cannot be written: before any run
     runs = RunProgress("runs", total)
     # From here on SIGTERM stops like Ctrl-C; the caller's handler comes back afterwards
     # (the command may run inside another program, a test runner or a notebook).
@@ -380,8 +380,9 @@ def report_failures(failed: list[str], folder: Path) -> None:
         where = f"{folder}/runs/*.failed.json"
         if any("(lever " in line for line in failed):
             where += f", a lever's in {folder}/levers/LEVER/runs/"
+        count = f"{len(failed)} run{'s' if len(failed) > 1 else ''}"
         err_console.print(
-            f"{len(failed)} run(s) failed (details in {where}):",
+            f"{count} failed (details in {where}):",
             markup=False,
             soft_wrap=True,
         )

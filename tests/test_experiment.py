@@ -98,7 +98,7 @@ def test_a_failing_run_is_recorded_and_the_others_finish(root, tmp_path, short_c
         ],
     )
     assert result.exit_code == 1, result.output
-    assert "2 run(s) failed" in result.stderr
+    assert "2 runs failed" in result.stderr
     assert "taobao replication 0 at sweep point 1: ValueError: day" in result.stderr
     summary = json.loads((tmp_path / "o" / "summary.json").read_text())
     assert len(summary["failed_runs"]) == 2

@@ -1574,11 +1574,12 @@ def test_a_file_named_as_a_lever_in_levers_is_refused_before_anything_runs(
     monkeypatch.setattr(runner, "simulate", never_run)
     (folder / "levers").mkdir()
     (folder / "levers" / lever).write_text("a note")
+    before = files_of(folder)
     assert_refused(
         seller_run(folder),
         f"{folder / 'levers' / lever}: is not a folder; remove it, or choose another --out",
     )
-    assert (folder / "levers" / lever).read_text() == "a note"
+    assert files_of(folder) == before  # nothing touched: the summary and report stay
 
 
 @pytest.mark.parametrize("case", ["runs is a link", "a folder of the user's"])
@@ -1605,7 +1606,9 @@ def test_a_lever_folder_that_cannot_be_written_is_refused_before_anything_runs(
             f"{lever}: exists and is not a cancelsim results folder; choose another --out, "
             "or an empty or new folder"
         )
+    before = files_of(folder)
     assert_refused(seller_run(folder), line)
+    assert files_of(folder) == before
     if case == "runs is a link":
         assert not list((tmp_path / "elsewhere").iterdir())  # nothing written through it
 
@@ -1681,6 +1684,8 @@ def test_a_stale_trace_is_not_taken_for_a_run_that_wrote_none_here(tmp_path, mon
 
 
 def test_a_failed_lever_run_is_named_with_its_lever(tmp_path, monkeypatch):
+    """Named with its lever on the console and in the summary's failed runs; its record
+    is in the lever's folder, and the command says where."""
     import sim.experiment.runner as runner
 
     simulate, calls = runner.simulate, []
@@ -1695,14 +1700,92 @@ def test_a_failed_lever_run_is_named_with_its_lever(tmp_path, monkeypatch):
     out = tmp_path / "o"
     result = seller_run(out, "--no-report")
     assert result.exit_code == 1
-    assert errors(result)[-4:] == [
-        f"3 run(s) failed (details in {out}/runs/*.failed.json, a lever's in "
-        f"{out}/levers/LEVER/runs/):",
-        "  amazon (lever answer_faster) replication 0: ValueError: a lever run that fails",
-        "  amazon (lever fewer_stockouts) replication 0: ValueError: a lever run that fails",
-        "  amazon (lever pack_faster) replication 0: ValueError: a lever run that fails",
+    lines = [
+        f"amazon replication 0 (lever {key}): ValueError: a lever run that fails"
+        for key in ("answer_faster", "fewer_stockouts", "pack_faster")
     ]
-    assert all(len(list((out / "levers" / k / "runs").iterdir())) == 1 for k in ("pack_faster",))
+    assert errors(result)[-4:] == [
+        f"3 runs failed (details in {out}/runs/*.failed.json, a lever's in "
+        f"{out}/levers/LEVER/runs/):",
+        *(f"  {line}" for line in lines),
+    ]
+    assert json.loads((out / "summary.json").read_text())["failed_runs"] == lines
+    assert sorted(json.loads((out / "meta.json").read_text())["failed_runs"]) == lines
+    for key in ("answer_faster", "fewer_stockouts", "pack_faster"):
+        (record,) = (out / "levers" / key / "runs").iterdir()
+        assert record.name.endswith(".failed.json")
+
+
+def test_a_failed_uncertainty_draw_is_listed_with_the_failed_runs(tmp_path, monkeypatch):
+    import sim
+    import sim.experiment.runner as runner
+
+    results = sim.run(QUICK, overrides=SMALL_SETS, replications=1)
+
+    def fails(spec: Any) -> Any:
+        raise ValueError("a draw that fails")
+
+    monkeypatch.setattr(runner, "simulate", fails)
+    sim.uncertainty(results, 2)
+    failed = results.summary["failed_runs"]
+    assert len(failed) == 6 and failed == sorted(results.meta["failed_runs"])
+    assert all(re.fullmatch(r"\w+ replication 0 \(uncertainty draw [12]\): .+", f) for f in failed)
+    assert {f.policy for f in results.failures} == {"amazon", "jd", "taobao"}
+
+
+def test_an_interrupted_run_keeps_the_traces_of_the_runs_not_yet_sent(tmp_path, monkeypatch):
+    """A trace is removed only as its run is sent (a stale one is not that run's), so an
+    interruption keeps the older traces of the runs it did not reach."""
+    import sim
+    import sim.experiment.runner as runner
+
+    trace = tmp_path / "trace"
+    sim.run(QUICK, overrides=SMALL_SETS, replications=1, trace_dir=trace)
+    before = files_in(trace)
+    assert len(before) == 3
+
+    def interrupted(spec: Any) -> Any:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(runner, "simulate", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        sim.run(QUICK, overrides=SMALL_SETS, replications=1, seed=7, trace_dir=trace)
+    after = files_in(trace)
+    assert len(after) == 2 and all(before[name] == text for name, text in after.items())
+
+
+def test_a_trace_path_that_cannot_be_is_a_failed_run_not_a_traceback(tmp_path):
+    import sim
+
+    not_a_folder = tmp_path / "file"
+    not_a_folder.write_text("mine")
+    results = sim.run(QUICK, overrides=SMALL_SETS, replications=1, trace_dir=not_a_folder)
+    assert len(results.failures) == 3 and not results.runs
+    assert not_a_folder.read_text() == "mine"
+
+
+def test_a_lever_folder_holding_a_file_of_the_user_s_keeps_its_marker(tmp_path):
+    """Its runs gone (--no-levers), a lever folder that also holds the user's file stays,
+    with its marker: the next seller's view plays into it."""
+    out = tmp_path / "o"
+    assert seller_run(out, "--no-report").exit_code == 0
+    (out / "levers" / "pack_faster" / "notes.txt").write_text("mine")
+    assert seller_run(out, "--no-levers", "--no-report").exit_code == 0
+    assert sorted(p.name for p in (out / "levers").iterdir()) == ["pack_faster"]
+    again = seller_run(out, "--no-report")
+    assert again.exit_code == 0, again.output
+    assert (out / "levers" / "pack_faster" / "notes.txt").read_text() == "mine"
+
+
+def test_a_seller_s_view_from_python_into_a_new_folder_can_be_written_there(tmp_path):
+    import sim
+    from sim.api import seller_view
+
+    out = tmp_path / "new"
+    results = sim.run(QUICK, overrides=ONE_SELLER, replications=1)
+    seller_view(results, out=out)
+    results.write(out)
+    assert (out / "summary.json").is_file() and len(list((out / "levers").iterdir())) == 3
 
 
 def test_one_run_is_said_as_one_run(tmp_path):

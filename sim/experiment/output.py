@@ -175,6 +175,7 @@ def check_lever_folders(folder: Path) -> None:
     from sim.errors import InputError
     from sim.experiment.levers import LEVERS
 
+    check_results_folder(folder)
     for lever in LEVERS:
         path = folder / "levers" / lever.key
         if os.path.lexists(path) and not path.is_symlink() and not path.is_dir():
@@ -294,7 +295,7 @@ def _tidy(folder: Path, used: Used) -> int:
                 continue
             # a lever these results do not play uses nothing there
             removed += _tidy(child, used.levers.get(child.name, Used()))
-            if not os.path.lexists(child / "runs"):  # none of its runs left: it goes
+            if [p.name for p in child.iterdir()] == [MARKER]:  # nothing of it left: it goes
                 remove_file(child / MARKER)
                 _rmdir(child)
         _rmdir(levers)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import traceback
 from collections.abc import Callable
 from concurrent.futures import (
@@ -31,9 +32,14 @@ class RunFailure:
     point: int
     error: str
     traceback: str
+    # what the run is part of, beside the experiment's own runs ("lever pack_faster")
+    part: str = ""
 
     def describe(self) -> str:
-        where = f" at sweep point {self.point}" if self.point else ""
+        if self.part:
+            where = f" ({self.part})"
+        else:
+            where = f" at sweep point {self.point}" if self.point else ""
         return f"{self.policy} replication {self.replication}{where}: {self.error}"
 
 
@@ -90,16 +96,10 @@ def execute(
         if done:
             done(specs[index], outcome, False)
 
-    # A trace file already where a run to play writes its own is another run's: it goes
-    # first, so that it is never taken for this run's (a remote worker may write its
-    # trace on its own disk, leaving none here).
-    for index in todo:
-        trace = specs[index].trace_path
-        if trace is not None:
-            remove_file(Path(trace))
     pending: dict[Future[RunResult | RunFailure], int] = {}
     try:
         for position, index in enumerate(todo):
+            _remove_old_trace(specs[index])
             try:
                 pending[executor.submit(run_safely, specs[index])] = index
             except BrokenExecutor as exc:  # a worker died: the pool takes no more runs
@@ -122,6 +122,16 @@ def execute(
         [o for o in ordered if isinstance(o, RunResult)],
         [o for o in ordered if isinstance(o, RunFailure)],
     )
+
+
+def _remove_old_trace(spec: RunSpec) -> None:
+    """A trace file already where a run about to be played writes its own is another
+    run's: it goes, so that it is never taken for this run's (a remote worker may write
+    its trace on its own disk, leaving none here). Removed only as the run is sent, so an
+    interruption keeps the traces of the runs not yet sent."""
+    if spec.trace_path is not None:
+        with contextlib.suppress(OSError):  # (a path that cannot be: the run says why)
+            remove_file(Path(spec.trace_path))
 
 
 def _failed(exc: BaseException) -> Future[RunResult | RunFailure]:
