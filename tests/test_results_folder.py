@@ -1388,13 +1388,9 @@ def test_a_forged_run_without_its_size_bands_is_run_again_or_refused(folder, mad
     assert_rerun_to_the_clean_summary(folder, made, line)
 
 
-def test_a_sensitivity_folder_keeps_only_the_runs_of_its_analysis(tmp_path):
-    from sim.analysis import sensitivity
-    from sim.experiment import store
-
-    out = tmp_path / "s"
-    said: list[str] = []
-    options: dict[str, Any] = {
+def one_factor_analysis(out: Path) -> dict[str, Any]:
+    """`sensitivity` options for a small one-factor analysis into `out`."""
+    return {
         "method": "oat",
         "overrides": SMALL_SETS,
         "factors": ["buyers.cancel_intent"],
@@ -1402,6 +1398,15 @@ def test_a_sensitivity_folder_keeps_only_the_runs_of_its_analysis(tmp_path):
         "replications": 1,
         "out": out,
     }
+
+
+def test_a_sensitivity_folder_keeps_only_the_runs_of_its_analysis(tmp_path):
+    from sim.analysis import sensitivity
+    from sim.experiment import store
+
+    out = tmp_path / "s"
+    said: list[str] = []
+    options = one_factor_analysis(out)
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(store, "say", said.append)
         sensitivity(QUICK, seed=1, **options).write(out)
@@ -1530,14 +1535,7 @@ def test_an_analysis_written_after_another_keeps_its_runs(tmp_path):
     from sim.experiment import store
 
     out = tmp_path / "s"
-    options: dict[str, Any] = {
-        "method": "oat",
-        "overrides": SMALL_SETS,
-        "factors": ["buyers.cancel_intent"],
-        "metrics": ["cancel_intent_share"],
-        "replications": 1,
-        "out": out,
-    }
+    options = one_factor_analysis(out)
     said: list[str] = []
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(store, "say", said.append)
